@@ -1,0 +1,35 @@
+# Two commands do all set-up on a fresh machine with Python 3.11:
+#   make run    the main job (for now: gradient checks and a kernel demo)
+#   make test   lint + the test suite
+# Each creates .venv at the repo root on first use and reuses it afterwards.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.nbw2v-installed
+
+.PHONY: run test bench lint clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/nbw2v demo
+
+test: $(STAMP)
+	$(BIN)/ruff check nbw2v tests experiments
+	$(BIN)/python -m pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python experiments/bench_kernels.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check nbw2v tests experiments
+	$(BIN)/ruff format --check nbw2v tests experiments
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache
+	find . -name __pycache__ -prune -exec rm -rf {} +

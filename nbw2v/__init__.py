@@ -1,0 +1,28 @@
+"""nbw2v: a word2vec toolkit for studying the losses, gradients and training of skip-gram.
+
+The public API wraps Numba kernels (``nbw2v.losses``); ``nbw2v.reference`` is the plain
+NumPy oracle they are tested against and ``nbw2v.gradcheck`` checks them numerically.
+"""
+
+from . import _jit  # noqa: F401  (first: sets thread-pool defaults before NumPy/Numba start them)
+from .api import (
+    naive_softmax_loss_and_grad,
+    naive_softmax_loss_and_grad_batch,
+    neg_sampling_loss_and_grad,
+    neg_sampling_loss_and_grad_batch,
+    skipgram,
+)
+from .gradcheck import gradcheck_all, max_rel_error
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "__version__",
+    "gradcheck_all",
+    "max_rel_error",
+    "naive_softmax_loss_and_grad",
+    "naive_softmax_loss_and_grad_batch",
+    "neg_sampling_loss_and_grad",
+    "neg_sampling_loss_and_grad_batch",
+    "skipgram",
+]

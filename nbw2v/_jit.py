@@ -1,0 +1,78 @@
+"""The one place for Numba options.
+
+Every kernel module takes its decorators from here, so the fastmath policy, the cache policy
+and the thread count are decided once:
+
+* ``FASTMATH`` allows the reassociation/contraction LLVM needs to vectorise reductions, but
+  never ``nnan``/``ninf``: a diverging run must still produce NaN/inf we can detect.
+* ``FASTMATH_STRICT`` is for code whose accuracy depends on evaluation order (the Cody-Waite
+  range reduction in :mod:`nbw2v._fastexp`): contraction into FMA only.
+* ``cache=True`` everywhere, parallel kernels included: checked by
+  ``tests/test_jit_cache.py`` (a second process loads them from the cache and agrees).
+  ``NBW2V_NO_CACHE=1`` turns it off (e.g. read-only installs, or to measure cold compiles).
+"""
+
+from __future__ import annotations
+
+import os
+
+# Two thread pools take turns in the batched softmax: OpenBLAS's (matrix products) and
+# Numba's (the exp/normalise pass). By default each spins on its cores for a while after its
+# turn (OpenBLAS ~2**28 cycles, libgomp ~300k spins), stealing them from the other: measured
+# 0.45x of the GEMM rate at V=10k with both spinning, 0.89x with both yielding. These are
+# defaults only (an explicit setting in the environment wins) and take effect only for a pool
+# not yet started (OpenBLAS: before NumPy/SciPy load it; libgomp: before Numba's first
+# parallel kernel). ``thread_env_report()`` says what is in force.
+THREAD_ENV_DEFAULTS = {"OMP_WAIT_POLICY": "PASSIVE", "OPENBLAS_THREAD_TIMEOUT": "4"}
+for _key, _value in THREAD_ENV_DEFAULTS.items():
+    os.environ.setdefault(_key, _value)
+
+import numba  # noqa: E402  (after the environment defaults above, on purpose)
+
+FASTMATH = frozenset({"nsz", "arcp", "contract", "afn", "reassoc"})
+FASTMATH_STRICT = frozenset({"contract"})
+
+CACHE = os.environ.get("NBW2V_NO_CACHE", "") not in {"1", "true", "yes"}
+
+#: Parallel loops over fewer items than this run serially: spawning the thread pool costs
+#: more than the work (the gradient check calls the kernels on tiny problems thousands of times).
+#: Results do not depend on it: every reduction uses fixed chunks, whatever the thread count.
+CHUNK = 512
+
+
+def njit_serial(fn=None, **overrides):
+    """``@njit`` for serial kernels (fastmath set above, cached)."""
+    opts = {"fastmath": set(FASTMATH), "cache": CACHE, "nogil": True, **overrides}
+    return numba.njit(**opts) if fn is None else numba.njit(**opts)(fn)
+
+
+def njit_parallel(fn=None, **overrides):
+    """``@njit(parallel=True)`` for kernels with ``prange`` loops."""
+    opts = {"fastmath": set(FASTMATH), "cache": CACHE, "parallel": True, "nogil": True, **overrides}
+    return numba.njit(**opts) if fn is None else numba.njit(**opts)(fn)
+
+
+def set_threads(n: int | None) -> int:
+    """Set Numba's thread count for parallel kernels; ``None`` keeps the current one.
+
+    Returns the number of threads in effect. Raises ``ValueError`` naming the valid range.
+    """
+    if n is None:
+        return numba.get_num_threads()
+    limit = numba.config.NUMBA_NUM_THREADS
+    if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= limit:
+        raise ValueError(f"threads={n!r}: expected an integer in [1, {limit}] (cores Numba may use)")
+    numba.set_num_threads(n)
+    return n
+
+
+def get_threads() -> int:
+    return numba.get_num_threads()
+
+
+def thread_env_report() -> dict[str, str]:
+    """The thread-pool settings in force, for logs and benchmark reports."""
+    report = {key: os.environ.get(key, "") for key in THREAD_ENV_DEFAULTS}
+    report["numba_threads"] = str(numba.get_num_threads())
+    report["numba_threading_layer"] = str(numba.config.THREADING_LAYER)
+    return report

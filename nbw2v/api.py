@@ -1,0 +1,161 @@
+"""Public, CS224N-compatible API over the Numba kernels (rows are words).
+
+Each function validates its arguments first (``ValueError`` naming the argument), converts
+them to one float dtype (float32 if every float input is float32, else float64), calls the
+kernel and returns dense gradients. The loss is returned as a Python float computed in float64.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._validate import as_index, as_indices, as_vectors, check_dim, float_dtype
+from .losses import (
+    neg_batch_loss_grad,
+    neg_pair_loss_grad,
+    neg_window_loss_grad,
+    scatter_add_rows,
+    softmax_batch_loss_grad,
+    softmax_window_loss_grad,
+)
+
+LOSSES = ("softmax", "negative")
+
+
+def _outside_and_center(center_vec, outside_vectors):
+    dtype = float_dtype(center_vec, outside_vectors)
+    outside = as_vectors("outside_vectors", outside_vectors, 2, dtype)
+    center = as_vectors("center_vec", center_vec, 1, dtype)
+    check_dim("center_vec", center, outside.shape[1], "outside_vectors")
+    return center, outside
+
+
+def naive_softmax_loss_and_grad(center_vec, outside_idx, outside_vectors):
+    """Naive-softmax loss ``-log softmax(U v_c)_o`` and its gradients (MATH.md section 1).
+
+    center_vec (d,), outside_idx int in [0, V), outside_vectors (V, d).
+    Returns ``(loss, grad_center_vec (d,), grad_outside_vectors (V, d))``.
+    """
+    center, outside = _outside_and_center(center_vec, outside_vectors)
+    o = as_index("outside_idx", outside_idx, outside.shape[0])
+    grad_center = np.empty_like(center)
+    grad_outside = np.empty_like(outside)
+    loss = softmax_window_loss_grad(center, np.array([o], np.int64), outside, grad_center, grad_outside)
+    return float(loss), grad_center, grad_outside
+
+
+def neg_sampling_loss_and_grad(center_vec, outside_idx, outside_vectors, neg_indices):
+    """Negative-sampling loss and gradients for one pair with explicit negatives (MATH.md 2).
+
+    neg_indices: K >= 1 word indices; a word drawn twice counts twice and a negative equal to
+    ``outside_idx`` is an ordinary negative term. Returns
+    ``(loss, grad_center_vec (d,), grad_outside_vectors (V, d))`` (K+1 non-zero rows at most).
+    """
+    center, outside = _outside_and_center(center_vec, outside_vectors)
+    n_words = outside.shape[0]
+    o = as_index("outside_idx", outside_idx, n_words)
+    negs = as_indices("neg_indices", neg_indices, n_words)
+    grad_center = np.empty_like(center)
+    rows = np.empty((1, negs.shape[0] + 1, center.shape[0]), center.dtype)
+    loss = neg_pair_loss_grad(center, o, outside, negs, grad_center, rows[0])
+    grad_outside = np.zeros_like(outside)
+    scatter_add_rows(np.array([o], np.int64), negs[None, :], rows, grad_outside)
+    return float(loss), grad_center, grad_outside
+
+
+def skipgram(
+    center_word_idx,
+    outside_word_indices,
+    center_vectors,
+    outside_vectors,
+    loss: str = "softmax",
+    neg_indices=None,
+):
+    """Skip-gram loss of one center word over its outside words (MATH.md section 3).
+
+    center_vectors, outside_vectors: (V, d). loss: "softmax" or "negative"; with "negative",
+    neg_indices has shape (len(outside_word_indices), K). Returns
+    ``(loss, grad_center_vectors (V, d), grad_outside_vectors (V, d))``; only row
+    ``center_word_idx`` of grad_center_vectors is non-zero.
+    """
+    if loss not in LOSSES:
+        raise ValueError(f"loss: unknown loss {loss!r}; expected one of {', '.join(map(repr, LOSSES))}")
+    dtype = float_dtype(center_vectors, outside_vectors)
+    centers = as_vectors("center_vectors", center_vectors, 2, dtype)
+    outside = as_vectors("outside_vectors", outside_vectors, 2, dtype)
+    if centers.shape != outside.shape:
+        raise ValueError(
+            f"center_vectors has shape {centers.shape} but outside_vectors has shape "
+            f"{outside.shape}; both must be (V, d)"
+        )
+    n_words, dim = outside.shape
+    c = as_index("center_word_idx", center_word_idx, n_words)
+    words = as_indices("outside_word_indices", outside_word_indices, n_words)
+    grad_centers = np.zeros_like(centers)
+    if loss == "softmax":
+        if neg_indices is not None:
+            raise ValueError("neg_indices: only used with loss='negative'; pass None with loss='softmax'")
+        grad_outside = np.empty_like(outside)
+        total = softmax_window_loss_grad(centers[c], words, outside, grad_centers[c], grad_outside)
+        return float(total), grad_centers, grad_outside
+    if neg_indices is None:
+        raise ValueError(
+            "neg_indices: required with loss='negative': an int array of shape "
+            f"({words.shape[0]}, K), one row of K negatives per outside word"
+        )
+    negs = as_indices("neg_indices", neg_indices, n_words, ndim=2)
+    if negs.shape[0] != words.shape[0]:
+        raise ValueError(
+            f"neg_indices: expected shape ({words.shape[0]}, K) (one row per outside word), got {negs.shape}"
+        )
+    rows = np.empty((words.shape[0], negs.shape[1] + 1, dim), dtype)
+    total = neg_window_loss_grad(centers[c], words, outside, negs, grad_centers[c], rows)
+    grad_outside = np.zeros_like(outside)
+    scatter_add_rows(words, negs, rows, grad_outside)
+    return float(total), grad_centers, grad_outside
+
+
+def _batch_inputs(center_vecs, outside_idx, outside_vectors):
+    dtype = float_dtype(center_vecs, outside_vectors)
+    outside = as_vectors("outside_vectors", outside_vectors, 2, dtype)
+    centers = as_vectors("center_vecs", center_vecs, 2, dtype)
+    check_dim("center_vecs", centers, outside.shape[1], "outside_vectors")
+    idx = as_indices("outside_idx", outside_idx, outside.shape[0])
+    if idx.shape[0] != centers.shape[0]:
+        raise ValueError(
+            f"outside_idx: has {idx.shape[0]} entries but center_vecs has {centers.shape[0]} rows; "
+            "expected one outside word per center vector"
+        )
+    return centers, idx, outside
+
+
+def naive_softmax_loss_and_grad_batch(center_vecs, outside_idx, outside_vectors):
+    """Naive softmax over B independent pairs (row b of center_vecs with outside_idx[b]).
+
+    Returns ``(losses (B,) float64, grad_center_vecs (B, d), grad_outside_vectors (V, d))``,
+    the last summed over the batch.
+    """
+    centers, idx, outside = _batch_inputs(center_vecs, outside_idx, outside_vectors)
+    losses = np.empty(centers.shape[0], np.float64)
+    grad_centers = np.empty_like(centers)
+    grad_outside = np.empty_like(outside)
+    softmax_batch_loss_grad(centers, idx, outside, losses, grad_centers, grad_outside)
+    return losses, grad_centers, grad_outside
+
+
+def neg_sampling_loss_and_grad_batch(center_vecs, outside_idx, outside_vectors, neg_indices):
+    """Negative sampling over B independent pairs; neg_indices (B, K).
+
+    Returns ``(losses (B,) float64, grad_center_vecs (B, d), grad_outside_vectors (V, d))``.
+    """
+    centers, idx, outside = _batch_inputs(center_vecs, outside_idx, outside_vectors)
+    negs = as_indices("neg_indices", neg_indices, outside.shape[0], ndim=2)
+    if negs.shape[0] != centers.shape[0]:
+        raise ValueError(f"neg_indices: expected shape ({centers.shape[0]}, K), got {negs.shape}")
+    losses = np.empty(centers.shape[0], np.float64)
+    grad_centers = np.empty_like(centers)
+    rows = np.empty((centers.shape[0], negs.shape[1] + 1, centers.shape[1]), centers.dtype)
+    neg_batch_loss_grad(centers, idx, outside, negs, losses, grad_centers, rows)
+    grad_outside = np.zeros_like(outside)
+    scatter_add_rows(idx, negs, rows, grad_outside)
+    return losses, grad_centers, grad_outside

@@ -1,0 +1,109 @@
+"""Command-line entry points: ``nbw2v demo`` and ``nbw2v gradcheck``.
+
+(Training, evaluation and sweeps arrive with their issues; the Hydra app will be
+``nbw2v-train``.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+
+def _cmd_gradcheck(args: argparse.Namespace) -> int:
+    from .gradcheck import TOLERANCE, gradcheck_all
+
+    start = time.perf_counter()
+    results = {}
+    for seed in range(args.seeds):
+        for key, err in gradcheck_all(seed=seed, n_words=args.words, dim=args.dim, n_neg=args.k).items():
+            results[key] = max(results.get(key, 0.0), err)
+    elapsed = time.perf_counter() - start
+    if args.json:
+        print(json.dumps({"max_rel_err": results, "tolerance": TOLERANCE, "seconds": elapsed}, indent=2))
+    else:
+        print(f"Gradient check: float64, central differences h=1e-4, {args.seeds} random problem(s) "
+              f"(V={args.words}, d={args.dim}, K={args.k}, window of 4 with repeats)")
+        for key, err in results.items():
+            print(f"  {key:45s} max_rel_err = {err:.2e}  {'ok' if err <= TOLERANCE else 'FAILED'}")
+        print(f"  ({elapsed:.2f} s, tolerance {TOLERANCE:g})")
+    return 0 if all(err <= TOLERANCE for err in results.values()) else 1
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from . import naive_softmax_loss_and_grad_batch, neg_sampling_loss_and_grad_batch
+    from ._jit import set_threads
+
+    threads = set_threads(args.threads)
+    status = _cmd_gradcheck(argparse.Namespace(seeds=3, words=8, dim=5, k=4, json=False))
+    rng = np.random.default_rng(0)
+    n_words, dim, batch = args.vocab, 100, 256
+    U = (rng.standard_normal((n_words, dim)) * 0.1).astype(np.float32)
+    X = (rng.standard_normal((batch, dim)) * 0.1).astype(np.float32)
+    o = rng.integers(0, n_words, batch)
+    negs = rng.integers(0, n_words, (batch, 5))
+    print(f"\nKernel demo: float32, V={n_words}, d={dim}, batch={batch}, {threads} Numba thread(s)")
+    for name, fn, extra in (
+        ("naive softmax (batched)", naive_softmax_loss_and_grad_batch, ()),
+        ("negative sampling K=5 (batched)", neg_sampling_loss_and_grad_batch, (negs,)),
+    ):
+        t0 = time.perf_counter()
+        losses, _, _ = fn(X, o, U, *extra)
+        first = time.perf_counter() - t0
+        reps, t0 = 0, time.perf_counter()
+        while time.perf_counter() - t0 < 0.5:
+            fn(X, o, U, *extra)
+            reps += 1
+        rate = reps * batch / (time.perf_counter() - t0)
+        print(f"  {name:34s} mean loss {losses.mean():.4f}  first call {first:.2f} s "
+              f"(compile or cache load)  {rate:,.0f} pairs/s")
+    print(f"  uniform-guess softmax loss would be log V = {np.log(n_words):.4f}")
+    return status
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="nbw2v", description="word2vec experimentation toolkit")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("gradcheck", help="check both losses' gradients against central differences")
+    p.add_argument("--seeds", type=int, default=5, help="random problems to check (default 5)")
+    p.add_argument("--words", type=int, default=8, help="vocabulary size V of each problem (default 8)")
+    p.add_argument("--dim", type=int, default=5, help="dimension d (default 5)")
+    p.add_argument("-k", type=int, default=4, help="negatives K (default 4)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(func=_cmd_gradcheck)
+
+    p = sub.add_parser("demo", help="gradient checks plus a timed run of the batched kernels")
+    p.add_argument("--threads", type=int, default=None, help="Numba threads (default: all cores)")
+    p.add_argument("--vocab", type=int, default=10_000, help="vocabulary size of the demo (default 10000)")
+    p.set_defaults(func=_cmd_demo)
+    return parser
+
+
+def _positive(parser: argparse.ArgumentParser, args: argparse.Namespace, *names: str) -> None:
+    for name in names:
+        value = getattr(args, name, None)
+        if value is not None and value < 1:
+            parser.error(f"--{name}: expected an integer >= 1, got {value}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _positive(parser, args, "seeds", "words", "dim", "k", "threads", "vocab")
+    try:
+        return args.func(args)
+    except ValueError as exc:
+        print(f"nbw2v {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"nbw2v {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,166 @@
+"""Gradient checks: the analytic kernels against central differences (MATH.md section 4).
+
+    g_num[i] = (J(x + h e_i) - J(x - h e_i)) / (2 h)
+    err[i]   = |g_num[i] - g_analytic[i]| / max(1, |g_num[i]|, |g_analytic[i]|)
+
+Always in float64 (float32 round-off of ~1e-7 / h would swamp the signal). A correct gradient
+gives a max error near 1e-9; a wrong one, errors of order 1e-1. The loss evaluations call the
+kernels directly, with preallocated buffers, so a check on a small problem takes milliseconds
+(cheap enough to log with every training run). ``max_coords`` checks a random subset of the
+coordinates of each gradient, for larger (real) problems.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from . import api
+from .losses import neg_pair_loss_grad, neg_window_loss_grad, softmax_window_loss_grad
+
+DEFAULT_STEP = 1e-4
+#: Above this a gradient is reported as wrong (MATH.md: correct ones give ~1e-9).
+TOLERANCE = 1e-6
+
+
+def max_rel_error(
+    loss_fn: Callable[[], float],
+    x: np.ndarray,
+    analytic: np.ndarray,
+    h: float = DEFAULT_STEP,
+    coords: np.ndarray | None = None,
+) -> float:
+    """Max relative error between ``analytic`` and central differences of ``loss_fn`` in ``x``.
+
+    ``x`` is a float64 array that ``loss_fn()`` reads; it is perturbed in place, one coordinate
+    at a time, and restored. ``coords`` (flat indices) restricts the check; default: all.
+    """
+    if x.dtype != np.float64 or not x.flags.c_contiguous:
+        raise ValueError(f"x: expected a C-contiguous float64 array, got {x.dtype}")
+    if analytic.shape != x.shape:
+        raise ValueError(f"analytic: expected shape {x.shape} (the shape of x), got {analytic.shape}")
+    if not h > 0:
+        raise ValueError(f"h: expected a positive step, got {h}")
+    flat, grad = x.reshape(-1), analytic.reshape(-1)
+    worst = 0.0
+    for i in range(flat.size) if coords is None else coords:
+        orig = flat[i]
+        flat[i] = orig + h
+        plus = loss_fn()
+        flat[i] = orig - h
+        minus = loss_fn()
+        flat[i] = orig
+        numeric = (plus - minus) / (2.0 * h)
+        err = abs(numeric - grad[i]) / max(1.0, abs(numeric), abs(grad[i]))
+        worst = max(worst, err)
+    return float(worst)
+
+
+def _coords(size: int, max_coords: int | None, rng: np.random.Generator) -> np.ndarray | None:
+    if max_coords is None or size <= max_coords:
+        return None
+    return rng.choice(size, size=max_coords, replace=False)
+
+
+def _f64(a) -> np.ndarray:
+    return np.array(a, dtype=np.float64, order="C")  # a private copy: it gets perturbed
+
+
+def check_naive_softmax(center_vec, outside_idx, outside_vectors, h=DEFAULT_STEP, max_coords=None, seed=0):
+    """Gradient check of the naive-softmax pair kernel: max error per gradient."""
+    v, U = _f64(center_vec), _f64(outside_vectors)
+    _, g_v, g_u = api.naive_softmax_loss_and_grad(v, outside_idx, U)
+    idx = np.array([outside_idx], np.int64)
+    buf_v, buf_u = np.empty_like(v), np.empty_like(U)
+
+    def loss():
+        return softmax_window_loss_grad(v, idx, U, buf_v, buf_u)
+
+    rng = np.random.default_rng(seed)
+    return {
+        "grad_center_vec": max_rel_error(loss, v, g_v, h, _coords(v.size, max_coords, rng)),
+        "grad_outside_vectors": max_rel_error(loss, U, g_u, h, _coords(U.size, max_coords, rng)),
+    }
+
+
+def check_neg_sampling(
+    center_vec, outside_idx, outside_vectors, neg_indices, h=DEFAULT_STEP, max_coords=None, seed=0
+):
+    """Gradient check of the negative-sampling pair kernel: max error per gradient."""
+    v, U = _f64(center_vec), _f64(outside_vectors)
+    negs = np.ascontiguousarray(neg_indices, dtype=np.int64)
+    _, g_v, g_u = api.neg_sampling_loss_and_grad(v, outside_idx, U, negs)
+    buf_v, buf_rows = np.empty_like(v), np.empty((negs.size + 1, v.size))
+
+    def loss():
+        return neg_pair_loss_grad(v, outside_idx, U, negs, buf_v, buf_rows)
+
+    rng = np.random.default_rng(seed)
+    return {
+        "grad_center_vec": max_rel_error(loss, v, g_v, h, _coords(v.size, max_coords, rng)),
+        "grad_outside_vectors": max_rel_error(loss, U, g_u, h, _coords(U.size, max_coords, rng)),
+    }
+
+
+def check_skipgram(
+    center_word_idx, outside_word_indices, center_vectors, outside_vectors, loss="softmax",
+    neg_indices=None, h=DEFAULT_STEP, max_coords=None, seed=0,
+):
+    """Gradient check of the skip-gram window kernels (either loss), over both matrices."""
+    C, U = _f64(center_vectors), _f64(outside_vectors)
+    words = np.ascontiguousarray(outside_word_indices, dtype=np.int64)
+    _, g_c, g_u = api.skipgram(center_word_idx, words, C, U, loss, neg_indices)
+    buf_v = np.empty(C.shape[1])
+    if loss == "softmax":
+        buf_u = np.empty_like(U)
+
+        def loss_fn():
+            return softmax_window_loss_grad(C[center_word_idx], words, U, buf_v, buf_u)
+    else:
+        negs = np.ascontiguousarray(neg_indices, dtype=np.int64)
+        buf_rows = np.empty((words.size, negs.shape[1] + 1, C.shape[1]))
+
+        def loss_fn():
+            return neg_window_loss_grad(C[center_word_idx], words, U, negs, buf_v, buf_rows)
+
+    rng = np.random.default_rng(seed)
+    return {
+        "grad_center_vectors": max_rel_error(loss_fn, C, g_c, h, _coords(C.size, max_coords, rng)),
+        "grad_outside_vectors": max_rel_error(loss_fn, U, g_u, h, _coords(U.size, max_coords, rng)),
+    }
+
+
+def random_problem(seed=0, n_words=8, dim=5, n_neg=4, window=2):
+    """A small random float64 problem with the awkward cases built in: a repeated outside
+    word, a negative drawn twice and a negative equal to the outside word."""
+    rng = np.random.default_rng(seed)
+    C = rng.standard_normal((n_words, dim))
+    U = rng.standard_normal((n_words, dim))
+    center = int(rng.integers(n_words))
+    outside = rng.integers(0, n_words, 2 * window)
+    outside[-1] = outside[0]
+    negs = rng.integers(0, n_words, (outside.size, n_neg))
+    negs[0, 0] = outside[0]
+    if n_neg > 1:
+        negs[0, 1] = negs[0, -1]
+    return {"center": center, "outside": outside, "C": C, "U": U, "negs": negs}
+
+
+def gradcheck_all(seed=0, n_words=8, dim=5, n_neg=4, window=2, h=DEFAULT_STEP) -> dict[str, float]:
+    """Check every gradient of both losses (pair and window) on one random problem.
+
+    Returns ``{"<loss>/<form>/<gradient>": max_rel_err}``, e.g. ``"negative/window/grad_outside_vectors"``.
+    """
+    p = random_problem(seed, n_words, dim, n_neg, window)
+    v_c, o = p["C"][p["center"]], int(p["outside"][0])
+    results = {}
+    for key, errs in (
+        ("softmax/pair", check_naive_softmax(v_c, o, p["U"], h)),
+        ("negative/pair", check_neg_sampling(v_c, o, p["U"], p["negs"][0], h)),
+        ("softmax/window", check_skipgram(p["center"], p["outside"], p["C"], p["U"], "softmax", None, h)),
+        ("negative/window", check_skipgram(p["center"], p["outside"], p["C"], p["U"], "negative", p["negs"], h)),
+    ):
+        for name, err in errs.items():
+            results[f"{key}/{name}"] = err
+    return results

@@ -1,0 +1,20 @@
+"""Numba loss kernels. Low-level: arrays in, caller-provided buffers out, no validation.
+
+Use :mod:`nbw2v.api` (re-exported at the package top level) for checked calls.
+"""
+
+from .negative import neg_batch_loss_grad, neg_pair_loss_grad, neg_window_loss_grad, scatter_add_rows
+from .sgd import sgd_step_neg, sgd_step_softmax
+from .softmax import softmax_batch_loss_grad, softmax_rows_inplace, softmax_window_loss_grad
+
+__all__ = [
+    "neg_batch_loss_grad",
+    "neg_pair_loss_grad",
+    "neg_window_loss_grad",
+    "scatter_add_rows",
+    "sgd_step_neg",
+    "sgd_step_softmax",
+    "softmax_batch_loss_grad",
+    "softmax_rows_inplace",
+    "softmax_window_loss_grad",
+]
