@@ -24,8 +24,10 @@ def _cmd_gradcheck(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"max_rel_err": results, "tolerance": TOLERANCE, "seconds": elapsed}, indent=2))
     else:
-        print(f"Gradient check: float64, central differences h=1e-4, {args.seeds} random problem(s) "
-              f"(V={args.words}, d={args.dim}, K={args.k}, window of 4 with repeats)")
+        print(
+            f"Gradient check: float64, central differences h=1e-4, {args.seeds} random problem(s) "
+            f"(V={args.words}, d={args.dim}, K={args.k}, window of 4 with repeats)"
+        )
         for key, err in results.items():
             print(f"  {key:45s} max_rel_err = {err:.2e}  {'ok' if err <= TOLERANCE else 'FAILED'}")
         print(f"  ({elapsed:.2f} s, tolerance {TOLERANCE:g})")
@@ -59,8 +61,10 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             fn(X, o, U, *extra)
             reps += 1
         rate = reps * batch / (time.perf_counter() - t0)
-        print(f"  {name:34s} mean loss {losses.mean():.4f}  first call {first:.2f} s "
-              f"(compile or cache load)  {rate:,.0f} pairs/s")
+        print(
+            f"  {name:34s} mean loss {losses.mean():.4f}  first call {first:.2f} s "
+            f"(compile or cache load)  {rate:,.0f} pairs/s"
+        )
     print(f"  uniform-guess softmax loss would be log V = {np.log(n_words):.4f}")
     return status
 

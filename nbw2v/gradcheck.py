@@ -104,8 +104,15 @@ def check_neg_sampling(
 
 
 def check_skipgram(
-    center_word_idx, outside_word_indices, center_vectors, outside_vectors, loss="softmax",
-    neg_indices=None, h=DEFAULT_STEP, max_coords=None, seed=0,
+    center_word_idx,
+    outside_word_indices,
+    center_vectors,
+    outside_vectors,
+    loss="softmax",
+    neg_indices=None,
+    h=DEFAULT_STEP,
+    max_coords=None,
+    seed=0,
 ):
     """Gradient check of the skip-gram window kernels (either loss), over both matrices."""
     C, U = _f64(center_vectors), _f64(outside_vectors)
@@ -159,7 +166,10 @@ def gradcheck_all(seed=0, n_words=8, dim=5, n_neg=4, window=2, h=DEFAULT_STEP) -
         ("softmax/pair", check_naive_softmax(v_c, o, p["U"], h)),
         ("negative/pair", check_neg_sampling(v_c, o, p["U"], p["negs"][0], h)),
         ("softmax/window", check_skipgram(p["center"], p["outside"], p["C"], p["U"], "softmax", None, h)),
-        ("negative/window", check_skipgram(p["center"], p["outside"], p["C"], p["U"], "negative", p["negs"], h)),
+        (
+            "negative/window",
+            check_skipgram(p["center"], p["outside"], p["C"], p["U"], "negative", p["negs"], h),
+        ),
     ):
         for name, err in errs.items():
             results[f"{key}/{name}"] = err

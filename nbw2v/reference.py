@@ -57,7 +57,11 @@ def neg_sampling_loss_and_grad(center_vec, outside_idx, outside_vectors, neg_ind
 
 
 def skipgram(
-    center_word_idx, outside_word_indices, center_vectors, outside_vectors, loss="softmax",
+    center_word_idx,
+    outside_word_indices,
+    center_vectors,
+    outside_vectors,
+    loss="softmax",
     neg_indices=None,
 ):
     """MATH.md section 3: sum of per-pair losses and gradients over the outside words.

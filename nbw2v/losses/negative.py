@@ -16,9 +16,7 @@ from ._scalar import dot, log_sigmoid, sigmoid
 
 
 @njit_serial
-def neg_pair_loss_grad(
-    center_vec, outside_idx, outside_vectors, neg_indices, grad_center_out, grad_rows_out
-):
+def neg_pair_loss_grad(center_vec, outside_idx, outside_vectors, neg_indices, grad_center_out, grad_rows_out):
     """``J_neg(v_c, o, U)`` for one pair and K negatives; returns the loss (float64).
 
     center_vec (d,), outside_vectors (V, d), neg_indices (K,) int. Writes grad_center_out (d,)
@@ -44,7 +42,12 @@ def neg_pair_loss_grad(
 
 @njit_parallel
 def neg_batch_loss_grad(
-    center_vecs, outside_idx, outside_vectors, neg_indices, losses_out, grad_centers_out,
+    center_vecs,
+    outside_idx,
+    outside_vectors,
+    neg_indices,
+    losses_out,
+    grad_centers_out,
     grad_rows_out,
 ):
     """B independent pairs in parallel. center_vecs (B, d), outside_idx (B,),
@@ -52,8 +55,12 @@ def neg_batch_loss_grad(
     grad_rows_out (B, K+1, d). Returns the summed loss (pairs added in order: deterministic)."""
     for b in prange(center_vecs.shape[0]):
         losses_out[b] = neg_pair_loss_grad(
-            center_vecs[b], outside_idx[b], outside_vectors, neg_indices[b],
-            grad_centers_out[b], grad_rows_out[b],
+            center_vecs[b],
+            outside_idx[b],
+            outside_vectors,
+            neg_indices[b],
+            grad_centers_out[b],
+            grad_rows_out[b],
         )
     total = 0.0
     for b in range(losses_out.shape[0]):
@@ -75,7 +82,11 @@ def neg_window_loss_grad(
         grad_center_out[j] = 0.0
     for i in range(outside_indices.shape[0]):
         loss += neg_pair_loss_grad(
-            center_vec, outside_indices[i], outside_vectors, neg_indices[i], pair_grad,
+            center_vec,
+            outside_indices[i],
+            outside_vectors,
+            neg_indices[i],
+            pair_grad,
             grad_rows_out[i],
         )
         for j in range(d):

@@ -17,7 +17,13 @@ from .softmax import softmax_window_loss_grad
 
 @njit_serial
 def sgd_step_neg(
-    center_vectors, outside_vectors, center_idx, outside_idx, neg_indices, lr, grad_center_buf,
+    center_vectors,
+    outside_vectors,
+    center_idx,
+    outside_idx,
+    neg_indices,
+    lr,
+    grad_center_buf,
     coef_buf,
 ):
     """One negative-sampling SGD step for a (center, outside) pair with K negatives, in place.
@@ -49,7 +55,12 @@ def sgd_step_neg(
 
 @njit_parallel
 def sgd_step_softmax(
-    center_vectors, outside_vectors, center_idx, outside_indices, lr, grad_center_buf,
+    center_vectors,
+    outside_vectors,
+    center_idx,
+    outside_indices,
+    lr,
+    grad_center_buf,
     grad_outside_buf,
 ):
     """One naive-softmax SGD step for a center word and its outside words (a window), in place.
@@ -58,9 +69,7 @@ def sgd_step_softmax(
     (they hold the gradient afterwards). Returns the loss before the step (float64).
     """
     v_c = center_vectors[center_idx]
-    loss = softmax_window_loss_grad(
-        v_c, outside_indices, outside_vectors, grad_center_buf, grad_outside_buf
-    )
+    loss = softmax_window_loss_grad(v_c, outside_indices, outside_vectors, grad_center_buf, grad_outside_buf)
     n_words = outside_vectors.shape[0]
     for c in prange((n_words + CHUNK - 1) // CHUNK):
         for w in range(c * CHUNK, min(n_words, (c + 1) * CHUNK)):

@@ -21,9 +21,7 @@ from ._scalar import dot, row_max
 
 
 @njit_parallel
-def softmax_window_loss_grad(
-    center_vec, outside_indices, outside_vectors, grad_center_out, grad_outside_out
-):
+def softmax_window_loss_grad(center_vec, outside_indices, outside_vectors, grad_center_out, grad_outside_out):
     """Sum over ``outside_indices`` of ``J_softmax(v_c, o, U)``, with its gradients.
 
     center_vec (d,), outside_indices (n,) int, outside_vectors (V, d): float32 or float64.

@@ -1,0 +1,30 @@
+import json
+
+import pytest
+
+from nbw2v.cli import main
+
+
+def test_gradcheck_command_prints_json(capsys):
+    assert main(["gradcheck", "--seeds", "1", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert len(report["max_rel_err"]) == 8
+    assert max(report["max_rel_err"].values()) < report["tolerance"]
+
+
+def test_demo_runs_the_kernels(capsys):
+    assert main(["demo", "--vocab", "500", "--threads", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "naive softmax (batched)" in out and "pairs/s" in out and "FAILED" not in out
+
+
+def test_bad_option_value_is_named_before_any_work(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["gradcheck", "--seeds", "0"])
+    assert info.value.code == 2
+    assert "--seeds: expected an integer >= 1, got 0" in capsys.readouterr().err
+
+
+def test_too_many_threads_is_a_clear_error(capsys):
+    assert main(["demo", "--threads", "999"]) == 2
+    assert "threads=999: expected an integer in [1, " in capsys.readouterr().err

@@ -1,0 +1,200 @@
+"""Numba kernels (through the public API and directly) against the float64 reference.
+
+Also run with NUMBA_DISABLE_JIT=1 by tests/test_nojit.py.
+"""
+
+import numba
+import numpy as np
+import pytest
+from conftest import JIT_DISABLED, assert_close, make_problem
+
+import nbw2v
+from nbw2v import losses, reference
+from nbw2v._fastexp import exp_nonpos_inplace
+
+SIZES = [(1, 1), (5, 3), (37, 16), (1100, 8)]  # 1100 > CHUNK: several reduction chunks
+
+
+@pytest.mark.parametrize("n_words,dim", SIZES)
+def test_softmax_pair_matches_reference(rng, n_words, dim):
+    C, U = make_problem(rng, n_words, dim)
+    for o in {0, n_words - 1, int(rng.integers(n_words))}:
+        got = nbw2v.naive_softmax_loss_and_grad(C[0], o, U)
+        want = reference.naive_softmax_loss_and_grad(C[0], o, U)
+        assert got[0] == pytest.approx(want[0], rel=1e-12, abs=1e-12)
+        assert_close(got[1], want[1], 1e-12)
+        assert_close(got[2], want[2], 1e-12)
+
+
+@pytest.mark.parametrize("n_words,dim", SIZES)
+@pytest.mark.parametrize("n_neg", [1, 5, 15])
+def test_negative_pair_matches_reference(rng, n_words, dim, n_neg):
+    C, U = make_problem(rng, n_words, dim)
+    o = int(rng.integers(n_words))
+    negs = rng.integers(0, n_words, n_neg)
+    negs[0] = o  # a negative equal to the outside word
+    if n_neg > 2:
+        negs[2] = negs[1]  # a word drawn twice
+    got = nbw2v.neg_sampling_loss_and_grad(C[1 % n_words], o, U, negs)
+    want = reference.neg_sampling_loss_and_grad(C[1 % n_words], o, U, negs)
+    assert got[0] == pytest.approx(want[0], rel=1e-12)
+    assert_close(got[1], want[1], 1e-12)
+    assert_close(got[2], want[2], 1e-12)
+
+
+@pytest.mark.parametrize("loss", ["softmax", "negative"])
+@pytest.mark.parametrize("n_words,dim", SIZES[1:])
+def test_skipgram_window_matches_reference(rng, loss, n_words, dim):
+    C, U = make_problem(rng, n_words, dim)
+    center = int(rng.integers(n_words))
+    outside = rng.integers(0, n_words, 6)
+    outside[3] = outside[0]  # a word twice in the window
+    negs = rng.integers(0, n_words, (6, 5)) if loss == "negative" else None
+    got = nbw2v.skipgram(center, outside, C, U, loss, negs)
+    want = reference.skipgram(center, outside, C, U, loss, negs)
+    assert got[0] == pytest.approx(want[0], rel=1e-12)
+    assert_close(got[1], want[1], 1e-12)
+    assert_close(got[2], want[2], 1e-12)
+
+
+@pytest.mark.parametrize("scale", [50.0, 400.0])
+def test_large_scores_stay_finite_and_exact(rng, scale):
+    """Scores of magnitude 50+ (here up to ~1e3): no overflow, no NaN, still equal to the oracle."""
+    C, U = make_problem(rng, 40, 4)
+    v_c = C[0] / np.linalg.norm(C[0]) * scale
+    assert np.abs(U @ v_c).max() > 50
+    negs = rng.integers(0, 40, 10)
+    for got, want in (
+        (nbw2v.naive_softmax_loss_and_grad(v_c, 3, U), reference.naive_softmax_loss_and_grad(v_c, 3, U)),
+        (
+            nbw2v.neg_sampling_loss_and_grad(v_c, 3, U, negs),
+            reference.neg_sampling_loss_and_grad(v_c, 3, U, negs),
+        ),
+    ):
+        assert np.isfinite(got[0]) and all(np.isfinite(g).all() for g in got[1:])
+        assert got[0] == pytest.approx(want[0], rel=1e-12)
+        assert_close(got[1], want[1], 1e-12)
+        assert_close(got[2], want[2], 1e-12)
+    for dtype in (np.float32, np.float64):
+        losses_b, g_c, g_u = nbw2v.naive_softmax_loss_and_grad_batch(
+            np.stack([v_c, -v_c]).astype(dtype), [3, 5], U.astype(dtype)
+        )
+        assert np.isfinite(losses_b).all() and np.isfinite(g_c).all() and np.isfinite(g_u).all()
+
+
+@pytest.mark.parametrize("fn", ["softmax", "negative", "skipgram"])
+def test_float32_runs_in_float32_and_agrees_with_float64(rng, fn):
+    C, U = make_problem(rng, 300, 20, scale=0.3)
+    negs = rng.integers(0, 300, (3, 5))
+    calls = {
+        "softmax": lambda C, U: nbw2v.naive_softmax_loss_and_grad(C[0], 7, U),
+        "negative": lambda C, U: nbw2v.neg_sampling_loss_and_grad(C[0], 7, U, negs[0]),
+        "skipgram": lambda C, U: nbw2v.skipgram(0, [7, 8, 9], C, U, "negative", negs),
+    }[fn]
+    lo = calls(C.astype(np.float32), U.astype(np.float32))
+    hi = calls(C, U)
+    assert all(g.dtype == np.float32 for g in lo[1:])
+    assert all(g.dtype == np.float64 for g in hi[1:])
+    assert lo[0] == pytest.approx(hi[0], rel=1e-5)
+    for a, b in zip(lo[1:], hi[1:], strict=True):
+        assert_close(a, b, 1e-4)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_batched_softmax_equals_pairs(rng, dtype):
+    C, U = make_problem(rng, 700, 12, dtype)
+    outside = rng.integers(0, 700, 9)
+    losses_b, g_c, g_u = nbw2v.naive_softmax_loss_and_grad_batch(C[:9], outside, U)
+    assert g_c.dtype == dtype and g_u.dtype == dtype
+    g_u_sum = np.zeros((700, 12))
+    for b in range(9):
+        loss, g_v, g_ub = reference.naive_softmax_loss_and_grad(C[b], outside[b], U)
+        assert losses_b[b] == pytest.approx(loss, rel=1e-12 if dtype == np.float64 else 1e-5)
+        assert_close(g_c[b], g_v, 1e-12 if dtype == np.float64 else 1e-5)
+        g_u_sum += g_ub
+    assert_close(g_u, g_u_sum, 1e-12 if dtype == np.float64 else 1e-5)
+
+
+def test_batched_negative_equals_pairs(rng):
+    C, U = make_problem(rng, 50, 6)
+    outside = rng.integers(0, 50, 11)
+    negs = rng.integers(0, 50, (11, 4))
+    negs[0, 0] = outside[0]
+    losses_b, g_c, g_u = nbw2v.neg_sampling_loss_and_grad_batch(C[:11], outside, U, negs)
+    g_u_sum = np.zeros_like(U)
+    for b in range(11):
+        loss, g_v, g_ub = reference.neg_sampling_loss_and_grad(C[b], outside[b], U, negs[b])
+        assert losses_b[b] == pytest.approx(loss, rel=1e-12)
+        assert_close(g_c[b], g_v, 1e-12)
+        g_u_sum += g_ub
+    assert_close(g_u, g_u_sum, 1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fused_negative_step_equals_params_minus_lr_grad(rng, dtype):
+    C, U = make_problem(rng, 20, 7, dtype)
+    negs = np.array([4, 4, 2, 9, 2], np.int64)  # duplicates, and 2 is also the outside word
+    loss, g_c, g_u = nbw2v.neg_sampling_loss_and_grad(C[5], 2, U, negs)
+    C_new, U_new, lr = C.copy(), U.copy(), 0.05
+    step_loss = losses.sgd_step_neg(C_new, U_new, 5, 2, negs, lr, np.empty(7, dtype), np.empty(6))
+    tol = 1e-12 if dtype == np.float64 else 2e-6
+    assert step_loss == pytest.approx(loss, rel=1e-12)
+    want_C = C.copy()
+    want_C[5] -= lr * g_c
+    assert_close(C_new, want_C, tol)
+    assert_close(U_new, U - lr * g_u, tol)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fused_softmax_step_equals_params_minus_lr_grad(rng, dtype):
+    C, U = make_problem(rng, 900, 5, dtype)
+    window = np.array([3, 8, 3, 0], np.int64)
+    loss, g_C, g_U = nbw2v.skipgram(6, window, C, U, "softmax")
+    C_new, U_new, lr = C.copy(), U.copy(), 0.1
+    step_loss = losses.sgd_step_softmax(C_new, U_new, 6, window, lr, np.empty(5, dtype), np.empty_like(U))
+    tol = 1e-12 if dtype == np.float64 else 2e-6
+    assert step_loss == pytest.approx(loss, rel=1e-12)
+    assert_close(C_new, C - lr * g_C, tol)
+    assert_close(U_new, U - lr * g_U, tol)
+
+
+@pytest.mark.parametrize("dtype,x_min", [(np.float32, -87.0), (np.float64, -708.0)])
+def test_fast_exp_accuracy(rng, dtype, x_min):
+    x = np.concatenate([[0.0, -1e-30, -0.5, x_min + 0.5], -rng.exponential(20.0, 5000)]).astype(dtype)
+    x = x[x >= x_min]
+    got = x.copy()
+
+    @numba.njit
+    def run(a):
+        exp_nonpos_inplace(a)
+
+    run(got)
+    want = np.exp(x.astype(np.float64))
+    rel = np.abs(got - want) / want
+    assert rel.max() < (3e-7 if dtype == np.float32 else 1e-15)
+    below = np.array([x_min - 50.0, -np.inf], dtype)
+    run(below)  # clamped: tiny, finite, non-negative, never NaN
+    assert np.all(np.isfinite(below)) and np.all(below >= 0) and np.all(below < 1e-37)
+
+
+@pytest.mark.skipif(JIT_DISABLED or numba.config.NUMBA_NUM_THREADS < 2, reason="needs 2 Numba threads")
+def test_parallel_kernels_are_deterministic_across_thread_counts(rng):
+    C, U = make_problem(rng, 5000, 32, np.float32)
+    outside = rng.integers(0, 5000, 64)
+    negs = rng.integers(0, 5000, (64, 5))
+    window = outside[:6]
+    before = numba.get_num_threads()
+    results = {}
+    try:
+        for threads in (1, 2):
+            numba.set_num_threads(threads)
+            results[threads] = (
+                nbw2v.skipgram(3, window, C, U, "softmax"),
+                nbw2v.naive_softmax_loss_and_grad_batch(C[:64], outside, U),
+                nbw2v.neg_sampling_loss_and_grad_batch(C[:64], outside, U, negs),
+            )
+    finally:
+        numba.set_num_threads(before)
+    for one, two in zip(results[1], results[2], strict=True):
+        for a, b in zip(one, two, strict=True):
+            np.testing.assert_array_equal(a, b)
