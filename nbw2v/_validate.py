@@ -23,9 +23,7 @@ def as_vectors(name: str, value, ndim: int, dtype: np.dtype) -> np.ndarray:
     try:
         arr = np.asarray(value)
     except Exception as exc:  # ragged lists and the like
-        raise ValueError(
-            f"{name}: expected a {ndim}-D array of floats, got {type(value).__name__} ({exc})"
-        ) from None
+        raise ValueError(f"{name}: expected a {ndim}-D array of floats, got {type(value).__name__} ({exc})") from None
     if arr.dtype.kind not in "fiu" or arr.dtype == np.float16:
         raise ValueError(f"{name}: expected a float32 or float64 array, got dtype {arr.dtype}")
     if arr.ndim != ndim:

@@ -84,9 +84,7 @@ def check_naive_softmax(center_vec, outside_idx, outside_vectors, h=DEFAULT_STEP
     }
 
 
-def check_neg_sampling(
-    center_vec, outside_idx, outside_vectors, neg_indices, h=DEFAULT_STEP, max_coords=None, seed=0
-):
+def check_neg_sampling(center_vec, outside_idx, outside_vectors, neg_indices, h=DEFAULT_STEP, max_coords=None, seed=0):
     """Gradient check of the negative-sampling pair kernel: max error per gradient."""
     v, U = _f64(center_vec), _f64(outside_vectors)
     negs = np.ascontiguousarray(neg_indices, dtype=np.int64)

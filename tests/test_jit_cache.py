@@ -38,9 +38,7 @@ def test_second_process_loads_kernels_from_cache(tmp_path):
     env.pop("NBW2V_NO_CACHE", None)
     runs = []
     for _ in range(2):
-        proc = subprocess.run(
-            [sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True, timeout=600
-        )
+        proc = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True, timeout=600)
         assert proc.returncode == 0, proc.stderr
         runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
     first, second = runs

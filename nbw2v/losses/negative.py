@@ -69,9 +69,7 @@ def neg_batch_loss_grad(
 
 
 @njit_serial
-def neg_window_loss_grad(
-    center_vec, outside_indices, outside_vectors, neg_indices, grad_center_out, grad_rows_out
-):
+def neg_window_loss_grad(center_vec, outside_indices, outside_vectors, neg_indices, grad_center_out, grad_rows_out):
     """Skip-gram window: sum over outside words j of ``J_neg(v_c, o_j, U)`` with negatives
     ``neg_indices[j]`` (n, K). Writes grad_center_out (d,) (the summed center gradient) and
     grad_rows_out (n, K+1, d) (pair j's rows). Returns the summed loss."""
