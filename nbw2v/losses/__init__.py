@@ -3,8 +3,14 @@
 Use :mod:`nbw2v.api` (re-exported at the package top level) for checked calls.
 """
 
-from .negative import neg_batch_loss_grad, neg_pair_loss_grad, neg_window_loss_grad, scatter_add_rows
-from .sgd import sgd_step_neg, sgd_step_softmax
+from .negative import (
+    neg_batch_loss_grad,
+    neg_pair_loss_grad,
+    neg_window_loss_grad,
+    scatter_add_rows,
+    shared_neg_window_loss_grad,
+)
+from .sgd import sgd_step_cbow_neg, sgd_step_neg, sgd_step_shared_neg, sgd_step_softmax
 from .softmax import softmax_batch_loss_grad, softmax_rows_inplace, softmax_window_loss_grad
 
 __all__ = [
@@ -12,6 +18,9 @@ __all__ = [
     "neg_pair_loss_grad",
     "neg_window_loss_grad",
     "scatter_add_rows",
+    "sgd_step_cbow_neg",
+    "sgd_step_shared_neg",
+    "shared_neg_window_loss_grad",
     "sgd_step_neg",
     "sgd_step_softmax",
     "softmax_batch_loss_grad",

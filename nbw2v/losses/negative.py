@@ -12,7 +12,7 @@ from __future__ import annotations
 from numba import prange
 
 from .._jit import njit_parallel, njit_serial
-from ._scalar import dot, log_sigmoid, sigmoid
+from ._scalar import dot, log_sigmoid, logistic_terms, sigmoid
 
 
 @njit_serial
@@ -108,3 +108,37 @@ def scatter_add_rows(outside_indices, neg_indices, grad_rows, out):
             w = neg_indices[i, k]
             for j in range(d):
                 out[w, j] += grad_rows[i, k + 1, j]
+
+
+@njit_serial
+def shared_neg_window_loss_grad(
+    context_words, target_words, input_vectors, output_vectors, grad_inputs_out, grad_outputs_out
+):
+    """Negative sampling with negatives shared across a window (MATH.md section 7).
+
+    Pairing of word2vec.c: the *context* words' input vectors (rows ``context_words`` (n,) of
+    ``input_vectors``) are scored against the output vectors of ``target_words`` (m,): index 0
+    is the center word (label 1), 1..m-1 the negatives shared by the whole window (label 0).
+    Loss ``-sum_i log sigma(S[i, 0]) - sum_{i, k>0} log sigma(-S[i, k])`` with
+    ``S = X Y^T``. Writes grad_inputs_out (n, d) (row i: dJ/dx_i) and grad_outputs_out (m, d)
+    (row k: dJ/dy_k); repeated words get one row per occurrence. Returns the loss (float64).
+    """
+    n, m = context_words.shape[0], target_words.shape[0]
+    grad_inputs_out[:] = 0.0
+    grad_outputs_out[:] = 0.0
+    loss = 0.0
+    for i in range(n):
+        x = input_vectors[context_words[i]]
+        for k in range(m):
+            y = output_vectors[target_words[k]]
+            sig, log_pos, log_neg = logistic_terms(dot(x, y))
+            if k == 0:
+                coef = sig - 1.0
+                loss -= log_pos
+            else:
+                coef = sig
+                loss -= log_neg
+            for j in range(x.shape[0]):
+                grad_inputs_out[i, j] += coef * y[j]
+                grad_outputs_out[k, j] += coef * x[j]
+    return loss

@@ -1,0 +1,155 @@
+"""Typed configuration: one dataclass per config group, and the value checks.
+
+The dataclasses are the single source of defaults (Hydra's structured configs are built from
+them). ``validate(cfg)`` checks every value against its valid range and raises ``ConfigError``
+naming the key, the value and the range, before any compile or corpus read.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ARCHS = ("skipgram", "cbow")
+LOSSES = ("negative", "softmax")
+NEG_COLLISIONS = ("skip", "keep", "redraw")
+CORPUS_FORMATS = ("auto", "text", "text8", "sst")
+
+
+class ConfigError(ValueError):
+    """A configuration value is out of range; the message names the key and the valid range."""
+
+
+@dataclass
+class DataConfig:
+    #: corpus path: a text file (.gz/.bz2 ok), a directory of text files, "text8", "bundled"
+    corpus: str = "bundled"
+    #: auto (by name/content), text (one sentence per line), text8, sst (datasetSentences.txt)
+    format: str = "auto"
+    lowercase: bool = True
+    min_count: int = 5
+    #: keep at most this many most frequent words (0: no limit)
+    max_vocab_size: int = 0
+    #: longer lines are split into sentences of this many words (gensim's default)
+    max_sentence_length: int = 10_000
+    #: subsampling threshold t of word2vec.c (0 disables subsampling)
+    sample: float = 1e-3
+    #: where text8 is downloaded to (default: ~/.cache/nbw2v)
+    cache_dir: str = ""
+
+
+@dataclass
+class ModelConfig:
+    arch: str = "skipgram"
+    dim: int = 100
+    #: maximum window size m; each center word uses a random window in [1, m] (word2vec.c)
+    window: int = 5
+
+
+@dataclass
+class LossConfig:
+    name: str = "negative"
+    #: number of negatives K
+    K: int = 5
+    #: noise distribution exponent: P_n(w) ~ count(w)^ns_exponent
+    ns_exponent: float = 0.75
+    #: a negative equal to the target word: skip it (word2vec.c), keep it, or redraw it
+    neg_collision: str = "skip"
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 5
+    lr: float = 0.025
+    #: the learning rate decays linearly to lr * min_lr_ratio (word2vec.c: 1e-4)
+    min_lr_ratio: float = 1e-4
+    #: Numba threads (0: all cores)
+    threads: int = 0
+    #: share one set of K negatives across a window (pWord2Vec); false: word2vec.c per pair
+    shared_negatives: bool = True
+    #: bit-identical vectors for a seed: chunks run one after another (no Hogwild)
+    deterministic: bool = False
+    #: words per work chunk (the unit of parallel work, of LR decay and of RNG streams)
+    chunk_words: int = 10_000
+    #: seconds between progress reports (words/s, loss, ETA)
+    report_every_s: float = 2.0
+    #: pairs per batch of the naive-softmax trainer
+    softmax_batch: int = 256
+
+
+@dataclass
+class Config:
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    seed: int = 1
+
+
+def _get(cfg: Any, dotted: str) -> Any:
+    obj = cfg
+    for part in dotted.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def _int_in(cfg, key: str, lo: int, hi: int | None = None, hint: str = "") -> None:
+    value = _get(cfg, key)
+    ok = isinstance(value, int) and not isinstance(value, bool) and value >= lo and (hi is None or value <= hi)
+    if not ok:
+        rng = f"an integer >= {lo}" if hi is None else f"an integer in [{lo}, {hi}]"
+        raise ConfigError(f"{key}={value!r}: expected {rng}{hint}")
+
+
+def _float_in(cfg, key: str, lo: float, hi: float | None = None, lo_open: bool = True, hint: str = "") -> None:
+    value = _get(cfg, key)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(f"{key}={value!r}: expected a number")
+    bad_lo = value <= lo if lo_open else value < lo
+    if bad_lo or (hi is not None and value > hi) or value != value:
+        lo_s = f"> {lo}" if lo_open else f">= {lo}"
+        rng = lo_s if hi is None else f"{lo_s} and <= {hi}"
+        raise ConfigError(f"{key}={value!r}: expected a number {rng}{hint}")
+
+
+def _choice(cfg, key: str, choices: tuple[str, ...]) -> None:
+    value = _get(cfg, key)
+    if value not in choices:
+        raise ConfigError(f"{key}={value!r}: expected one of {', '.join(choices)}")
+
+
+def validate(cfg: Any) -> None:
+    """Check every value; raise ``ConfigError`` naming the first bad key. Cheap: no I/O beyond
+    checking that the corpus path exists and is readable."""
+    cores = os.cpu_count() or 1
+    _choice(cfg, "model.arch", ARCHS)
+    _choice(cfg, "loss.name", LOSSES)
+    _choice(cfg, "loss.neg_collision", NEG_COLLISIONS)
+    _choice(cfg, "data.format", CORPUS_FORMATS)
+    _int_in(cfg, "model.dim", 1, 100_000)
+    _int_in(cfg, "model.window", 1, 1_000)
+    _int_in(cfg, "loss.K", 1, 1_000)
+    _float_in(cfg, "loss.ns_exponent", 0.0, 2.0, lo_open=False)
+    _int_in(cfg, "data.min_count", 1)
+    _int_in(cfg, "data.max_vocab_size", 0, hint=" (0: no limit)")
+    _int_in(cfg, "data.max_sentence_length", 2)
+    _float_in(cfg, "data.sample", 0.0, 1.0, lo_open=False, hint=" (0 disables subsampling; word2vec.c uses 1e-3)")
+    _int_in(cfg, "train.epochs", 1)
+    _float_in(cfg, "train.lr", 0.0, 10.0, hint=" (word2vec.c: 0.025 for skip-gram, 0.05 for CBOW)")
+    _float_in(cfg, "train.min_lr_ratio", 0.0, 1.0, lo_open=False)
+    _int_in(cfg, "train.threads", 0, cores, hint=f" (0: all {cores} cores of this machine)")
+    _int_in(cfg, "train.chunk_words", 100)
+    _float_in(cfg, "train.report_every_s", 0.0)
+    _int_in(cfg, "train.softmax_batch", 1)
+    _int_in(cfg, "seed", 0, 2**63 - 1)
+    corpus = str(_get(cfg, "data.corpus"))
+    if corpus not in ("bundled", "text8"):
+        path = Path(corpus).expanduser()
+        if not path.exists():
+            raise ConfigError(f"data.corpus={corpus!r}: no such file or directory")
+        if not os.access(path, os.R_OK):
+            raise ConfigError(f"data.corpus={corpus!r}: not readable (check its permissions)")
+        if path.is_file() and path.stat().st_size == 0:
+            raise ConfigError(f"data.corpus={corpus!r}: the file is empty")

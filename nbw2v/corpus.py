@@ -1,0 +1,225 @@
+"""Corpus readers and the encoding of text to int32 word ids plus sentence offsets.
+
+Formats (``data.format``):
+
+* ``text``: one sentence per line, whitespace-separated tokens; a file, a ``.gz``/``.bz2``
+  file, or a directory of such files (read in sorted order). Lines longer than
+  ``max_sentence_length`` words are split (a text8-style single-line file becomes sentences).
+* ``text8``: the text8 benchmark file (one line of 17M words); ``data.corpus=text8`` downloads
+  it once into the cache directory (size-checked), with a clear error when offline.
+* ``sst``: the Stanford Sentiment Treebank ``datasetSentences.txt`` (header line, then
+  ``sentence_index<TAB>sentence``), the corpus of the CS224N assignment.
+* ``auto``: ``sst`` if the first line is that header, else ``text``.
+
+Streaming: the text is read line by line and never held as Python strings; what stays in
+memory is one int32 per token (provisional ids in first-seen order), the word list and the
+line offsets. :func:`encode_corpus` then maps to the vocabulary's ids, drops the words it
+does not keep (as word2vec.c does before windowing) and splits long sentences.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import io
+import os
+import urllib.request
+import zipfile
+from array import array
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .config import ConfigError
+
+BUNDLED_CORPUS = Path(__file__).parent / "data" / "corpora" / "sample-wiki-wordnet-kjv.txt.gz"
+TEXT8_URL = "http://mattmahoney.net/dc/text8.zip"
+TEXT8_ZIP_BYTES = 31_344_016  # published size of text8.zip
+TEXT8_BYTES = 100_000_000  # text8 is the first 1e8 bytes of the cleaned enwik9
+SST_HEADER = "sentence_index\tsentence"
+
+
+class CorpusError(ValueError):
+    """The corpus cannot be read (missing, empty, not UTF-8, wrong format)."""
+
+
+def default_cache_dir() -> Path:
+    return Path(os.environ.get("NBW2V_CACHE", Path.home() / ".cache" / "nbw2v"))
+
+
+def fetch_text8(cache_dir: str | Path | None = None, url: str = TEXT8_URL) -> Path:
+    """Path of the text8 file, downloading and size-checking ``text8.zip`` on first use."""
+    cache = Path(cache_dir) if cache_dir else default_cache_dir()
+    target = cache / "text8"
+    if target.exists() and target.stat().st_size == TEXT8_BYTES:
+        return target
+    cache.mkdir(parents=True, exist_ok=True)
+    zip_path = cache / "text8.zip"
+    if not (zip_path.exists() and zip_path.stat().st_size == TEXT8_ZIP_BYTES):
+        partial = zip_path.with_suffix(".zip.part")
+        try:
+            with urllib.request.urlopen(url, timeout=30) as response, open(partial, "wb") as out:
+                while block := response.read(1 << 20):
+                    out.write(block)
+        except OSError as exc:
+            partial.unlink(missing_ok=True)
+            raise CorpusError(
+                f"data.corpus=text8: could not download {url} ({exc}). Offline? Download text8.zip "
+                f"by hand into {cache} (or set data.cache_dir), or pass the unzipped file as data.corpus=PATH"
+            ) from None
+        if partial.stat().st_size != TEXT8_ZIP_BYTES:
+            size = partial.stat().st_size
+            partial.unlink()
+            raise CorpusError(f"{url}: downloaded {size} bytes, expected {TEXT8_ZIP_BYTES}: not the text8.zip")
+        partial.replace(zip_path)
+    with zipfile.ZipFile(zip_path) as zf:
+        partial = target.with_suffix(".part")
+        with zf.open("text8") as src, open(partial, "wb") as out:
+            while block := src.read(1 << 20):
+                out.write(block)
+    if partial.stat().st_size != TEXT8_BYTES:
+        raise CorpusError(f"{zip_path}: text8 inside has {partial.stat().st_size} bytes, expected {TEXT8_BYTES}")
+    partial.replace(target)
+    return target
+
+
+def resolve_paths(corpus: str, cache_dir: str = "") -> list[Path]:
+    """The files of a corpus setting: 'bundled', 'text8', a file or a directory."""
+    if corpus == "bundled":
+        return [BUNDLED_CORPUS]
+    if corpus == "text8":
+        return [fetch_text8(cache_dir or None)]
+    path = Path(corpus).expanduser()
+    if not path.exists():
+        raise CorpusError(f"data.corpus={corpus!r}: no such file or directory")
+    if path.is_dir():
+        files = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
+        if not files:
+            raise CorpusError(f"data.corpus={corpus!r}: the directory has no files")
+        return files
+    return [path]
+
+
+def open_text(path: Path) -> io.TextIOBase:
+    """Open a text file, transparently decompressing .gz and .bz2; strict UTF-8."""
+    name = path.name.lower()
+    if name.endswith(".gz"):
+        raw = gzip.open(path, "rb")
+    elif name.endswith(".bz2"):
+        raw = bz2.open(path, "rb")
+    else:
+        raw = open(path, "rb")  # noqa: SIM115  (closed by the wrapper)
+    return io.TextIOWrapper(raw, encoding="utf-8", errors="strict", newline=None)
+
+
+def detect_format(path: Path) -> str:
+    try:
+        with open_text(path) as f:
+            first = f.readline(4096)
+    except (OSError, EOFError, UnicodeDecodeError):
+        return "text"  # read_lines reports the error with context
+    return "sst" if first.rstrip("\r\n") == SST_HEADER else "text"
+
+
+def read_lines(path: Path, fmt: str) -> Iterator[str]:
+    """The sentences of one file as text lines (SST: the sentence column)."""
+    line_no = 0
+    try:
+        with open_text(path) as f:
+            if fmt == "sst":
+                header = f.readline()
+                line_no = 1
+                if header.rstrip("\r\n") != SST_HEADER:
+                    raise CorpusError(f"{path}: not an SST datasetSentences.txt (first line {header[:60]!r})")
+                for line in f:
+                    line_no += 1
+                    _, sep, sentence = line.partition("\t")
+                    if not sep:
+                        raise CorpusError(f"{path}:{line_no}: expected 'index<TAB>sentence', got {line[:60]!r}")
+                    yield sentence
+            else:
+                for line in f:
+                    line_no += 1
+                    yield line
+    except UnicodeDecodeError as exc:
+        raise CorpusError(
+            f"{path}: not valid UTF-8 after line {line_no} ({exc.reason} at byte {exc.start} of a block); "
+            "re-encode the file to UTF-8 (e.g. iconv -f latin1 -t utf-8)"
+        ) from None
+    except (EOFError, gzip.BadGzipFile, OSError) as exc:
+        raise CorpusError(f"{path}: cannot read after line {line_no}: {exc} (truncated or corrupt file?)") from None
+
+
+@dataclass
+class RawCorpus:
+    """Tokens as provisional ids (first-seen order), before a vocabulary exists."""
+
+    token_ids: np.ndarray  # int32 (n_tokens,)
+    line_starts: np.ndarray  # int64 (n_lines + 1,)
+    words: list[str]  # provisional id -> word
+    counts: np.ndarray  # int64 (len(words),)
+
+    @property
+    def n_tokens(self) -> int:
+        return int(self.token_ids.shape[0])
+
+
+def read_corpus(corpus: str, fmt: str = "auto", lowercase: bool = True, cache_dir: str = "") -> RawCorpus:
+    """Read every file of ``corpus`` once, counting words and recording provisional ids."""
+    paths = resolve_paths(corpus, cache_dir)
+    word_ids: dict[str, int] = {}
+    tokens = array("i")
+    line_ends = array("q", [0])
+    for path in paths:
+        file_fmt = detect_format(path) if fmt == "auto" else ("text" if fmt == "text8" else fmt)
+        for line in read_lines(path, file_fmt):
+            words = (line.lower() if lowercase else line).split()
+            if not words:
+                continue
+            tokens.extend([word_ids.setdefault(w, len(word_ids)) for w in words])
+            line_ends.append(len(tokens))
+    if not tokens:
+        raise CorpusError(f"data.corpus={corpus!r}: no words found (empty or whitespace-only)")
+    token_ids = np.frombuffer(tokens, dtype=np.int32)
+    counts = np.bincount(token_ids, minlength=len(word_ids)).astype(np.int64)
+    return RawCorpus(token_ids, np.frombuffer(line_ends, dtype=np.int64), list(word_ids), counts)
+
+
+@dataclass
+class Corpus:
+    """The training corpus: vocabulary ids of kept words and sentence boundaries."""
+
+    ids: np.ndarray  # int32 (n_words,), vocabulary ids
+    sentence_starts: np.ndarray  # int64 (n_sentences + 1,), ids[s[i]:s[i+1]] is sentence i
+
+    @property
+    def n_words(self) -> int:
+        return int(self.ids.shape[0])
+
+    @property
+    def n_sentences(self) -> int:
+        return int(self.sentence_starts.shape[0] - 1)
+
+
+def encode_corpus(raw: RawCorpus, remap: np.ndarray, max_sentence_length: int) -> Corpus:
+    """Map provisional ids to vocabulary ids (``remap``, -1 = dropped), drop those words and
+    split sentences longer than ``max_sentence_length``."""
+    mapped = remap[raw.token_ids]
+    keep = mapped >= 0
+    # kept words before each original line start -> new line boundaries
+    kept_before = np.concatenate([[0], np.cumsum(keep, dtype=np.int64)])
+    starts = kept_before[raw.line_starts]
+    ids = np.ascontiguousarray(mapped[keep], dtype=np.int32)
+    lengths = np.diff(starts)
+    starts = starts[:-1][lengths > 0]
+    lengths = lengths[lengths > 0]
+    if lengths.size and lengths.max() > max_sentence_length:
+        pieces = (lengths + max_sentence_length - 1) // max_sentence_length
+        first = np.repeat(starts, pieces)
+        offset = np.arange(pieces.sum()) - np.repeat(np.cumsum(pieces) - pieces, pieces)
+        starts = first + offset * max_sentence_length
+    if ids.size == 0:
+        raise ConfigError("the vocabulary keeps no word of the corpus: lower data.min_count")
+    return Corpus(ids, np.concatenate([starts, [ids.size]]).astype(np.int64))

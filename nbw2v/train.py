@@ -1,0 +1,281 @@
+"""``train(cfg, tracker) -> Embeddings``: the skip-gram / CBOW trainer (no Hydra in here).
+
+Stages: validate the config (before any read or compile) -> read and count the corpus ->
+vocabulary -> encode to ids -> epochs of Hogwild chunks (Numba, :mod:`nbw2v.train_kernels`)
+with progress (loss, words/s, ETA) between rounds of chunks -> Embeddings.
+
+Loss: every (center, context) pair's loss is summed in float64 per chunk, before that pair's
+update; chunk sums are reduced in chunk order. The reported loss is the mean per pair over a
+reporting interval (``loss/train``) or an epoch (``loss/epoch``), so it means the same for any
+thread count; each pair's loss includes its K negative terms.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ._jit import set_threads
+from .config import ConfigError, validate
+from .corpus import Corpus, encode_corpus, read_corpus
+from .embeddings import Embeddings
+from .losses import softmax_batch_loss_grad
+from .tracking import NullTracker, Tracker
+from .train_kernels import (
+    ARCH_CBOW,
+    ARCH_SKIPGRAM,
+    COLLIDE_KEEP,
+    COLLIDE_REDRAW,
+    COLLIDE_SKIP,
+    CorpusArrays,
+    Schedule,
+    Tables,
+    chunk_pairs,
+    make_chunks,
+    train_chunks,
+)
+from .vocab import Vocab, alias_table
+
+#: the naive softmax costs O(V d) per pair; above this V*d it is refused (use loss=negative)
+SOFTMAX_MAX_VD = 50_000_000
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss or the parameters became NaN/inf; no vectors are returned."""
+
+
+def flatten(cfg: Any, prefix: str = "") -> dict[str, Any]:
+    """``{"model.dim": 100, ...}`` from nested dataclasses or mappings."""
+    items = dataclasses.asdict(cfg).items() if dataclasses.is_dataclass(cfg) else dict(cfg).items()
+    out: dict[str, Any] = {}
+    for key, value in items:
+        if isinstance(value, dict) or dataclasses.is_dataclass(value) or hasattr(value, "items"):
+            out.update(flatten(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _hms(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+def build_vocab_and_corpus(cfg) -> tuple[Vocab, Corpus, dict[str, float]]:
+    """Read the corpus once, build the vocabulary and encode; returns timings and counts too."""
+    start = time.perf_counter()
+    data = cfg.data
+    raw = read_corpus(str(data.corpus), data.format, data.lowercase, data.cache_dir)
+    vocab, remap = Vocab.from_counts(raw.words, raw.counts, data.min_count, data.max_vocab_size)
+    corpus = encode_corpus(raw, remap, data.max_sentence_length)
+    stats = {
+        "vocab_seconds": time.perf_counter() - start,
+        "raw_words": float(raw.n_tokens),
+        "raw_types": float(len(raw.words)),
+        "train_words": float(corpus.n_words),
+        "sentences": float(corpus.n_sentences),
+    }
+    return vocab, corpus, stats
+
+
+def train(
+    cfg,
+    tracker: Tracker | None = None,
+    log: Callable[[str], None] | None = _stderr,
+    prepared: tuple[Vocab, Corpus, dict[str, float]] | None = None,
+) -> Embeddings:
+    """Train word vectors as ``cfg`` says; return them with ``.stats`` (timings, losses).
+
+    ``prepared``: a ``build_vocab_and_corpus(cfg)`` result to reuse (benchmarks, sweeps).
+    Raises ``ConfigError`` for bad settings (before any work) and ``TrainingDiverged``.
+    """
+    tracker = tracker or NullTracker()
+    log = log or (lambda message: None)
+    validate(cfg)
+    threads = set_threads(cfg.train.threads or os.cpu_count() or 1)
+    if cfg.loss.name == "softmax" and cfg.model.arch == "cbow":
+        raise ConfigError("loss.name=softmax: only with model.arch=skipgram (CBOW trains with negative sampling)")
+
+    vocab, corpus, stats = prepared or build_vocab_and_corpus(cfg)
+    n_words, dim = len(vocab), cfg.model.dim
+    if cfg.loss.name == "softmax" and n_words * dim > SOFTMAX_MAX_VD:
+        raise ConfigError(
+            f"loss.name=softmax: V*d = {n_words}*{dim} is too large for the O(V d)-per-pair naive softmax "
+            f"(limit {SOFTMAX_MAX_VD:,}); raise data.min_count, set data.max_vocab_size, or use loss.name=negative"
+        )
+    log(
+        f"nbw2v: {stats['raw_words']:,.0f} corpus words, vocabulary {n_words:,} words "
+        f"(min_count={cfg.data.min_count}), {corpus.n_words:,} training words in {corpus.n_sentences:,} "
+        f"sentences; read in {stats['vocab_seconds']:.1f} s"
+    )
+    tracker.log_params(flatten(cfg))
+    tracker.log_metrics({"data/vocab_size": n_words, "data/train_words": corpus.n_words}, step=0)
+
+    rng = np.random.default_rng(cfg.seed)
+    input_vectors = ((rng.random((n_words, dim), dtype=np.float32) - 0.5) / dim).astype(np.float32)
+    output_vectors = np.zeros((n_words, dim), dtype=np.float32)
+    threshold, alias = alias_table(vocab.noise_distribution(cfg.loss.ns_exponent))
+    tables = Tables(vocab.keep_probs(cfg.data.sample), threshold, alias)
+    chunk_starts, words_before = make_chunks(corpus.sentence_starts, cfg.train.chunk_words)
+    arrays = CorpusArrays(corpus.ids, corpus.sentence_starts, chunk_starts, words_before)
+    sched = Schedule(
+        seed=int(cfg.seed),
+        epochs=int(cfg.train.epochs),
+        window=int(cfg.model.window),
+        negatives=int(cfg.loss.K),
+        lr0=float(cfg.train.lr),
+        min_lr_ratio=float(cfg.train.min_lr_ratio),
+        total_words=int(corpus.n_words),
+        collision={"skip": COLLIDE_SKIP, "keep": COLLIDE_KEEP, "redraw": COLLIDE_REDRAW}[cfg.loss.neg_collision],
+        arch=ARCH_CBOW if cfg.model.arch == "cbow" else ARCH_SKIPGRAM,
+        shared_negatives=bool(cfg.train.shared_negatives),
+    )
+    runner = _SoftmaxRunner if cfg.loss.name == "softmax" else _NegativeRunner
+    loop = runner(cfg, input_vectors, output_vectors, arrays, sched, tables, threads)
+    compile_start = time.perf_counter()
+    loop.run_round(0, 0, 0)  # no chunk: compiles (or loads from the cache) outside the timed loop
+    stats["compile_seconds"] = time.perf_counter() - compile_start
+    if stats["compile_seconds"] > 1.0:
+        log(f"nbw2v: compiled the training kernels in {stats['compile_seconds']:.1f} s (cached for next runs)")
+    epoch_losses = loop.run(tracker, log, stats)
+    for name, matrix in (("input", input_vectors), ("output", output_vectors)):
+        if not np.isfinite(matrix).all():
+            raise TrainingDiverged(f"the {name} vectors contain NaN/inf after training (lower train.lr)")
+    emb = Embeddings(vocab, input_vectors, output_vectors)
+    emb.stats = {**stats, "epoch_losses": epoch_losses, "threads": threads}
+    return emb
+
+
+class _Loop:
+    """Epochs, rounds of chunks, progress reports; subclasses run one round."""
+
+    def __init__(self, cfg, input_vectors, output_vectors, arrays, sched, tables, threads):
+        self.cfg, self.sched, self.tables, self.arrays = cfg, sched, tables, arrays
+        self.input_vectors, self.output_vectors = input_vectors, output_vectors
+        self.n_chunks = arrays.chunk_starts.shape[0] - 1
+        self.loss_sums = np.zeros(self.n_chunks, np.float64)
+        self.pair_counts = np.zeros(self.n_chunks, np.int64)
+        deterministic = cfg.train.deterministic or cfg.loss.name == "softmax"
+        per_round = 1 if deterministic else max(threads * 2, self.n_chunks // 50)
+        self.rounds = [(c, min(c + per_round, self.n_chunks)) for c in range(0, self.n_chunks, per_round)]
+        self.deterministic = deterministic
+
+    def run_round(self, first: int, last: int, epoch: int) -> None:
+        raise NotImplementedError
+
+    def lr_at(self, epoch: int, words_done: float) -> float:
+        s = self.sched
+        progress = (epoch * s.total_words + words_done) / (s.epochs * s.total_words)
+        return s.lr0 * max(s.min_lr_ratio, 1.0 - progress)
+
+    def run(self, tracker: Tracker, log: Callable[[str], None], stats: dict) -> list[float]:
+        s, words_before = self.sched, self.arrays.chunk_words_before
+        report_every = float(self.cfg.train.report_every_s)
+        total = s.epochs * s.total_words
+        epoch_losses = []
+        start = last_report = time.perf_counter()
+        interval_loss, interval_pairs = 0.0, 0
+        for epoch in range(s.epochs):
+            self.loss_sums[:] = 0.0
+            self.pair_counts[:] = 0
+            for first, last in self.rounds:
+                self.run_round(first, last, epoch)
+                round_loss = float(self.loss_sums[first:last].sum())
+                if not math.isfinite(round_loss):
+                    raise TrainingDiverged(
+                        f"loss became {round_loss} in epoch {epoch + 1} at {int(words_before[last]):,} words "
+                        f"(lr {self.lr_at(epoch, words_before[last]):.3g}): training diverged; lower train.lr"
+                    )
+                interval_loss += round_loss
+                interval_pairs += int(self.pair_counts[first:last].sum())
+                now = time.perf_counter()
+                if now - last_report >= report_every or (epoch == s.epochs - 1 and last == self.n_chunks):
+                    done = epoch * s.total_words + int(words_before[last])
+                    speed = done / max(now - start, 1e-9)
+                    mean = interval_loss / max(interval_pairs, 1)
+                    lr = self.lr_at(epoch, words_before[last])
+                    log(
+                        f"  epoch {epoch + 1}/{s.epochs} {100 * done / total:5.1f}%  loss {mean:.4f}  lr {lr:.5f}  "
+                        f"{speed:,.0f} words/s  ETA {_hms((total - done) / max(speed, 1e-9))}"
+                    )
+                    tracker.log_metrics({"loss/train": mean, "train/lr": lr, "perf/words_per_sec": speed}, step=done)
+                    interval_loss, interval_pairs, last_report = 0.0, 0, now
+            epoch_loss = float(self.loss_sums.sum() / max(int(self.pair_counts.sum()), 1))
+            epoch_losses.append(epoch_loss)
+            tracker.log_metrics({"loss/epoch": epoch_loss, "train/epoch": epoch + 1}, step=(epoch + 1) * s.total_words)
+            for name, matrix in (("input", self.input_vectors), ("output", self.output_vectors)):
+                if not np.isfinite(matrix).all():
+                    raise TrainingDiverged(
+                        f"the {name} vectors contain NaN/inf after epoch {epoch + 1}; lower train.lr"
+                    )
+        elapsed = time.perf_counter() - start
+        stats["train_seconds"] = elapsed
+        stats["words_per_sec"] = stats["raw_words"] * s.epochs / max(elapsed, 1e-9)
+        stats["train_words_per_sec"] = total / max(elapsed, 1e-9)
+        log(
+            f"nbw2v: trained {s.epochs} epoch(s) in {elapsed:.1f} s: {stats['words_per_sec']:,.0f} corpus words/s, "
+            f"final epoch loss {epoch_losses[-1]:.4f}"
+        )
+        tracker.log_metrics(
+            {"perf/words_per_sec_total": stats["words_per_sec"], "perf/train_seconds": elapsed}, step=total
+        )
+        return epoch_losses
+
+
+class _NegativeRunner(_Loop):
+    def run_round(self, first, last, epoch):
+        train_chunks(
+            self.input_vectors,
+            self.output_vectors,
+            self.arrays,
+            first,
+            last,
+            epoch,
+            self.sched,
+            self.tables,
+            self.loss_sums,
+            self.pair_counts,
+        )
+
+
+class _SoftmaxRunner(_Loop):
+    """Naive softmax (exact, O(V d) per pair, for small vocabularies and teaching): the pairs of
+    a chunk in mini-batches through the batched kernel; textbook pairing (center input vector
+    against all outside vectors); one SGD step per mini-batch with the summed gradient."""
+
+    def run_round(self, first, last, epoch):
+        a, s = self.arrays, self.sched
+        batch = int(self.cfg.train.softmax_batch)
+        for chunk in range(first, last):
+            n_sent_words = int(a.chunk_words_before[chunk + 1] - a.chunk_words_before[chunk])
+            centers = np.empty(2 * s.window * n_sent_words + 1, np.int64)
+            outside = np.empty_like(centers)
+            n_pairs, words = chunk_pairs(a, chunk, epoch, s, self.tables, centers, outside)
+            scores = np.empty((batch, self.input_vectors.shape[0]), np.float32)
+            losses = np.empty(batch, np.float64)
+            grad_out = np.empty_like(self.output_vectors)
+            total = 0.0
+            for lo in range(0, n_pairs, batch):
+                hi = min(n_pairs, lo + batch)
+                c, o = centers[lo:hi], outside[lo:hi]
+                lr = self.lr_at(epoch, a.chunk_words_before[chunk] + words * lo / max(n_pairs, 1))
+                X = self.input_vectors[c]
+                grad_x = np.empty_like(X)
+                total += softmax_batch_loss_grad(
+                    X, o, self.output_vectors, losses[: hi - lo], grad_x, grad_out, scores[: hi - lo]
+                )
+                np.add.at(self.input_vectors, c, -lr * grad_x)
+                self.output_vectors -= np.float32(lr) * grad_out
+            self.loss_sums[chunk] = total
+            self.pair_counts[chunk] = n_pairs

@@ -1,0 +1,211 @@
+"""Numba loops over work chunks of the corpus: subsampling, random window shrink, negative
+draws, LR decay, and calls of the fused steps of :mod:`nbw2v.losses.sgd` (no second copy of
+the math here).
+
+A chunk is a run of whole sentences (about ``train.chunk_words`` words). It is the unit of
+parallel work (``prange`` over chunks: Hogwild, threads update the shared matrices without
+locks), of random streams (seeded from ``(seed, epoch, chunk)``) and of loss bookkeeping
+(float64 loss and pair counts per chunk, reduced by the caller in chunk order, so the reported
+loss means the same for any thread count).
+
+Pairing: word2vec.c's. For a center position t, the context words' input vectors are scored
+against the center word's output vector and the negatives' output vectors.
+
+The learning rate of a sentence is ``lr0 * max(min_lr_ratio, 1 - progress)`` where progress
+counts corpus words (before subsampling) of earlier epochs, earlier chunks of this epoch and
+earlier sentences of this chunk: linear decay, independent of thread timing.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from numba import prange
+
+from ._jit import njit_parallel, njit_serial
+from ._rng import next_below, next_float, sample_alias, stream_seed
+from .losses.sgd import sgd_step_cbow_neg, sgd_step_neg, sgd_step_shared_neg
+
+ARCH_SKIPGRAM, ARCH_CBOW = 0, 1
+COLLIDE_SKIP, COLLIDE_KEEP, COLLIDE_REDRAW = 0, 1, 2
+
+
+class Schedule(NamedTuple):
+    """Scalars of a run, bundled for the kernels."""
+
+    seed: int
+    epochs: int
+    window: int
+    negatives: int
+    lr0: float
+    min_lr_ratio: float
+    total_words: int  # corpus words per epoch (before subsampling)
+    collision: int  # COLLIDE_*
+    arch: int  # ARCH_*
+    shared_negatives: bool
+
+
+class CorpusArrays(NamedTuple):
+    ids: np.ndarray  # int32 (n_words,)
+    sentence_starts: np.ndarray  # int64 (n_sentences + 1,)
+    chunk_starts: np.ndarray  # int64 (n_chunks + 1,): sentence index where each chunk starts
+    chunk_words_before: np.ndarray  # int64 (n_chunks + 1,): corpus words before each chunk
+
+
+class Tables(NamedTuple):
+    keep_prob: np.ndarray  # float32 (V,)
+    noise_threshold: np.ndarray  # float64 (V,)
+    noise_alias: np.ndarray  # int32 (V,)
+
+
+@njit_serial
+def _subsample(ids, lo, hi, keep_prob, state, out):
+    n = 0
+    for p in range(lo, hi):
+        w = ids[p]
+        keep = keep_prob[w]
+        if keep < 1.0:
+            state, u = next_float(state)
+            if u >= keep:
+                continue
+        out[n] = w
+        n += 1
+    return state, n
+
+
+@njit_serial
+def _draw_targets(state, center, sched, tables, targets):
+    """targets[0] = center, then K negatives by the collision rule; returns (state, m)."""
+    targets[0] = center
+    m = 1
+    for _ in range(sched.negatives):
+        state, w = sample_alias(state, tables.noise_threshold, tables.noise_alias)
+        if w == center:
+            if sched.collision == COLLIDE_SKIP:
+                continue
+            if sched.collision == COLLIDE_REDRAW:
+                for _try in range(64):  # bounded: a word with ~all the noise mass cannot hang us
+                    state, w = sample_alias(state, tables.noise_threshold, tables.noise_alias)
+                    if w != center:
+                        break
+                if w == center:
+                    continue
+        targets[m] = w
+        m += 1
+    return state, m
+
+
+@njit_serial
+def train_chunk(input_vectors, output_vectors, corpus, chunk, epoch, sched, tables):
+    """Train on one chunk in place; returns (loss_sum, pairs) as (float64, int64)."""
+    dim = input_vectors.shape[1]
+    dtype = input_vectors.dtype
+    window = sched.window
+    max_len = 0
+    for s in range(corpus.chunk_starts[chunk], corpus.chunk_starts[chunk + 1]):
+        max_len = max(max_len, corpus.sentence_starts[s + 1] - corpus.sentence_starts[s])
+    sentence = np.empty(max_len, np.int32)
+    contexts = np.empty(2 * window, np.int64)
+    targets = np.empty(sched.negatives + 1, np.int64)
+    coef = np.empty((2 * window, sched.negatives + 1), dtype)
+    delta = np.empty((2 * window, dim), dtype)
+    grad_buf = np.empty(dim, dtype)
+    coef64 = np.empty(sched.negatives + 1, np.float64)
+    state = stream_seed(sched.seed, epoch, chunk)
+    words_done = corpus.chunk_words_before[chunk]
+    run_words = float(sched.epochs) * float(sched.total_words)
+    loss, pairs = 0.0, np.int64(0)
+    for s in range(corpus.chunk_starts[chunk], corpus.chunk_starts[chunk + 1]):
+        lo, hi = corpus.sentence_starts[s], corpus.sentence_starts[s + 1]
+        progress = (float(epoch) * sched.total_words + words_done) / run_words
+        lr = sched.lr0 * max(sched.min_lr_ratio, 1.0 - progress)
+        words_done += hi - lo
+        state, n = _subsample(corpus.ids, lo, hi, tables.keep_prob, state, sentence)
+        for t in range(n):
+            state, shrink = next_below(state, window)
+            half = window - shrink  # word2vec.c: effective window uniform in [1, window]
+            n_ctx = 0
+            for j in range(max(0, t - half), min(n, t + half + 1)):
+                if j != t:
+                    contexts[n_ctx] = sentence[j]
+                    n_ctx += 1
+            if n_ctx == 0:
+                continue
+            if sched.arch == ARCH_CBOW:
+                state, m = _draw_targets(state, sentence[t], sched, tables, targets)
+                loss += sgd_step_cbow_neg(
+                    input_vectors, output_vectors, contexts[:n_ctx], targets[:m], lr, coef[0], grad_buf, delta[0]
+                )
+                pairs += 1
+            elif sched.shared_negatives:
+                state, m = _draw_targets(state, sentence[t], sched, tables, targets)
+                loss += sgd_step_shared_neg(
+                    input_vectors, output_vectors, contexts[:n_ctx], targets[:m], lr, coef, delta
+                )
+                pairs += n_ctx
+            else:  # word2vec.c: fresh negatives for every (context, center) pair
+                for i in range(n_ctx):
+                    state, m = _draw_targets(state, sentence[t], sched, tables, targets)
+                    loss += sgd_step_neg(
+                        input_vectors, output_vectors, contexts[i], targets[0], targets[1:m], lr, grad_buf, coef64
+                    )
+                pairs += n_ctx
+    return loss, pairs
+
+
+@njit_parallel
+def train_chunks(input_vectors, output_vectors, corpus, first, last, epoch, sched, tables, loss_out, pairs_out):
+    """Hogwild over chunks ``first..last-1``: loss_out[c], pairs_out[c] per chunk."""
+    # Tuples of arrays do not cross into a parfor body intact (Numba flattens them): unpack here
+    # and rebuild inside.
+    ids, sentence_starts, chunk_starts, words_before = corpus
+    keep_prob, noise_threshold, noise_alias = tables
+    seed, epochs, window, negatives, lr0, min_lr_ratio, total_words, collision, arch, shared = sched
+    for c in prange(first, last):
+        loss_out[c], pairs_out[c] = train_chunk(
+            input_vectors,
+            output_vectors,
+            CorpusArrays(ids, sentence_starts, chunk_starts, words_before),
+            c,
+            epoch,
+            Schedule(seed, epochs, window, negatives, lr0, min_lr_ratio, total_words, collision, arch, shared),
+            Tables(keep_prob, noise_threshold, noise_alias),
+        )
+
+
+@njit_serial
+def chunk_pairs(corpus, chunk, epoch, sched, tables, centers_out, outside_out):
+    """The (center, outside) pairs of one chunk for the naive-softmax trainer (textbook
+    pairing), after subsampling and window shrink. Outputs must hold 2 * window * chunk words;
+    returns (n_pairs, words_in_chunk)."""
+    max_len = 0
+    for s in range(corpus.chunk_starts[chunk], corpus.chunk_starts[chunk + 1]):
+        max_len = max(max_len, corpus.sentence_starts[s + 1] - corpus.sentence_starts[s])
+    sentence = np.empty(max_len, np.int32)
+    state = stream_seed(sched.seed, epoch, chunk)
+    n_pairs = 0
+    for s in range(corpus.chunk_starts[chunk], corpus.chunk_starts[chunk + 1]):
+        lo, hi = corpus.sentence_starts[s], corpus.sentence_starts[s + 1]
+        state, n = _subsample(corpus.ids, lo, hi, tables.keep_prob, state, sentence)
+        for t in range(n):
+            state, shrink = next_below(state, sched.window)
+            half = sched.window - shrink
+            for j in range(max(0, t - half), min(n, t + half + 1)):
+                if j != t:
+                    centers_out[n_pairs] = sentence[t]
+                    outside_out[n_pairs] = sentence[j]
+                    n_pairs += 1
+    words = corpus.chunk_words_before[chunk + 1] - corpus.chunk_words_before[chunk]
+    return n_pairs, words
+
+
+def make_chunks(sentence_starts: np.ndarray, chunk_words: int) -> tuple[np.ndarray, np.ndarray]:
+    """Split sentences into runs of about ``chunk_words`` words (whole sentences).
+
+    Returns (chunk_starts as sentence indices (n_chunks + 1,), words before each chunk)."""
+    ends = sentence_starts[1:]
+    # chunk boundary after the first sentence that reaches each multiple of chunk_words
+    marks = np.searchsorted(ends, np.arange(chunk_words, int(ends[-1]), chunk_words), side="left") + 1
+    starts = np.unique(np.concatenate([[0], marks, [len(ends)]])).astype(np.int64)
+    return starts, sentence_starts[starts].astype(np.int64)
