@@ -9,7 +9,10 @@ and the thread count are decided once:
   range reduction in :mod:`nbw2v._fastexp`): contraction into FMA only.
 * ``cache=True`` everywhere, parallel kernels included: checked by
   ``tests/test_jit_cache.py`` (a second process loads them from the cache and agrees).
-  ``NBW2V_NO_CACHE=1`` turns it off (e.g. read-only installs, or to measure cold compiles).
+  ``NBW2V_NO_CACHE=1`` turns it off (e.g. to measure cold compiles).
+* The cache lives in ``$NUMBA_CACHE_DIR`` (default ``~/.cache/nbw2v``) under a folder named
+  after a hash of nbw2v's sources: Numba checks only the timestamp of a kernel's own file, so
+  an edit of a helper in another module would otherwise load stale machine code.
 """
 
 from __future__ import annotations
@@ -27,12 +30,38 @@ THREAD_ENV_DEFAULTS = {"OMP_WAIT_POLICY": "PASSIVE", "OPENBLAS_THREAD_TIMEOUT": 
 for _key, _value in THREAD_ENV_DEFAULTS.items():
     os.environ.setdefault(_key, _value)
 
+import hashlib  # noqa: E402
+from pathlib import Path  # noqa: E402
+
 import numba  # noqa: E402  (after the environment defaults above, on purpose)
 
 FASTMATH = frozenset({"nsz", "arcp", "contract", "afn", "reassoc"})
 FASTMATH_STRICT = frozenset({"contract"})
 
 CACHE = os.environ.get("NBW2V_NO_CACHE", "") not in {"1", "true", "yes"}
+
+
+def _sources_digest() -> str:
+    digest = hashlib.sha256(numba.__version__.encode())
+    package = Path(__file__).parent
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _cache_dir() -> Path:
+    base = os.environ.get("NUMBA_CACHE_DIR") or os.environ.get("NBW2V_CACHE") or Path.home() / ".cache" / "nbw2v"
+    return Path(base) / f"kernels-{_sources_digest()}"
+
+
+if CACHE:
+    try:
+        _dir = _cache_dir()
+        _dir.mkdir(parents=True, exist_ok=True)
+        numba.config.CACHE_DIR = str(_dir)
+    except OSError:  # unwritable home: Numba's own default (beside the sources, or none)
+        pass
 
 #: Parallel loops over fewer items than this run serially: spawning the thread pool costs
 #: more than the work (the gradient check calls the kernels on tiny problems thousands of times).

@@ -141,7 +141,7 @@ def validate(cfg: Any) -> None:
     _float_in(cfg, "train.min_lr_ratio", 0.0, 1.0, lo_open=False)
     _int_in(cfg, "train.threads", 0, cores, hint=f" (0: all {cores} cores of this machine)")
     _int_in(cfg, "train.chunk_words", 100)
-    _float_in(cfg, "train.report_every_s", 0.0)
+    _float_in(cfg, "train.report_every_s", 0.0, lo_open=False, hint=" (0: report after every round of chunks)")
     _int_in(cfg, "train.softmax_batch", 1)
     _int_in(cfg, "seed", 0, 2**63 - 1)
     corpus = str(_get(cfg, "data.corpus"))

@@ -25,7 +25,6 @@ import io
 import os
 import urllib.request
 import zipfile
-from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -123,8 +122,9 @@ def detect_format(path: Path) -> str:
     return "sst" if first.rstrip("\r\n") == SST_HEADER else "text"
 
 
-def read_lines(path: Path, fmt: str) -> Iterator[str]:
-    """The sentences of one file as text lines (SST: the sentence column)."""
+def read_blocks(path: Path, fmt: str, block_chars: int = 1 << 24) -> Iterator[str]:
+    """The text of one file in blocks of whole lines (about ``block_chars`` characters each;
+    SST: only the sentence column). Errors name the file and the line."""
     line_no = 0
     try:
         with open_text(path) as f:
@@ -133,23 +133,46 @@ def read_lines(path: Path, fmt: str) -> Iterator[str]:
                 line_no = 1
                 if header.rstrip("\r\n") != SST_HEADER:
                     raise CorpusError(f"{path}: not an SST datasetSentences.txt (first line {header[:60]!r})")
-                for line in f:
-                    line_no += 1
-                    _, sep, sentence = line.partition("\t")
-                    if not sep:
-                        raise CorpusError(f"{path}:{line_no}: expected 'index<TAB>sentence', got {line[:60]!r}")
-                    yield sentence
-            else:
-                for line in f:
-                    line_no += 1
-                    yield line
+            carry = ""
+            while True:
+                chunk = f.read(block_chars)
+                if not chunk:
+                    block, carry = carry, ""
+                else:
+                    cut = chunk.rfind("\n") + 1
+                    if cut == 0:  # no line end in this chunk: a very long line, keep reading
+                        carry += chunk
+                        continue
+                    block, carry = carry + chunk[:cut], chunk[cut:]
+                if not block:
+                    break
+                if fmt == "sst":
+                    sentences = []
+                    for line in block.splitlines():
+                        line_no += 1
+                        _, sep, sentence = line.partition("\t")
+                        if not sep:
+                            raise CorpusError(f"{path}:{line_no}: expected 'index<TAB>sentence', got {line[:60]!r}")
+                        sentences.append(sentence)
+                    block = "\n".join(sentences)
+                else:
+                    line_no += block.count("\n")
+                yield block
     except UnicodeDecodeError as exc:
         raise CorpusError(
-            f"{path}: not valid UTF-8 after line {line_no} ({exc.reason} at byte {exc.start} of a block); "
+            f"{path}: not valid UTF-8 after line {line_no} ({exc.reason}); "
             "re-encode the file to UTF-8 (e.g. iconv -f latin1 -t utf-8)"
         ) from None
     except (EOFError, gzip.BadGzipFile, OSError) as exc:
         raise CorpusError(f"{path}: cannot read after line {line_no}: {exc} (truncated or corrupt file?)") from None
+
+
+class _FirstSeenIds(dict):
+    """word -> provisional id in first-seen order; lookups of known words stay in C."""
+
+    def __missing__(self, word: str) -> int:
+        value = self[word] = len(self)
+        return value
 
 
 @dataclass
@@ -169,22 +192,31 @@ class RawCorpus:
 def read_corpus(corpus: str, fmt: str = "auto", lowercase: bool = True, cache_dir: str = "") -> RawCorpus:
     """Read every file of ``corpus`` once, counting words and recording provisional ids."""
     paths = resolve_paths(corpus, cache_dir)
-    word_ids: dict[str, int] = {}
-    tokens = array("i")
-    line_ends = array("q", [0])
+    word_ids = _FirstSeenIds()
+    lookup = word_ids.__getitem__
+    id_blocks: list[np.ndarray] = []
+    line_lengths: list[np.ndarray] = []
     for path in paths:
         file_fmt = detect_format(path) if fmt == "auto" else ("text" if fmt == "text8" else fmt)
-        for line in read_lines(path, file_fmt):
-            words = (line.lower() if lowercase else line).split()
-            if not words:
-                continue
-            tokens.extend([word_ids.setdefault(w, len(word_ids)) for w in words])
-            line_ends.append(len(tokens))
-    if not tokens:
+        for text in read_blocks(path, file_fmt):
+            if lowercase:
+                text = text.lower()
+            ids: list[int] = []
+            lengths = []
+            extend, length = ids.extend, lengths.append
+            for line in text.split("\n"):
+                words = line.split()
+                if words:
+                    extend(map(lookup, words))
+                    length(len(words))
+            id_blocks.append(np.array(ids, dtype=np.int32))
+            line_lengths.append(np.array(lengths, dtype=np.int64))
+    tokens = np.concatenate(id_blocks) if id_blocks else np.zeros(0, np.int32)
+    if tokens.size == 0:
         raise CorpusError(f"data.corpus={corpus!r}: no words found (empty or whitespace-only)")
-    token_ids = np.frombuffer(tokens, dtype=np.int32)
-    counts = np.bincount(token_ids, minlength=len(word_ids)).astype(np.int64)
-    return RawCorpus(token_ids, np.frombuffer(line_ends, dtype=np.int64), list(word_ids), counts)
+    line_starts = np.concatenate([[0], np.cumsum(np.concatenate(line_lengths))]).astype(np.int64)
+    counts = np.bincount(tokens, minlength=len(word_ids)).astype(np.int64)
+    return RawCorpus(tokens, line_starts, list(word_ids), counts)
 
 
 @dataclass

@@ -31,7 +31,7 @@ def dot(a, b):
     """Dot product of two 1-D rows, accumulated in float64 (rows may be float32)."""
     acc = 0.0
     for j in range(a.shape[0]):
-        acc += float(a[j]) * float(b[j])
+        acc += np.float64(a[j]) * np.float64(b[j])  # (Numba's float() keeps float32 as float32)
     return acc
 
 
@@ -74,7 +74,8 @@ def dot_native(a, b):
 @njit_serial
 def logistic_terms(x):
     """``(sigmoid(x), log sigmoid(x), log sigmoid(-x))`` from one exp and one log1p, stable for
-    any finite x (float64)."""
+    any finite x (computed in float64 whatever the input type)."""
+    x = np.float64(x)
     e = math.exp(-abs(x))
     l1p = math.log1p(e)
     if x >= 0.0:

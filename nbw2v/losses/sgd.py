@@ -92,7 +92,7 @@ def sgd_step_shared_neg(input_vectors, output_vectors, context_words, target_wor
     for i in range(n):
         x = input_vectors[context_words[i]]
         for k in range(m):
-            sig, log_pos, log_neg = logistic_terms(float(dot_native(x, output_vectors[target_words[k]])))
+            sig, log_pos, log_neg = logistic_terms(dot_native(x, output_vectors[target_words[k]]))
             if k == 0:
                 coef_buf[i, k] = lr * (1.0 - sig)
                 loss -= log_pos
@@ -131,7 +131,7 @@ def sgd_step_cbow_neg(input_vectors, output_vectors, context_words, target_words
         mean_buf[j] /= n
     loss = 0.0
     for k in range(m):
-        sig, log_pos, log_neg = logistic_terms(float(dot_native(mean_buf, output_vectors[target_words[k]])))
+        sig, log_pos, log_neg = logistic_terms(dot_native(mean_buf, output_vectors[target_words[k]]))
         if k == 0:
             coef_buf[k] = lr * (1.0 - sig)
             loss -= log_pos

@@ -91,7 +91,7 @@ def _softmax_row_inplace(row, outside_idx):
     for j in range(row.shape[0]):
         row[j] *= inv
     row[outside_idx] -= 1
-    return math.log(total) + (float(top) - float(s_o))
+    return math.log(total) + (np.float64(top) - np.float64(s_o))
 
 
 @njit_parallel

@@ -1,0 +1,143 @@
+import bz2
+import gzip
+
+import numpy as np
+import pytest
+
+from nbw2v import corpus as corpus_mod
+from nbw2v.corpus import CorpusError, encode_corpus, read_corpus
+from nbw2v.vocab import Vocab
+
+TEXT = "The cat sat\n\nthe dog  sat on the mat\nA cat\n"
+
+
+def _encode(raw, min_count=1, max_len=10_000):
+    vocab, remap = Vocab.from_counts(raw.words, raw.counts, min_count)
+    return vocab, encode_corpus(raw, remap, max_len)
+
+
+def _sentences(vocab, corp):
+    s = corp.sentence_starts
+    return [[vocab.words[i] for i in corp.ids[s[k] : s[k + 1]]] for k in range(corp.n_sentences)]
+
+
+@pytest.mark.parametrize("suffix,opener", [(".txt", open), (".txt.gz", gzip.open), (".txt.bz2", bz2.open)])
+def test_plain_and_compressed_files_read_the_same(tmp_path, suffix, opener):
+    path = tmp_path / f"c{suffix}"
+    with opener(path, "wt", encoding="utf-8") as f:
+        f.write(TEXT)
+    vocab, corp = _encode(read_corpus(str(path)))
+    assert _sentences(vocab, corp) == [["the", "cat", "sat"], ["the", "dog", "sat", "on", "the", "mat"], ["a", "cat"]]
+    assert vocab.words[:3] == ["the", "cat", "sat"]  # count desc, then word asc
+    assert vocab.counts.tolist()[:3] == [3, 2, 2]
+
+
+def test_lowercase_option(tmp_path):
+    path = tmp_path / "c.txt"
+    path.write_text(TEXT)
+    vocab, _ = _encode(read_corpus(str(path), lowercase=False))
+    assert "The" in vocab and "the" in vocab and "A" in vocab
+
+
+def test_directory_of_files_in_sorted_order(tmp_path):
+    (tmp_path / "b.txt").write_text("second file\n")
+    (tmp_path / "a.txt").write_text("first file\n")
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    with gzip.open(sub / "c.txt.gz", "wt") as f:
+        f.write("third file\n")
+    vocab, corp = _encode(read_corpus(str(tmp_path)))
+    assert [s[0] for s in _sentences(vocab, corp)] == ["first", "second", "third"]
+
+
+def test_sst_format_is_detected_and_parsed(tmp_path):
+    path = tmp_path / "datasetSentences.txt"
+    path.write_text("sentence_index\tsentence\n1\tThe Rock is destined .\n2\tA gorgeous film .\n")
+    vocab, corp = _encode(read_corpus(str(path)))
+    assert _sentences(vocab, corp) == [["the", "rock", "is", "destined", "."], ["a", "gorgeous", "film", "."]]
+    bad = tmp_path / "bad.txt"
+    bad.write_text("sentence_index\tsentence\nno tab here\n")
+    with pytest.raises(CorpusError, match="bad.txt:2: expected 'index<TAB>sentence'"):
+        read_corpus(str(bad))
+
+
+def test_text8_style_single_line_is_split_into_sentences(tmp_path):
+    path = tmp_path / "text8"
+    words = [f"w{i % 7}" for i in range(2503)]
+    path.write_text(" ".join(words))  # one line, no newline at the end
+    vocab, corp = _encode(read_corpus(str(path), fmt="text8"), max_len=1000)
+    lengths = np.diff(corp.sentence_starts).tolist()
+    assert lengths == [1000, 1000, 503]
+    assert [vocab.words[i] for i in corp.ids[:3]] == ["w0", "w1", "w2"]
+
+
+def test_small_blocks_keep_lines_whole(tmp_path, monkeypatch):
+    path = tmp_path / "c.txt"
+    path.write_text("alpha beta gamma\ndelta epsilon\n" * 50)
+    real = corpus_mod.read_blocks
+    monkeypatch.setattr(corpus_mod, "read_blocks", lambda p, f: real(p, f, block_chars=7))
+    vocab, corp = _encode(read_corpus(str(path)))
+    assert corp.n_sentences == 100 and corp.n_words == 250
+
+
+def test_words_below_min_count_are_dropped_before_windowing(tmp_path):
+    path = tmp_path / "c.txt"
+    path.write_text("a a a rare b b b\nrare2\n")
+    vocab, corp = _encode(read_corpus(str(path)), min_count=2)
+    assert _sentences(vocab, corp) == [["a", "a", "a", "b", "b", "b"]]  # the empty line is gone too
+
+
+@pytest.mark.parametrize(
+    "content,message",
+    [
+        (b"", "no words found"),
+        (b"   \n\n  \t\n", "no words found"),
+        (b"caf\xe9 latin-1 text\n", "not valid UTF-8"),
+    ],
+)
+def test_bad_corpora_raise_clear_errors(tmp_path, content, message):
+    path = tmp_path / "bad.txt"
+    path.write_bytes(content)
+    with pytest.raises(CorpusError, match=message):
+        read_corpus(str(path))
+
+
+def test_truncated_gzip_is_reported(tmp_path):
+    good = gzip.compress(("word " * 20000 + "\n").encode())
+    path = tmp_path / "cut.txt.gz"
+    path.write_bytes(good[: len(good) // 2])
+    with pytest.raises(CorpusError, match="truncated or corrupt"):
+        read_corpus(str(path))
+
+
+def test_missing_corpus(tmp_path):
+    with pytest.raises(CorpusError, match="no such file or directory"):
+        read_corpus(str(tmp_path / "nope.txt"))
+
+
+def test_text8_download_offline_is_a_clear_error(tmp_path, monkeypatch):
+    def offline(*args, **kwargs):
+        raise OSError("Network is unreachable")
+
+    monkeypatch.setattr(corpus_mod.urllib.request, "urlopen", offline)
+    with pytest.raises(CorpusError, match="could not download .*Offline"):
+        corpus_mod.fetch_text8(tmp_path)
+    assert not list(tmp_path.iterdir())  # no partial file left behind
+
+
+def test_text8_fetch_checks_size_and_unzips(tmp_path, monkeypatch):
+    import io
+    import zipfile
+
+    payload = b" anarchism originated as a term" * 10
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("text8", payload)
+    zipped = buf.getvalue()
+    monkeypatch.setattr(corpus_mod, "TEXT8_ZIP_BYTES", len(zipped))
+    monkeypatch.setattr(corpus_mod, "TEXT8_BYTES", len(payload))
+    monkeypatch.setattr(corpus_mod.urllib.request, "urlopen", lambda url, timeout: io.BytesIO(zipped))
+    path = corpus_mod.fetch_text8(tmp_path)
+    assert path.read_bytes() == payload
+    monkeypatch.setattr(corpus_mod.urllib.request, "urlopen", lambda url, timeout: 1 / 0)
+    assert corpus_mod.fetch_text8(tmp_path) == path  # cached: no second download

@@ -1,0 +1,66 @@
+"""Section 7 (shared negatives) and CBOW kernels: against the reference and as SGD steps."""
+
+import numpy as np
+import pytest
+from conftest import assert_close
+
+from nbw2v import losses, reference
+
+
+def _problem(rng, dtype=np.float64):
+    X = rng.standard_normal((12, 6)).astype(dtype)
+    Y = rng.standard_normal((12, 6)).astype(dtype)
+    contexts = np.array([3, 7, 3, 0], np.int64)  # word 3 twice in the window
+    targets = np.array([5, 1, 9, 1, 3], np.int64)  # center 5; negative 1 twice; 3 also a context
+    return X, Y, contexts, targets
+
+
+def test_shared_window_loss_grad_matches_reference(rng):
+    X, Y, contexts, targets = _problem(rng)
+    g_in = np.empty((4, 6))
+    g_out = np.empty((5, 6))
+    loss = losses.shared_neg_window_loss_grad(contexts, targets, X, Y, g_in, g_out)
+    want_loss, want_in, want_out = reference.shared_negative_window(X[contexts], Y[targets])
+    assert loss == pytest.approx(want_loss, rel=1e-12)
+    assert_close(g_in, want_in, 1e-12)
+    assert_close(g_out, want_out, 1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_shared_window_step_equals_params_minus_lr_grad(rng, dtype):
+    X, Y, contexts, targets = _problem(rng, dtype)
+    g_in, g_out = np.empty((4, 6)), np.empty((5, 6))
+    loss = losses.shared_neg_window_loss_grad(
+        contexts, targets, X.astype(np.float64), Y.astype(np.float64), g_in, g_out
+    )
+    want_X, want_Y = X.astype(np.float64), Y.astype(np.float64)
+    lr = 0.07
+    np.add.at(want_X, contexts, -lr * g_in)  # repeated rows add up
+    np.add.at(want_Y, targets, -lr * g_out)
+    X1, Y1 = X.copy(), Y.copy()
+    step_loss = losses.sgd_step_shared_neg(
+        X1, Y1, contexts, targets, lr, np.empty((4, 5), dtype), np.empty((4, 6), dtype)
+    )
+    tol = 1e-12 if dtype == np.float64 else 3e-6
+    assert step_loss == pytest.approx(loss, rel=1e-12 if dtype == np.float64 else 1e-5)
+    assert_close(X1, want_X, tol)
+    assert_close(Y1, want_Y, tol)
+
+
+def test_cbow_step_follows_word2vec_c(rng):
+    X, Y, contexts, targets = _problem(rng)
+    h = X[contexts].mean(axis=0)
+    scores = Y[targets] @ h
+    labels = np.array([1.0, 0, 0, 0, 0])
+    sig = reference.sigmoid(scores)
+    coef = 0.05 * (labels - sig)
+    want_loss = -reference.log_sigmoid(scores[0]) - reference.log_sigmoid(-scores[1:]).sum()
+    want_X, want_Y = X.copy(), Y.copy()
+    delta = coef @ Y[targets]
+    np.add.at(want_Y, targets, coef[:, None] * h[None, :])
+    np.add.at(want_X, contexts, np.tile(delta, (len(contexts), 1)))  # unscaled, as word2vec.c
+    X1, Y1 = X.copy(), Y.copy()
+    loss = losses.sgd_step_cbow_neg(X1, Y1, contexts, targets, 0.05, np.empty(5), np.empty(6), np.empty(6))
+    assert loss == pytest.approx(want_loss, rel=1e-12)
+    assert_close(X1, want_X, 1e-12)
+    assert_close(Y1, want_Y, 1e-12)

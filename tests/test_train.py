@@ -1,0 +1,139 @@
+"""The trainer on small synthetic corpora: learning, exact loss, determinism, options, errors."""
+
+import math
+
+import numba
+import numpy as np
+import pytest
+from conftest import JIT_DISABLED
+
+from nbw2v.config import Config, ConfigError
+from nbw2v.tracking import MemoryTracker
+from nbw2v.train import TrainingDiverged, build_vocab_and_corpus, train
+
+
+@pytest.fixture(scope="module")
+def topic_corpus(tmp_path_factory):
+    """Sentences from one of two disjoint topics: words of a topic co-occur."""
+    rng = np.random.default_rng(0)
+    topics = [[f"sun{i}" for i in range(20)], [f"sea{i}" for i in range(20)]]
+    lines = []
+    for _ in range(3000):
+        words = topics[int(rng.integers(2))]
+        lines.append(" ".join(rng.choice(words, size=int(rng.integers(5, 15)))))
+    path = tmp_path_factory.mktemp("corpus") / "topics.txt"
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+def _cfg(corpus, **overrides):
+    cfg = Config()
+    cfg.data.corpus = corpus
+    cfg.data.min_count = 1
+    cfg.data.sample = 0.0
+    cfg.model.dim = 16
+    cfg.model.window = 3
+    cfg.train.epochs = 2
+    cfg.train.chunk_words = 2000
+    cfg.train.report_every_s = 0.0
+    for key, value in overrides.items():
+        section, name = key.split("__")
+        setattr(getattr(cfg, section), name, value)
+    return cfg
+
+
+def _topic_gap(emb):
+    same = np.mean([emb.similarity(f"sun{i}", f"sun{i + 1}") for i in range(10)])
+    cross = np.mean([emb.similarity(f"sun{i}", f"sea{i}") for i in range(10)])
+    return same - cross
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {},
+        {"train__shared_negatives": False},
+        {"model__arch": "cbow", "train__lr": 0.05},
+        {"loss__name": "softmax", "train__lr": 0.05},
+        {"loss__neg_collision": "redraw"},
+    ],
+    ids=["sg-shared", "sg-per-pair", "cbow", "softmax", "redraw"],
+)
+def test_training_separates_topics_and_lowers_the_loss(topic_corpus, overrides):
+    tracker = MemoryTracker()
+    emb = train(_cfg(topic_corpus, train__epochs=3, **overrides), tracker, log=None)
+    losses = emb.stats["epoch_losses"]
+    assert len(losses) == 3 and losses[-1] < losses[0]
+    assert _topic_gap(emb) > 0.3
+    assert tracker.params["model.dim"] == 16 and tracker.series("loss/epoch") == losses
+    assert all(np.isfinite(x) for x in tracker.series("perf/words_per_sec"))
+
+
+def test_reported_loss_is_exact_at_initialisation(topic_corpus):
+    """Output vectors start at zero, so with a negligible lr every pair's loss is exactly
+    (K + 1) log 2 (no skipped negatives): the mean must be that, for any thread count."""
+    for threads in (1, 2):
+        cfg = _cfg(topic_corpus, train__lr=1e-12, loss__neg_collision="keep", train__threads=threads, loss__K=4)
+        emb = train(cfg, log=None)
+        for loss in emb.stats["epoch_losses"]:
+            assert loss == pytest.approx(5 * math.log(2), rel=1e-9)
+
+
+@pytest.mark.skipif(JIT_DISABLED or numba.config.NUMBA_NUM_THREADS < 2, reason="needs 2 threads")
+def test_deterministic_mode_is_bit_identical(topic_corpus):
+    runs = [train(_cfg(topic_corpus, train__deterministic=True, train__threads=t), log=None).vectors for t in (2, 2, 1)]
+    np.testing.assert_array_equal(runs[0], runs[1])
+    np.testing.assert_array_equal(runs[0], runs[2])  # the chunk order does not depend on threads
+    other_seed = _cfg(topic_corpus, train__deterministic=True)
+    other_seed.seed = 2
+    assert not np.array_equal(train(other_seed, log=None).vectors, runs[0])
+
+
+def test_vocabulary_order_is_deterministic(topic_corpus):
+    cfg = _cfg(topic_corpus)
+    a, _, _ = build_vocab_and_corpus(cfg)
+    b, _, _ = build_vocab_and_corpus(cfg)
+    assert a.words == b.words
+    counts = a.counts.tolist()
+    assert counts == sorted(counts, reverse=True)
+
+
+def test_divergence_stops_training_with_a_clear_error(topic_corpus):
+    with pytest.raises(TrainingDiverged, match="lower train.lr"):
+        train(_cfg(topic_corpus, train__lr=9.9, model__dim=64), log=None)
+
+
+@pytest.mark.parametrize(
+    "overrides,message",
+    [
+        ({"model__window": 0}, r"model.window=0: expected an integer in \[1, 1000\]"),
+        ({"loss__K": 0}, r"loss.K=0: expected an integer in \[1, 1000\]"),
+        ({"model__dim": 0}, r"model.dim=0: expected an integer in \[1, 100000\]"),
+        ({"train__lr": 0.0}, r"train.lr=0.0: expected a number > 0.0"),
+        ({"train__lr": -1}, r"train.lr=-1: expected a number > 0.0"),
+        ({"train__threads": 10_000}, r"train.threads=10000: expected an integer in \[0, \d+\]"),
+        ({"model__arch": "glove"}, r"model.arch='glove': expected one of skipgram, cbow"),
+        ({"data__corpus": "/no/such/file.txt"}, r"data.corpus='/no/such/file.txt': no such file"),
+        ({"data__min_count": 10**9}, r"data.min_count=1000000000: no word occurs that often"),
+        ({"data__sample": -0.1}, r"data.sample=-0.1: expected a number >= 0.0"),
+    ],
+)
+def test_bad_settings_fail_before_training(topic_corpus, overrides, message):
+    with pytest.raises(ConfigError, match=message):
+        train(_cfg(topic_corpus, **overrides), log=None)
+
+
+def test_empty_corpus_file_is_rejected_before_reading(tmp_path):
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    with pytest.raises(ConfigError, match="the file is empty"):
+        train(_cfg(str(empty)), log=None)
+
+
+def test_progress_lines_show_loss_speed_and_eta(topic_corpus):
+    lines = []
+    train(_cfg(topic_corpus), log=lines.append)
+    assert "vocabulary 40 words" in lines[0]
+    progress = [line for line in lines if "ETA" in line]
+    assert progress and "words/s" in progress[-1] and "loss" in progress[-1]
+    assert "epoch 2/2 100.0%" in progress[-1]
