@@ -11,7 +11,7 @@ and the thread count are decided once:
   ``tests/test_jit_cache.py`` (a second process loads them from the cache and agrees).
   ``NBW2V_NO_CACHE=1`` turns it off (e.g. to measure cold compiles).
 * The cache lives in ``$NUMBA_CACHE_DIR`` (default ``~/.cache/nbw2v``) under a folder named
-  after a hash of nbw2v's sources: Numba checks only the timestamp of a kernel's own file, so
+  after a hash of nbw2v's kernel modules (those with njit or overload): Numba checks only the timestamp of a kernel's own file, so
   an edit of a helper in another module would otherwise load stale machine code.
 """
 
@@ -45,8 +45,10 @@ def _sources_digest() -> str:
     digest = hashlib.sha256(numba.__version__.encode())
     package = Path(__file__).parent
     for path in sorted(package.rglob("*.py")):
-        digest.update(path.relative_to(package).as_posix().encode())
-        digest.update(path.read_bytes())
+        source = path.read_bytes()
+        if path.name == "_jit.py" or b"njit" in source or b"@overload" in source:  # kernel modules
+            digest.update(path.relative_to(package).as_posix().encode())
+            digest.update(source)
     return digest.hexdigest()[:16]
 
 

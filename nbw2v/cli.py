@@ -1,7 +1,7 @@
-"""Command-line entry points: ``nbw2v demo`` and ``nbw2v gradcheck``.
+"""Command-line entry points: ``nbw2v train``, ``nbw2v gradcheck`` and ``nbw2v demo``.
 
-(Training, evaluation and sweeps arrive with their issues; the Hydra app will be
-``nbw2v-train``.)
+(The Hydra application with MLflow tracking and sweeps arrives with its issue as
+``nbw2v-train``; ``nbw2v train`` is the plain, argument-driven trainer.)
 """
 
 from __future__ import annotations
@@ -69,9 +69,70 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return status
 
 
+def _cmd_train(args: argparse.Namespace) -> int:
+    from .config import Config
+    from .evaluate import evaluate_all
+    from .train import train
+
+    cfg = Config()
+    for section, key, value in (
+        ("data", "corpus", args.corpus),
+        ("data", "min_count", args.min_count),
+        ("data", "sample", args.sample),
+        ("model", "arch", args.arch),
+        ("model", "dim", args.dim),
+        ("model", "window", args.window),
+        ("loss", "name", args.loss),
+        ("loss", "K", args.k),
+        ("train", "epochs", args.epochs),
+        ("train", "lr", args.lr),
+        ("train", "threads", args.threads),
+        ("train", "deterministic", args.deterministic),
+        ("train", "shared_negatives", not args.per_pair_negatives),
+    ):
+        if value is not None:
+            setattr(getattr(cfg, section), key, value)
+    if args.arch == "cbow" and args.lr is None:
+        cfg.train.lr = 0.05  # word2vec.c's CBOW default
+    cfg.seed = args.seed
+    emb = train(cfg)
+    if args.out:
+        path = emb.save(args.out)
+        print(f"nbw2v: wrote {len(emb):,} vectors to {path}", file=sys.stderr)
+    metrics = evaluate_all(emb)
+    print(
+        f"WordSim353 Spearman {metrics['eval/ws353_spearman']:.3f} (coverage {metrics['eval/ws353_coverage']:.2f}), "
+        f"SimLex-999 {metrics['eval/simlex_spearman']:.3f} (coverage {metrics['eval/simlex_coverage']:.2f}), "
+        f"analogies {100 * metrics['eval/analogy_accuracy']:.1f}% (coverage {metrics['eval/analogy_coverage']:.2f})"
+    )
+    for word in args.probe:
+        if word in emb:
+            print(f"  {word}: " + ", ".join(f"{w} {s:.2f}" for w, s in emb.most_similar(word, topn=6)))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nbw2v", description="word2vec experimentation toolkit")
     sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("train", help="train word vectors (default: the bundled corpus) and evaluate them")
+    p.add_argument("--corpus", help="text file (.gz/.bz2), directory, 'text8' or 'bundled' (default)")
+    p.add_argument("--out", help="write the vectors here (.bin word2vec binary, .npz native, else text)")
+    p.add_argument("--arch", choices=["skipgram", "cbow"], help="default skipgram")
+    p.add_argument("--loss", choices=["negative", "softmax"], help="default negative")
+    p.add_argument("--dim", type=int, help="dimension (default 100)")
+    p.add_argument("--window", type=int, help="max window size (default 5)")
+    p.add_argument("-k", type=int, help="negatives K (default 5)")
+    p.add_argument("--min-count", type=int, help="default 5")
+    p.add_argument("--sample", type=float, help="subsampling threshold (default 1e-3)")
+    p.add_argument("--epochs", type=int, help="default 5")
+    p.add_argument("--lr", type=float, help="initial learning rate (default 0.025; CBOW 0.05)")
+    p.add_argument("--threads", type=int, help="default: all cores")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--deterministic", action="store_true", default=None, help="bit-reproducible (no Hogwild)")
+    p.add_argument("--per-pair-negatives", action="store_true", help="word2vec.c's per-pair negatives")
+    p.add_argument("--probe", nargs="*", default=["king", "water", "god", "war"], help="words to show neighbours of")
+    p.set_defaults(func=_cmd_train)
 
     p = sub.add_parser("gradcheck", help="check both losses' gradients against central differences")
     p.add_argument("--seeds", type=int, default=5, help="random problems to check (default 5)")
@@ -98,12 +159,18 @@ def _positive(parser: argparse.ArgumentParser, args: argparse.Namespace, *names:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    _positive(parser, args, "seeds", "words", "dim", "k", "threads", "vocab")
+    # options that reach no config validation are checked here; train's go through validate()
+    _positive(
+        parser, args, *{"gradcheck": ("seeds", "words", "dim", "k"), "demo": ("threads", "vocab")}.get(args.command, ())
+    )
     try:
         return args.func(args)
-    except ValueError as exc:
+    except ValueError as exc:  # ConfigError, CorpusError and bad arguments: one clear line
         print(f"nbw2v {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except RuntimeError as exc:  # TrainingDiverged
+        print(f"nbw2v {args.command}: failed: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"nbw2v {args.command}: interrupted", file=sys.stderr)
         return 130

@@ -25,6 +25,7 @@ import io
 import os
 import urllib.request
 import zipfile
+from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -122,7 +123,7 @@ def detect_format(path: Path) -> str:
     return "sst" if first.rstrip("\r\n") == SST_HEADER else "text"
 
 
-def read_blocks(path: Path, fmt: str, block_chars: int = 1 << 24) -> Iterator[str]:
+def read_blocks(path: Path, fmt: str, block_chars: int = 1 << 20) -> Iterator[str]:
     """The text of one file in blocks of whole lines (about ``block_chars`` characters each;
     SST: only the sentence column). Errors name the file and the line."""
     line_no = 0
@@ -194,7 +195,7 @@ def read_corpus(corpus: str, fmt: str = "auto", lowercase: bool = True, cache_di
     paths = resolve_paths(corpus, cache_dir)
     word_ids = _FirstSeenIds()
     lookup = word_ids.__getitem__
-    id_blocks: list[np.ndarray] = []
+    tokens_buf = array("i")  # grows in place (amortised): no second copy of all ids at the end
     line_lengths: list[np.ndarray] = []
     for path in paths:
         file_fmt = detect_format(path) if fmt == "auto" else ("text" if fmt == "text8" else fmt)
@@ -209,9 +210,9 @@ def read_corpus(corpus: str, fmt: str = "auto", lowercase: bool = True, cache_di
                 if words:
                     extend(map(lookup, words))
                     length(len(words))
-            id_blocks.append(np.array(ids, dtype=np.int32))
+            tokens_buf.frombytes(np.array(ids, dtype=np.int32).tobytes())
             line_lengths.append(np.array(lengths, dtype=np.int64))
-    tokens = np.concatenate(id_blocks) if id_blocks else np.zeros(0, np.int32)
+    tokens = np.frombuffer(tokens_buf, dtype=np.int32) if tokens_buf else np.zeros(0, np.int32)
     if tokens.size == 0:
         raise CorpusError(f"data.corpus={corpus!r}: no words found (empty or whitespace-only)")
     line_starts = np.concatenate([[0], np.cumsum(np.concatenate(line_lengths))]).astype(np.int64)
@@ -240,12 +241,12 @@ def encode_corpus(raw: RawCorpus, remap: np.ndarray, max_sentence_length: int) -
     split sentences longer than ``max_sentence_length``."""
     mapped = remap[raw.token_ids]
     keep = mapped >= 0
-    # kept words before each original line start -> new line boundaries
-    kept_before = np.concatenate([[0], np.cumsum(keep, dtype=np.int64)])
-    starts = kept_before[raw.line_starts]
+    # kept words per line (lines are never empty here, so reduceat's segments are too)
+    lengths = np.add.reduceat(keep, raw.line_starts[:-1], dtype=np.int64)
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
     ids = np.ascontiguousarray(mapped[keep], dtype=np.int32)
-    lengths = np.diff(starts)
-    starts = starts[:-1][lengths > 0]
+    del mapped, keep
+    starts = starts[lengths > 0]
     lengths = lengths[lengths > 0]
     if lengths.size and lengths.max() > max_sentence_length:
         pieces = (lengths + max_sentence_length - 1) // max_sentence_length

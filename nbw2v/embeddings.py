@@ -186,13 +186,9 @@ class Embeddings:
 
 
 def _looks_binary(body: bytes, dim: int) -> bool:
-    """A text file's first row is ASCII digits/signs after the word; binary has raw floats."""
-    first = body[:4096].split(b"\n", 1)[0]
-    parts = first.split(b" ")
-    if len(parts) >= dim + 1:
-        try:
-            [float(x) for x in parts[1 : dim + 1]]
-            return False
-        except ValueError:
-            return True
-    return True
+    """Binary rows hold raw float32 bytes after the word; text rows only printable ASCII.
+    Decide on the 4*d bytes after the first word: text if they are all printable."""
+    space = body.find(b" ")
+    sample = body[space + 1 : space + 1 + 4 * dim] if space >= 0 else body[: 4 * dim]
+    printable = set(range(32, 127)) | {9, 10, 13}
+    return not all(byte in printable for byte in sample)

@@ -1,0 +1,270 @@
+"""Training benchmark: nbw2v against gensim's Word2Vec on the same corpus, setting and threads.
+
+    python experiments/bench_train.py [--corpus ../shared/corpora/refcorpus.txt.gz] [--quick]
+
+Setting (the standard one): skip-gram, negative sampling K=5, window 5, dim 100, min_count 5,
+sample 1e-3, lr 0.025, 5 epochs, 2 threads. Runs, each in its own process (for its peak RSS):
+nbw2v with shared negatives (default) and with word2vec.c's per-pair negatives, gensim 4.4 in
+``corpus_file`` mode (its fastest); then nbw2v with 1 thread (scaling) and 1 epoch (both peers).
+
+Words/s = raw corpus words x epochs / training seconds (vocabulary building timed apart).
+Quality: WordSim353 and SimLex-999 Spearman, Google analogies (3CosAdd, 30k most frequent
+words), each with coverage. Writes ``bench_train.md`` and ``bench_train.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_CORPUS = HERE.parent.parent / "shared" / "corpora" / "refcorpus.txt.gz"
+SETTING = {"K": 5, "window": 5, "dim": 100, "min_count": 5, "sample": 1e-3, "lr": 0.025}
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def worker_nbw2v(corpus: str, threads: int, epochs: int, shared: bool) -> dict:
+    import nbw2v  # noqa: F401
+    from nbw2v.config import Config
+    from nbw2v.evaluate import evaluate_all
+    from nbw2v.train import build_vocab_and_corpus, train
+
+    cfg = Config()
+    cfg.data.corpus = corpus
+    cfg.data.min_count = SETTING["min_count"]
+    cfg.data.sample = SETTING["sample"]
+    cfg.model.dim, cfg.model.window = SETTING["dim"], SETTING["window"]
+    cfg.loss.K = SETTING["K"]
+    cfg.train.lr, cfg.train.epochs, cfg.train.threads = SETTING["lr"], epochs, threads
+    cfg.train.shared_negatives = shared
+    cfg.train.report_every_s = 1e9
+    prepared = build_vocab_and_corpus(cfg)
+    emb = train(cfg, log=None, prepared=prepared)
+    train_peak = _peak_rss_mb()
+    s = emb.stats
+    return {
+        "peak_rss_mb": train_peak,
+        "vocab_seconds": s["vocab_seconds"],
+        "train_seconds": s["train_seconds"],
+        "compile_seconds": s["compile_seconds"],
+        "raw_words": s["raw_words"],
+        "vocab_size": len(emb),
+        "final_loss": s["epoch_losses"][-1],
+        "memory_model_mb": (2 * len(emb) * cfg.model.dim * 4 + s["train_words"] * 4) / 2**20,
+        **evaluate_all(emb),
+    }
+
+
+def worker_gensim(corpus: str, threads: int, epochs: int) -> dict:
+    import gensim
+    import numpy as np
+    from gensim.models import Word2Vec
+
+    from nbw2v.embeddings import Embeddings
+    from nbw2v.evaluate import evaluate_all
+    from nbw2v.vocab import Vocab
+
+    model = Word2Vec(
+        sg=1,
+        negative=SETTING["K"],
+        window=SETTING["window"],
+        vector_size=SETTING["dim"],
+        min_count=SETTING["min_count"],
+        sample=SETTING["sample"],
+        alpha=SETTING["lr"],
+        epochs=epochs,
+        workers=threads,
+        seed=1,
+    )
+    start = time.perf_counter()
+    model.build_vocab(corpus_file=corpus)
+    vocab_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    model.train(
+        corpus_file=corpus, total_examples=model.corpus_count, total_words=model.corpus_total_words, epochs=epochs
+    )
+    train_seconds = time.perf_counter() - start
+    train_peak = _peak_rss_mb()
+    kv = model.wv
+    counts = np.array([kv.get_vecattr(w, "count") for w in kv.index_to_key])
+    emb = Embeddings(Vocab(list(kv.index_to_key), counts), kv.vectors)
+    return {
+        "gensim_version": gensim.__version__,
+        "peak_rss_mb": train_peak,
+        "vocab_seconds": vocab_seconds,
+        "train_seconds": train_seconds,
+        "raw_words": float(model.corpus_total_words),
+        "vocab_size": len(kv),
+        **evaluate_all(emb),
+    }
+
+
+def run_worker(args: list[str]) -> dict:
+    proc = subprocess.run([sys.executable, __file__, "--worker", *args], capture_output=True, text=True, timeout=3600)
+    if proc.returncode != 0:
+        raise RuntimeError(f"worker {args} failed:\n{proc.stderr[-4000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def markdown(report: dict) -> str:
+    rows = report["runs"]
+    lines = [
+        "# Training benchmark",
+        "",
+        f"Command: `{report['command']}`  ",
+        f"Date: {report['date']}  ",
+        f"Machine: {report['machine']}  ",
+        f"Corpus: {report['corpus']} ({rows[0]['raw_words']:,.0f} words); setting: skip-gram, negative sampling "
+        f"K={SETTING['K']}, window {SETTING['window']}, dim {SETTING['dim']}, min_count {SETTING['min_count']}, "
+        f"sample {SETTING['sample']}, lr {SETTING['lr']}.",
+        "",
+        "Words/s = raw corpus words x epochs / training seconds. Each run is a separate process; peak RSS is",
+        "measured when training ends (the evaluation afterwards adds OpenBLAS buffers and score matrices).",
+        "",
+        "| run | threads | epochs | words/s | vs gensim (same threads, epochs) | train s | vocab s | peak RSS MB "
+        "| WS353 | SimLex | analogy (sem / syn) | coverage WS / SL / an |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        peer = next(
+            (p for p in rows if p["impl"] == "gensim" and p["threads"] == r["threads"] and p["epochs"] == r["epochs"]),
+            None,
+        )
+        ratio = f"{r['words_per_sec'] / peer['words_per_sec']:.2f}x" if peer and r is not peer else "—"
+        lines.append(
+            f"| {r['name']} | {r['threads']} | {r['epochs']} | {r['words_per_sec']:,.0f} | {ratio} "
+            f"| {r['train_seconds']:.1f} | {r['vocab_seconds']:.2f} | {r['peak_rss_mb']:.0f} "
+            f"| {r['eval/ws353_spearman']:.3f} | {r['eval/simlex_spearman']:.3f} "
+            f"| {100 * r['eval/analogy_accuracy']:.1f}% ({100 * r['eval/analogy_semantic']:.1f} / "
+            f"{100 * r['eval/analogy_syntactic']:.1f}) | {r['eval/ws353_coverage']:.3f} / "
+            f"{r['eval/simlex_coverage']:.3f} / {r['eval/analogy_coverage']:.3f} |"
+        )
+    lines += ["", "## Targets", ""]
+    for key, value in report["targets"].items():
+        lines.append(f"- {key}: {value}")
+    return "\n".join(lines) + "\n"
+
+
+def targets(runs: list[dict]) -> dict:
+    def find(name):
+        return next((r for r in runs if r["name"] == name), None)
+
+    ours, peer = find("nbw2v shared negatives"), find("gensim corpus_file")
+    pair, one = find("nbw2v per-pair negatives"), find("nbw2v shared negatives, 1 thread")
+    out = {}
+    if ours and peer:
+        out["throughput vs gensim (>= 2x)"] = (
+            f"{ours['words_per_sec']:,.0f} / {peer['words_per_sec']:,.0f} = "
+            f"{ours['words_per_sec'] / peer['words_per_sec']:.2f}x"
+        )
+        out["WS353 vs gensim (within 0.02)"] = (
+            f"{ours['eval/ws353_spearman']:.3f} vs {peer['eval/ws353_spearman']:.3f} "
+            f"({ours['eval/ws353_spearman'] - peer['eval/ws353_spearman']:+.3f})"
+        )
+        out["analogy vs gensim (within 2 points)"] = (
+            f"{100 * ours['eval/analogy_accuracy']:.1f}% vs {100 * peer['eval/analogy_accuracy']:.1f}% "
+            f"({100 * (ours['eval/analogy_accuracy'] - peer['eval/analogy_accuracy']):+.1f} points)"
+        )
+        out["vocabulary building vs gensim (no slower)"] = (
+            f"{ours['vocab_seconds']:.2f} s vs {peer['vocab_seconds']:.2f} s "
+            "(ours also encodes the corpus to ids; gensim's only counts)"
+        )
+        budget = 1.5 * ours["memory_model_mb"] + 300
+        out["peak memory (<= 1.5 x (2 V d 4 B + ids) + 300 MB)"] = (
+            f"{ours['peak_rss_mb']:.0f} MB vs budget {budget:.0f} MB"
+        )
+    if pair and peer:
+        out["word2vec.c-style per-pair option vs gensim"] = f"{pair['words_per_sec'] / peer['words_per_sec']:.2f}x"
+    if ours and one:
+        out["thread scaling 1 -> 2 (>= 1.8x)"] = (
+            f"{one['words_per_sec']:,.0f} -> {ours['words_per_sec']:,.0f} = "
+            f"{ours['words_per_sec'] / one['words_per_sec']:.2f}x"
+        )
+    return out
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--corpus", default=str(DEFAULT_CORPUS), help="benchmark corpus (.txt or .txt.gz)")
+    parser.add_argument("--out", default=str(HERE / "reports"), help="report directory")
+    parser.add_argument("--quick", action="store_true", help="only the 2-thread runs, 1 epoch (smoke test)")
+    parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.worker:
+        impl, corpus, threads, epochs, *rest = args.worker
+        if impl == "gensim":
+            result = worker_gensim(corpus, int(threads), int(epochs))
+        else:
+            result = worker_nbw2v(corpus, int(threads), int(epochs), rest[0] == "shared")
+        result["peak_rss_with_eval_mb"] = _peak_rss_mb()
+        print(json.dumps(result))
+        return 0
+
+    source = Path(args.corpus)
+    if not source.exists():
+        parser.error(f"--corpus: {source} does not exist (the benchmark corpus is ../shared/corpora/refcorpus.txt.gz)")
+    if os.cpu_count() and os.cpu_count() < 2:
+        parser.error("needs 2 cores")
+    with tempfile.TemporaryDirectory() as tmp:
+        corpus = Path(tmp) / "corpus.txt"  # both read the same uncompressed file (gensim's corpus_file needs it)
+        with (
+            gzip.open(source, "rb") if source.suffix == ".gz" else open(source, "rb") as src,
+            open(corpus, "wb") as dst,
+        ):
+            shutil.copyfileobj(src, dst, 1 << 22)
+        plan = [
+            ("nbw2v shared negatives", "nbw2v", 2, 5, "shared"),
+            ("nbw2v per-pair negatives", "nbw2v", 2, 5, "pair"),
+            ("gensim corpus_file", "gensim", 2, 5, ""),
+            ("nbw2v shared negatives, 1 thread", "nbw2v", 1, 5, "shared"),
+            ("nbw2v shared negatives, 1 epoch", "nbw2v", 2, 1, "shared"),
+            ("gensim corpus_file, 1 epoch", "gensim", 2, 1, ""),
+        ]
+        if args.quick:
+            plan = [(n.replace(", 1 epoch", ""), i, t, 1, s) for n, i, t, e, s in plan if e == 1]
+        runs = []
+        for name, impl, threads, epochs, variant in plan:
+            print(f"running {name} ...", file=sys.stderr, flush=True)
+            result = run_worker([impl, str(corpus), str(threads), str(epochs), variant or "-"])
+            result.update(name=name, impl=impl, threads=threads, epochs=epochs)
+            result["words_per_sec"] = result["raw_words"] * epochs / result["train_seconds"]
+            runs.append(result)
+            print(json.dumps(result), flush=True)
+    cpu = next(
+        (ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines() if "model name" in ln),
+        platform.processor(),
+    )
+    report = {
+        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "machine": f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "corpus": str(source.name),
+        "setting": SETTING,
+        "runs": runs,
+        "targets": targets(runs),
+    }
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    name = "bench_train_quick" if args.quick else "bench_train"
+    (out / f"{name}.json").write_text(json.dumps(report, indent=2) + "\n")
+    (out / f"{name}.md").write_text(markdown(report))
+    print(f"wrote {out / name}.md and .json")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
