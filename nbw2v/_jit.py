@@ -11,8 +11,9 @@ and the thread count are decided once:
   ``tests/test_jit_cache.py`` (a second process loads them from the cache and agrees).
   ``NBW2V_NO_CACHE=1`` turns it off (e.g. to measure cold compiles).
 * The cache lives in ``$NUMBA_CACHE_DIR`` (default ``~/.cache/nbw2v``) under a folder named
-  after a hash of nbw2v's kernel modules (those with njit or overload): Numba checks only the timestamp of a kernel's own file, so
-  an edit of a helper in another module would otherwise load stale machine code.
+  after a hash of nbw2v's kernel modules (those with njit or overload): Numba checks only the
+  timestamp of a kernel's own file, so an edit of a helper in another module would otherwise
+  load stale machine code.
 """
 
 from __future__ import annotations
