@@ -1,5 +1,5 @@
 # Two commands do all set-up on a fresh machine with Python 3.11:
-#   make run    the main job (for now: gradient checks and a kernel demo)
+#   make run    the main job: train on the bundled sample corpus, evaluate, save the vectors
 #   make test   lint + the test suite
 # Each creates .venv at the repo root on first use and reuses it afterwards.
 
@@ -8,7 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.nbw2v-installed
 
-.PHONY: run test bench lint clean
+.PHONY: run demo test bench bench-train lint clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,6 +17,9 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 run: $(STAMP)
+	$(BIN)/nbw2v train --out outputs/vectors.bin
+
+demo: $(STAMP)
 	$(BIN)/nbw2v demo
 
 test: $(STAMP)
@@ -26,10 +29,14 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python experiments/bench_kernels.py
 
+bench-train: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(BIN)/python experiments/bench_train.py
+
 lint: $(STAMP)
 	$(BIN)/ruff check nbw2v tests experiments
 	$(BIN)/ruff format --check nbw2v tests experiments
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache outputs
 	find . -name __pycache__ -prune -exec rm -rf {} +

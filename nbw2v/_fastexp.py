@@ -19,13 +19,19 @@ from __future__ import annotations
 
 import numpy as np
 from numba import types
-from numba.extending import overload
+from numba.extending import overload, register_jitable
 
 from ._jit import FASTMATH_STRICT
 
 
 def exp_nonpos_inplace(x):
     """``x[:] = exp(x)`` for a contiguous 1-D float32/float64 array with entries <= 0."""
+    np.exp(x, out=x)
+
+
+def exp_nonpos_scratch(x, bits):
+    """:func:`exp_nonpos_inplace` without allocating: ``bits`` is a scratch int array as long
+    as ``x`` (int32 for float32, int64 for float64), for hot loops over short arrays."""
     np.exp(x, out=x)
 
 
@@ -40,9 +46,8 @@ def _make_impl(float_t, int_t, x_min, bias, shift, ln2_hi, ln2_lo, coeffs):
     bias = int_t(bias)
     shift = int_t(shift)
 
-    def impl(x):
+    def impl_scratch(x, bits):
         m = x.shape[0]
-        pow2_bits = np.empty(m, int_t)
         for j in range(m):
             xj = max(x[j], x_min)
             n = np.floor(xj * log2e + half)
@@ -51,12 +56,17 @@ def _make_impl(float_t, int_t, x_min, bias, shift, ln2_hi, ln2_lo, coeffs):
             for k in range(1, c_deg):  # unrolled by LLVM: c_deg is a compile-time constant
                 p = p * r + coeffs[k]
             x[j] = p
-            pow2_bits[j] = (int_t(n) + bias) << shift
-        pow2 = pow2_bits.view(float_t)
+            bits[j] = (int_t(n) + bias) << shift
+        pow2 = bits[:m].view(float_t)
         for j in range(m):
             x[j] *= pow2[j]
 
-    return impl
+    scratch_jitted = register_jitable(fastmath=set(FASTMATH_STRICT))(impl_scratch)
+
+    def impl(x):
+        scratch_jitted(x, np.empty(x.shape[0], int_t))
+
+    return impl, impl_scratch
 
 
 def _taylor(deg):
@@ -68,8 +78,8 @@ def _taylor(deg):
     return out[::-1]
 
 
-_IMPL32 = _make_impl(np.float32, np.int32, -87.0, 127, 23, 0.693359375, -2.12194440e-4, _taylor(7))
-_IMPL64 = _make_impl(
+_IMPL32, _SCRATCH32 = _make_impl(np.float32, np.int32, -87.0, 127, 23, 0.693359375, -2.12194440e-4, _taylor(7))
+_IMPL64, _SCRATCH64 = _make_impl(
     np.float64,
     np.int64,
     -708.0,
@@ -88,4 +98,14 @@ def _exp_nonpos_inplace_overload(x):
             return _IMPL32
         if x.dtype == types.float64:
             return _IMPL64
+    return None
+
+
+@overload(exp_nonpos_scratch, jit_options={"fastmath": set(FASTMATH_STRICT)})
+def _exp_nonpos_scratch_overload(x, bits):
+    if isinstance(x, types.Array) and x.ndim == 1 and isinstance(bits, types.Array):
+        if x.dtype == types.float32 and bits.dtype == types.int32:
+            return _SCRATCH32
+        if x.dtype == types.float64 and bits.dtype == types.int64:
+            return _SCRATCH64
     return None

@@ -112,6 +112,8 @@ def train_chunk(input_vectors, output_vectors, corpus, chunk, epoch, sched, tabl
     delta = np.empty((2 * window, dim), dtype)
     grad_buf = np.empty(dim, dtype)
     coef64 = np.empty(sched.negatives + 1, np.float64)
+    work = np.empty((3, 2 * window * (sched.negatives + 1)), np.float64)
+    bits = np.empty(2 * window * (sched.negatives + 1), np.int64)
     state = stream_seed(sched.seed, epoch, chunk)
     words_done = corpus.chunk_words_before[chunk]
     run_words = float(sched.epochs) * float(sched.total_words)
@@ -135,13 +137,22 @@ def train_chunk(input_vectors, output_vectors, corpus, chunk, epoch, sched, tabl
             if sched.arch == ARCH_CBOW:
                 state, m = _draw_targets(state, sentence[t], sched, tables, targets)
                 loss += sgd_step_cbow_neg(
-                    input_vectors, output_vectors, contexts[:n_ctx], targets[:m], lr, coef[0], grad_buf, delta[0]
+                    input_vectors,
+                    output_vectors,
+                    contexts[:n_ctx],
+                    targets[:m],
+                    lr,
+                    coef,
+                    grad_buf,
+                    delta[0],
+                    work,
+                    bits,
                 )
                 pairs += 1
             elif sched.shared_negatives:
                 state, m = _draw_targets(state, sentence[t], sched, tables, targets)
                 loss += sgd_step_shared_neg(
-                    input_vectors, output_vectors, contexts[:n_ctx], targets[:m], lr, coef, delta
+                    input_vectors, output_vectors, contexts[:n_ctx], targets[:m], lr, coef, delta, work, bits
                 )
                 pairs += n_ctx
             else:  # word2vec.c: fresh negatives for every (context, center) pair

@@ -39,7 +39,15 @@ def test_shared_window_step_equals_params_minus_lr_grad(rng, dtype):
     np.add.at(want_Y, targets, -lr * g_out)
     X1, Y1 = X.copy(), Y.copy()
     step_loss = losses.sgd_step_shared_neg(
-        X1, Y1, contexts, targets, lr, np.empty((4, 5), dtype), np.empty((4, 6), dtype)
+        X1,
+        Y1,
+        contexts,
+        targets,
+        lr,
+        np.empty((4, 5), dtype),
+        np.empty((4, 6), dtype),
+        np.empty((3, 20)),
+        np.empty(20, np.int64),
     )
     tol = 1e-12 if dtype == np.float64 else 3e-6
     assert step_loss == pytest.approx(loss, rel=1e-12 if dtype == np.float64 else 1e-5)
@@ -60,7 +68,18 @@ def test_cbow_step_follows_word2vec_c(rng):
     np.add.at(want_Y, targets, coef[:, None] * h[None, :])
     np.add.at(want_X, contexts, np.tile(delta, (len(contexts), 1)))  # unscaled, as word2vec.c
     X1, Y1 = X.copy(), Y.copy()
-    loss = losses.sgd_step_cbow_neg(X1, Y1, contexts, targets, 0.05, np.empty(5), np.empty(6), np.empty(6))
+    loss = losses.sgd_step_cbow_neg(
+        X1,
+        Y1,
+        contexts,
+        targets,
+        0.05,
+        np.empty((1, 5)),
+        np.empty(6),
+        np.empty(6),
+        np.empty((3, 5)),
+        np.empty(5, np.int64),
+    )
     assert loss == pytest.approx(want_loss, rel=1e-12)
     assert_close(X1, want_X, 1e-12)
     assert_close(Y1, want_Y, 1e-12)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from numba import prange
 
 from .._jit import CHUNK, njit_parallel, njit_serial
-from ._scalar import axpy, dot, dot_native, log_sigmoid, logistic_terms, sigmoid
+from ._scalar import axpy, dot, dot_native, log_sigmoid, logistic_terms_block, sigmoid
 from .softmax import softmax_window_loss_grad
 
 
@@ -79,26 +79,43 @@ def sgd_step_softmax(
 
 
 @njit_serial
-def sgd_step_shared_neg(input_vectors, output_vectors, context_words, target_words, lr, coef_buf, delta_buf):
+def _logistic_pass(n, m, lr, work, bits, coef):
+    """From scores ``work[0, :n*m]`` (row-major n x m, column 0 labelled 1): write the
+    coefficients ``lr * (label - sigmoid(s))`` into coef (n, m) and return the loss
+    ``-sum log sigmoid(+-s)`` (float64), using the vectorised logistic block."""
+    nm = n * m
+    scores, sig, l1p = work[0, :nm], work[1, :nm], work[2, :nm]
+    logistic_terms_block(scores, sig, l1p, bits[:nm])
+    loss = 0.0
+    for i in range(n):
+        for k in range(m):
+            j = i * m + k
+            if k == 0:  # -log sigma(s) = log1p(exp(-|s|)) + max(-s, 0)
+                coef[i, k] = lr * (1.0 - sig[j])
+                loss += l1p[j] + max(-scores[j], 0.0)
+            else:  # -log sigma(-s) = log1p(exp(-|s|)) + max(s, 0)
+                coef[i, k] = -lr * sig[j]
+                loss += l1p[j] + max(scores[j], 0.0)
+    return loss
+
+
+@njit_serial
+def sgd_step_shared_neg(
+    input_vectors, output_vectors, context_words, target_words, lr, coef_buf, delta_buf, work, bits
+):
     """One SGD step of :func:`~nbw2v.losses.negative.shared_neg_window_loss_grad`, in place.
 
     The three small matrix products of MATH.md section 7: ``S = X Y^T``,
     ``G = lr (L - sigma(S))``, ``X += G Y``, ``Y += G^T X_old``, every loaded row reused across
-    the window. coef_buf (>= n, >= m) and delta_buf (>= n, d) are scratch in the vectors' dtype.
-    Returns the window's loss before the step (float64).
+    the window. Scratch: coef_buf (>= n, >= m) and delta_buf (>= n, d) in the vectors' dtype,
+    work float64 (3, >= n m), bits int64 (>= n m). Returns the loss before the step (float64).
     """
     n, m = context_words.shape[0], target_words.shape[0]
-    loss = 0.0
     for i in range(n):
         x = input_vectors[context_words[i]]
         for k in range(m):
-            sig, log_pos, log_neg = logistic_terms(dot_native(x, output_vectors[target_words[k]]))
-            if k == 0:
-                coef_buf[i, k] = lr * (1.0 - sig)
-                loss -= log_pos
-            else:
-                coef_buf[i, k] = -lr * sig
-                loss -= log_neg
+            work[0, i * m + k] = dot_native(x, output_vectors[target_words[k]])
+    loss = _logistic_pass(n, m, lr, work, bits, coef_buf)
     for i in range(n):  # X deltas from the old Y
         delta = delta_buf[i]
         delta[:] = 0.0
@@ -114,14 +131,16 @@ def sgd_step_shared_neg(input_vectors, output_vectors, context_words, target_wor
 
 
 @njit_serial
-def sgd_step_cbow_neg(input_vectors, output_vectors, context_words, target_words, lr, coef_buf, mean_buf, delta_buf):
+def sgd_step_cbow_neg(
+    input_vectors, output_vectors, context_words, target_words, lr, coef_buf, mean_buf, delta_buf, work, bits
+):
     """One word2vec.c CBOW step (cbow_mean=1) with negative sampling, in place.
 
     ``h`` = mean of the context words' input vectors; target_words[0] is the center word
     (label 1), the rest negatives. Loss ``-log sigma(h.y_0) - sum_k log sigma(-h.y_k)``.
     Like word2vec.c, the gradient with respect to h is added to *every* context row unscaled
-    (the exact gradient per row would be 1/n of it). coef_buf (>= m), mean_buf and delta_buf
-    (d,) are scratch. Returns the loss before the step (float64).
+    (the exact gradient per row would be 1/n of it). Scratch: coef_buf (1, >= m), mean_buf and
+    delta_buf (d,), work float64 (3, >= m), bits int64 (>= m). Returns the loss before the step.
     """
     n, m = context_words.shape[0], target_words.shape[0]
     mean_buf[:] = 0.0
@@ -129,20 +148,14 @@ def sgd_step_cbow_neg(input_vectors, output_vectors, context_words, target_words
         axpy(1.0, input_vectors[context_words[i]], mean_buf)
     for j in range(mean_buf.shape[0]):
         mean_buf[j] /= n
-    loss = 0.0
     for k in range(m):
-        sig, log_pos, log_neg = logistic_terms(dot_native(mean_buf, output_vectors[target_words[k]]))
-        if k == 0:
-            coef_buf[k] = lr * (1.0 - sig)
-            loss -= log_pos
-        else:
-            coef_buf[k] = -lr * sig
-            loss -= log_neg
+        work[0, k] = dot_native(mean_buf, output_vectors[target_words[k]])
+    loss = _logistic_pass(1, m, lr, work, bits, coef_buf)
     delta_buf[:] = 0.0
     for k in range(m):
-        axpy(coef_buf[k], output_vectors[target_words[k]], delta_buf)
+        axpy(coef_buf[0, k], output_vectors[target_words[k]], delta_buf)
     for k in range(m):
-        axpy(coef_buf[k], mean_buf, output_vectors[target_words[k]])
+        axpy(coef_buf[0, k], mean_buf, output_vectors[target_words[k]])
     for i in range(n):
         axpy(1.0, delta_buf, input_vectors[context_words[i]])
     return loss
