@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
+from pathlib import Path
 
 
 def _cmd_gradcheck(args: argparse.Namespace) -> int:
@@ -95,6 +97,14 @@ def _cmd_train(args: argparse.Namespace) -> int:
     if args.arch == "cbow" and args.lr is None:
         cfg.train.lr = 0.05  # word2vec.c's CBOW default
     cfg.seed = args.seed
+    if args.out:  # fail now, not after training
+        out_dir = Path(args.out).expanduser().resolve().parent
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ValueError(f"--out {args.out}: cannot create {out_dir} ({exc.strerror})") from None
+        if not os.access(out_dir, os.W_OK):
+            raise ValueError(f"--out {args.out}: {out_dir} is not writable")
     emb = train(cfg)
     if args.out:
         path = emb.save(args.out)

@@ -95,6 +95,9 @@ class Embeddings:
         Written to a temporary file and renamed: never a half-written file."""
         path = Path(path)
         fmt = fmt or ("npz" if path.suffix == ".npz" else "binary" if path.suffix == ".bin" else "text")
+        if fmt not in ("text", "binary", "npz"):
+            raise ValueError(f"fmt={fmt!r}: expected 'text', 'binary' or 'npz'")
+        path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".tmp")
         if fmt == "npz":
             arrays = {
@@ -106,7 +109,7 @@ class Embeddings:
                 arrays["output_vectors"] = self.output_vectors
             with open(tmp, "wb") as f:
                 np.savez(f, **arrays)
-        elif fmt in ("text", "binary"):
+        else:
             with open(tmp, "wb") as f:
                 f.write(f"{len(self)} {self.dim}\n".encode())
                 if fmt == "binary":
@@ -115,8 +118,6 @@ class Embeddings:
                 else:
                     for word, row in zip(self.words, self.vectors, strict=True):
                         f.write((word + " " + " ".join(f"{x:.6g}" for x in row) + "\n").encode("utf-8"))
-        else:
-            raise ValueError(f"fmt={fmt!r}: expected 'text', 'binary' or 'npz'")
         tmp.replace(path)
         return path
 

@@ -28,3 +28,25 @@ def test_bad_option_value_is_named_before_any_work(capsys):
 def test_too_many_threads_is_a_clear_error(capsys):
     assert main(["demo", "--threads", "999"]) == 2
     assert "threads=999: expected an integer in [1, " in capsys.readouterr().err
+
+
+def test_train_command_trains_saves_and_evaluates(tmp_path, capsys):
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("the king rules the land\nthe queen rules the land\n" * 200)
+    out = tmp_path / "sub" / "vectors.bin"
+    argv = ["train", "--corpus", str(corpus), "--min-count", "1", "--dim", "8", "--epochs", "1", "--out", str(out)]
+    assert main([*argv, "--probe", "king"]) == 0
+    captured = capsys.readouterr()
+    assert out.exists() and "WordSim353 Spearman" in captured.out and "king:" in captured.out
+    assert "words/s" in captured.err
+
+
+def test_train_command_names_bad_settings_before_training(tmp_path, capsys):
+    assert main(["train", "--corpus", str(tmp_path / "missing.txt")]) == 2
+    assert "data.corpus=" in capsys.readouterr().err
+    assert main(["train", "--window", "0"]) == 2
+    assert "model.window=0" in capsys.readouterr().err
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert main(["train", "--out", str(blocker / "v.bin")]) == 2
+    assert "--out" in capsys.readouterr().err
