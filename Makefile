@@ -1,5 +1,5 @@
 # Two commands do all set-up on a fresh machine with Python 3.11:
-#   make run    the main job: train on the bundled sample corpus, evaluate, save the vectors
+#   make run    the main job: train on the bundled sample corpus, tracked in ./mlflow.db (MLflow)
 #   make test   lint + the test suite
 # Each creates .venv at the repo root on first use and reuses it afterwards.
 
@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/nbw2v train --out outputs/vectors.bin
+	$(BIN)/nbw2v-train
 
 demo: $(STAMP)
 	$(BIN)/nbw2v demo

@@ -40,6 +40,7 @@ def worker_nbw2v(corpus: str, threads: int, epochs: int, shared: bool) -> dict:
     import nbw2v  # noqa: F401
     from nbw2v.config import Config
     from nbw2v.evaluate import evaluate_all
+    from nbw2v.progress import SilentProgress
     from nbw2v.train import build_vocab_and_corpus, train
 
     cfg = Config()
@@ -52,7 +53,7 @@ def worker_nbw2v(corpus: str, threads: int, epochs: int, shared: bool) -> dict:
     cfg.train.shared_negatives = shared
     cfg.train.report_every_s = 1e9
     prepared = build_vocab_and_corpus(cfg)
-    emb = train(cfg, log=None, prepared=prepared)
+    emb = train(cfg, progress=SilentProgress(), prepared=prepared)
     train_peak = _peak_rss_mb()
     s = emb.stats
     return {

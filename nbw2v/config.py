@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 ARCHS = ("skipgram", "cbow")
+LOGGERS = ("mlflow", "none")
+VECTOR_FORMATS = ("binary", "text", "npz", "none")
 LOSSES = ("negative", "softmax")
 NEG_COLLISIONS = ("skip", "keep", "redraw")
 CORPUS_FORMATS = ("auto", "text", "text8", "sst")
@@ -80,11 +82,48 @@ class TrainConfig:
 
 
 @dataclass
+class EvalConfig:
+    #: word-similarity sets: "wordsim353", "simlex999" (bundled) or paths to word1<TAB>word2<TAB>score files
+    similarity: list[str] = field(default_factory=lambda: ["wordsim353", "simlex999"])
+    #: analogy questions: "google" (bundled), a path, or "" to skip
+    analogies: str = "google"
+    #: analogies are answered among this many most frequent words (0: all)
+    restrict: int = 30_000
+    #: also evaluate after every epoch (logged as metric histories)
+    per_epoch: bool = False
+    #: words whose nearest neighbours are logged as an artifact
+    probe_words: list[str] = field(default_factory=lambda: ["king", "water", "god", "war", "good", "three"])
+    #: gradient check on real (center, context, negatives) tuples before training
+    gradcheck: bool = True
+    #: tuples sampled for that check
+    gradcheck_samples: int = 3
+    #: repeat the check on the live parameters every N epochs (0: only before training)
+    gradcheck_every: int = 0
+
+
+@dataclass
+class LoggerConfig:
+    #: mlflow, or none (logs nothing: tests, benchmarks)
+    name: str = "mlflow"
+    #: any MLflow tracking URI; "" -> $MLFLOW_TRACKING_URI, else sqlite:///<cwd>/mlflow.db (made absolute)
+    tracking_uri: str = ""
+    experiment: str = "nbw2v"
+    #: MLflow run name ("" lets MLflow pick one)
+    run_name: str = ""
+    #: vectors logged as an artifact: binary, text, npz or none
+    save_vectors: str = "binary"
+    #: step metrics are buffered and flushed with one batch call at most this often
+    flush_every_s: float = 5.0
+
+
+@dataclass
 class Config:
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     loss: LossConfig = field(default_factory=LossConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    logger: LoggerConfig = field(default_factory=LoggerConfig)
     seed: int = 1
 
 
@@ -144,7 +183,23 @@ def validate(cfg: Any) -> None:
     _float_in(cfg, "train.report_every_s", 0.0, lo_open=False, hint=" (0: report after every round of chunks)")
     _int_in(cfg, "train.softmax_batch", 1)
     _int_in(cfg, "seed", 0, 2**63 - 1)
+    if hasattr(cfg, "eval"):
+        _int_in(cfg, "eval.restrict", 0, hint=" (0: all words)")
+        _int_in(cfg, "eval.gradcheck_samples", 1, 1000)
+        _int_in(cfg, "eval.gradcheck_every", 0, hint=" (0: only before training)")
+        for item in _get(cfg, "eval.similarity"):
+            if item not in ("wordsim353", "simlex999") and not Path(item).expanduser().is_file():
+                raise ConfigError(f"eval.similarity: {item!r} is neither wordsim353, simlex999 nor an existing file")
+        analogies = _get(cfg, "eval.analogies")
+        if analogies not in ("", "google") and not Path(analogies).expanduser().is_file():
+            raise ConfigError(f"eval.analogies={analogies!r}: expected 'google', '' (skip) or an existing file")
+    if hasattr(cfg, "logger"):
+        _choice(cfg, "logger.name", LOGGERS)
+        _choice(cfg, "logger.save_vectors", VECTOR_FORMATS)
+        _float_in(cfg, "logger.flush_every_s", 0.0, lo_open=False)
     corpus = str(_get(cfg, "data.corpus"))
+    if not corpus.strip():
+        raise ConfigError("data.corpus is not set: give a text file, a directory, 'text8' or 'bundled'")
     if corpus not in ("bundled", "text8"):
         path = Path(corpus).expanduser()
         if not path.exists():

@@ -172,3 +172,80 @@ def gradcheck_all(seed=0, n_words=8, dim=5, n_neg=4, window=2, h=DEFAULT_STEP) -
         for name, err in errs.items():
             results[f"{key}/{name}"] = err
     return results
+
+
+def check_shared_window(context_words, target_words, input_vectors, output_vectors, h=DEFAULT_STEP):
+    """Gradient check of the shared-negatives window kernel the trainer uses (MATH.md 7)."""
+    from .losses import shared_neg_window_loss_grad
+
+    X, Y = _f64(input_vectors), _f64(output_vectors)
+    ctx = np.ascontiguousarray(context_words, dtype=np.int64)
+    tgt = np.ascontiguousarray(target_words, dtype=np.int64)
+    g_rows_x = np.empty((ctx.size, X.shape[1]))
+    g_rows_y = np.empty((tgt.size, X.shape[1]))
+    shared_neg_window_loss_grad(ctx, tgt, X, Y, g_rows_x, g_rows_y)
+    g_x, g_y = np.zeros_like(X), np.zeros_like(Y)
+    np.add.at(g_x, ctx, g_rows_x)
+    np.add.at(g_y, tgt, g_rows_y)
+    buf_x, buf_y = np.empty_like(g_rows_x), np.empty_like(g_rows_y)
+
+    def loss():
+        return shared_neg_window_loss_grad(ctx, tgt, X, Y, buf_x, buf_y)
+
+    return {"grad_input_vectors": max_rel_error(loss, X, g_x, h), "grad_output_vectors": max_rel_error(loss, Y, g_y, h)}
+
+
+def check_training_tuples(
+    ids,
+    sentence_starts,
+    input_vectors,
+    output_vectors,
+    noise_probs,
+    loss="negative",
+    n_neg=5,
+    window=5,
+    shared_negatives=True,
+    samples=3,
+    seed=0,
+    max_coords=300,
+) -> dict[str, float]:
+    """Gradient checks on real (center, context, negatives) tuples drawn from a corpus and the
+    current vectors: the kernel the trainer uses for the configured loss, in float64, on the
+    sub-problem of the rows involved (softmax: all rows, with sampled coordinates).
+
+    Returns ``{"<gradient>": max over samples, "max_rel_err": max over all}``.
+    """
+    rng = np.random.default_rng(seed)
+    lengths = np.diff(sentence_starts)
+    usable = np.flatnonzero(lengths >= 2)
+    if usable.size == 0:
+        raise ValueError("the corpus has no sentence of two or more words to draw gradient-check tuples from")
+    worst: dict[str, float] = {}
+    for _ in range(samples):
+        s = int(rng.choice(usable))
+        lo, hi = int(sentence_starts[s]), int(sentence_starts[s + 1])
+        t = int(rng.integers(lo, hi))
+        ctx = np.array([ids[j] for j in range(max(lo, t - window), min(hi, t + window + 1)) if j != t], np.int64)
+        center = int(ids[t])
+        if loss == "softmax":
+            errs = check_skipgram(
+                center, ctx, input_vectors, output_vectors, "softmax", max_coords=max_coords, seed=seed
+            )
+        else:
+            negs = rng.choice(len(noise_probs), size=(ctx.size, n_neg), p=noise_probs)
+            if shared_negatives:
+                targets = np.concatenate([[center], negs[0]])
+                rows_in, ctx_local = np.unique(ctx, return_inverse=True)
+                rows_out, tgt_local = np.unique(targets, return_inverse=True)
+                errs = check_shared_window(ctx_local, tgt_local, input_vectors[rows_in], output_vectors[rows_out])
+            else:
+                rows = np.unique(np.concatenate([[center], ctx, negs.ravel()]))
+                local = {w: i for i, w in enumerate(rows.tolist())}
+                remap = np.vectorize(local.__getitem__)
+                errs = check_skipgram(
+                    local[center], remap(ctx), input_vectors[rows], output_vectors[rows], "negative", remap(negs)
+                )
+        for key, err in errs.items():
+            worst[key] = max(worst.get(key, 0.0), err)
+    worst["max_rel_err"] = max(worst.values())
+    return worst

@@ -1,43 +1,249 @@
-"""Experiment tracking interface. ``train`` talks to a tracker only through these methods; the
-MLflow adapter (Hydra/MLflow issue) implements them, ``NullTracker`` drops everything (tests,
-benchmarks) and ``MemoryTracker`` keeps everything in lists (tests, notebooks)."""
+"""Experiment tracking: the one adapter to MLflow, plus a null and an in-memory tracker.
+
+``train`` and the experiment runner talk to a tracker only through ``Tracker``'s methods.
+``MlflowTracker`` uses ``MlflowClient`` with an explicit run id (no global active run, so
+nothing leaks between runs or processes), buffers step metrics and flushes them with one
+``log_batch`` call at most every ``flush_every_s`` seconds (a ``log_metric`` per step costs
+tens of ms on a SQL store), and always ends the run: FINISHED, FAILED or KILLED.
+MLflow is imported only here, and only when an MLflow tracker is made.
+"""
 
 from __future__ import annotations
 
+import os
+import time
+from pathlib import Path
 from typing import Any, Protocol
+
+RUN_STATUSES = ("FINISHED", "FAILED", "KILLED")
 
 
 class Tracker(Protocol):
+    def start(self, tags: dict[str, str] | None = None) -> None: ...
     def log_params(self, params: dict[str, Any]) -> None: ...
     def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None: ...
     def set_tags(self, tags: dict[str, str]) -> None: ...
+    def log_text(self, text: str, artifact_file: str) -> None: ...
+    def log_artifact(self, local_path: str | Path, artifact_path: str | None = None) -> None: ...
+    def end(self, status: str = "FINISHED") -> None: ...
 
 
 class NullTracker:
-    def log_params(self, params: dict[str, Any]) -> None:
+    """Logs nothing (``logger.name=none``)."""
+
+    def start(self, tags=None) -> None:
         pass
 
-    def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
+    def log_params(self, params) -> None:
         pass
 
-    def set_tags(self, tags: dict[str, str]) -> None:
+    def log_metrics(self, metrics, step=None) -> None:
         pass
 
+    def set_tags(self, tags) -> None:
+        pass
 
-class MemoryTracker:
+    def log_text(self, text, artifact_file) -> None:
+        pass
+
+    def log_artifact(self, local_path, artifact_path=None) -> None:
+        pass
+
+    def end(self, status="FINISHED") -> None:
+        pass
+
+    def describe(self) -> str:
+        return "nothing was logged (logger.name=none)"
+
+
+class MemoryTracker(NullTracker):
+    """Keeps everything in memory (tests, notebooks)."""
+
     def __init__(self) -> None:
         self.params: dict[str, Any] = {}
         self.metrics: list[tuple[int | None, dict[str, float]]] = []
         self.tags: dict[str, str] = {}
+        self.texts: dict[str, str] = {}
+        self.artifacts: list[tuple[str, str | None]] = []
+        self.status: str | None = None
 
-    def log_params(self, params: dict[str, Any]) -> None:
+    def log_params(self, params) -> None:
         self.params.update(params)
 
-    def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
+    def log_metrics(self, metrics, step=None) -> None:
         self.metrics.append((step, dict(metrics)))
 
-    def set_tags(self, tags: dict[str, str]) -> None:
+    def set_tags(self, tags) -> None:
         self.tags.update(tags)
+
+    def log_text(self, text, artifact_file) -> None:
+        self.texts[artifact_file] = text
+
+    def log_artifact(self, local_path, artifact_path=None) -> None:
+        self.artifacts.append((str(local_path), artifact_path))
+
+    def end(self, status="FINISHED") -> None:
+        self.status = status
 
     def series(self, name: str) -> list[float]:
         return [m[name] for _, m in self.metrics if name in m]
+
+
+def resolve_tracking_uri(uri: str = "", base_dir: str | Path | None = None) -> str:
+    """The tracking URI to use, with local stores made absolute (so every job of a multirun,
+    whatever its working directory, writes to the same store).
+
+    "" -> ``$MLFLOW_TRACKING_URI`` -> ``sqlite:///<base_dir>/mlflow.db`` (MLflow's own default
+    file name). A plain path becomes ``file://`` (a directory store)."""
+    uri = uri or os.environ.get("MLFLOW_TRACKING_URI", "") or "sqlite:///mlflow.db"
+    base = Path(base_dir or os.getcwd())
+    if uri.startswith("sqlite:///"):
+        db = uri[len("sqlite:///") :]
+        if db not in ("", ":memory:") and not Path(db).is_absolute():
+            return f"sqlite:///{(base / db).resolve()}"
+        return uri
+    if "://" not in uri:
+        return (base / uri).resolve().as_uri()
+    return uri
+
+
+def sqlite_path(uri: str) -> Path | None:
+    return Path(uri[len("sqlite:///") :]) if uri.startswith("sqlite:///") else None
+
+
+class MlflowTracker:
+    def __init__(
+        self,
+        tracking_uri: str = "",
+        experiment: str = "nbw2v",
+        run_name: str = "",
+        flush_every_s: float = 5.0,
+        parent_run_id: str | None = None,
+    ) -> None:
+        self.tracking_uri = resolve_tracking_uri(tracking_uri)
+        self.experiment_name = experiment
+        self.run_name = run_name or None
+        self.flush_every_s = flush_every_s
+        self.parent_run_id = parent_run_id
+        self.run_id: str | None = None
+        self.experiment_id: str | None = None
+        self._buffer: list = []
+        self._last_flush = time.monotonic()
+        self.flush_seconds = 0.0  # time spent in MLflow calls for step metrics (overhead report)
+        self.flush_calls = 0
+        self._client = None
+
+    # ---- lifecycle ------------------------------------------------------------------------------
+
+    def connect(self):
+        """Open the store and get (or create) the experiment; clear errors for bad stores."""
+        if self._client is not None:
+            return self._client
+        from mlflow import MlflowClient
+        from mlflow.exceptions import MlflowException
+
+        db = sqlite_path(self.tracking_uri)
+        if db is not None and not db.parent.is_dir():
+            raise ValueError(f"logger.tracking_uri={self.tracking_uri}: the directory {db.parent} does not exist")
+        try:
+            client = MlflowClient(tracking_uri=self.tracking_uri)
+            experiment = client.get_experiment_by_name(self.experiment_name)
+            if experiment is None:
+                location = (db.parent / "mlartifacts").as_uri() if db is not None else None
+                try:
+                    self.experiment_id = client.create_experiment(self.experiment_name, artifact_location=location)
+                except MlflowException:  # created meanwhile by a parallel job
+                    self.experiment_id = client.get_experiment_by_name(self.experiment_name).experiment_id
+            else:
+                self.experiment_id = experiment.experiment_id
+        except MlflowException as exc:
+            raise ValueError(f"logger.tracking_uri={self.tracking_uri}: cannot use this MLflow store: {exc}") from None
+        self._client = client
+        return client
+
+    def start(self, tags: dict[str, str] | None = None) -> None:
+        client = self.connect()
+        tags = dict(tags or {})
+        if self.parent_run_id:
+            tags["mlflow.parentRunId"] = self.parent_run_id
+        run = client.create_run(self.experiment_id, run_name=self.run_name, tags=tags)
+        self.run_id = run.info.run_id
+        self.run_name = run.info.run_name
+
+    def end(self, status: str = "FINISHED") -> None:
+        if self.run_id is None:
+            return
+        if status not in RUN_STATUSES:
+            raise ValueError(f"status={status!r}: expected one of {RUN_STATUSES}")
+        try:
+            self.flush()
+        finally:
+            self._client.set_terminated(self.run_id, status=status)
+
+    # ---- logging --------------------------------------------------------------------------------
+
+    def log_params(self, params: dict[str, Any]) -> None:
+        from mlflow.entities import Param
+
+        items = [Param(k, str(v)[:6000]) for k, v in params.items()]
+        for i in range(0, len(items), 100):
+            self._client.log_batch(self.run_id, params=items[i : i + 100])
+
+    def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
+        from mlflow.entities import Metric
+
+        now = int(time.time() * 1000)
+        self._buffer.extend(Metric(k, float(v), now, int(step or 0)) for k, v in metrics.items())
+        if time.monotonic() - self._last_flush >= self.flush_every_s:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self._buffer or self.run_id is None:
+            return
+        start = time.perf_counter()
+        buffer, self._buffer = self._buffer, []
+        for i in range(0, len(buffer), 1000):
+            self._client.log_batch(self.run_id, metrics=buffer[i : i + 1000])
+        self._last_flush = time.monotonic()
+        self.flush_seconds += time.perf_counter() - start
+        self.flush_calls += 1
+
+    def set_tags(self, tags: dict[str, str]) -> None:
+        from mlflow.entities import RunTag
+
+        self._client.log_batch(self.run_id, tags=[RunTag(k, str(v)[:5000]) for k, v in tags.items()])
+
+    def log_text(self, text: str, artifact_file: str) -> None:
+        self._client.log_text(self.run_id, text, artifact_file)
+
+    def log_artifact(self, local_path: str | Path, artifact_path: str | None = None) -> None:
+        self._client.log_artifact(self.run_id, str(local_path), artifact_path)
+
+    # ---- finding the run ------------------------------------------------------------------------
+
+    def describe(self, ui_url: str = "http://127.0.0.1:5000") -> str:
+        """How to open this run: the ``mlflow ui`` command and the links to the runs table
+        ("Model training" view, not MLflow 3's default traces view) and to the run."""
+        ui = (
+            f"mlflow ui --backend-store-uri {self.tracking_uri}"
+            if self.tracking_uri.startswith(("sqlite:", "file:"))
+            else f"(tracking server {self.tracking_uri})"
+        )
+        base = ui_url if self.tracking_uri.startswith(("sqlite:", "file:")) else self.tracking_uri.rstrip("/")
+        runs = f"{base}/#/experiments/{self.experiment_id}/runs?workflowType=machine_learning"
+        run = f"{base}/#/experiments/{self.experiment_id}/runs/{self.run_id}"
+        return (
+            f"MLflow run {self.run_name} ({self.run_id})\n"
+            f"  open the dashboard: {ui}\n  runs table: {runs}\n  this run:   {run}"
+        )
+
+
+def make_tracker(logger_cfg) -> NullTracker | MlflowTracker:
+    if logger_cfg.name == "none":
+        return NullTracker()
+    return MlflowTracker(
+        tracking_uri=logger_cfg.tracking_uri,
+        experiment=logger_cfg.experiment,
+        run_name=logger_cfg.run_name,
+        flush_every_s=logger_cfg.flush_every_s,
+    )

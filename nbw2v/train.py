@@ -15,10 +15,8 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-import sys
 import time
-from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -27,6 +25,7 @@ from .config import ConfigError, validate
 from .corpus import Corpus, encode_corpus, read_corpus
 from .embeddings import Embeddings
 from .losses import softmax_batch_loss_grad
+from .progress import Progress
 from .tracking import NullTracker, Tracker
 from .train_kernels import (
     ARCH_CBOW,
@@ -51,6 +50,13 @@ class TrainingDiverged(RuntimeError):
     """The loss or the parameters became NaN/inf; no vectors are returned."""
 
 
+class TrainHooks(Protocol):
+    """Optional callbacks of the experiment layer (gradient checks, per-epoch evaluation)."""
+
+    def before_training(self, vocab: Vocab, corpus: Corpus, input_vectors, output_vectors, tables) -> None: ...
+    def after_epoch(self, epoch: int, input_vectors, output_vectors, step: int) -> None: ...
+
+
 def flatten(cfg: Any, prefix: str = "") -> dict[str, Any]:
     """``{"model.dim": 100, ...}`` from nested dataclasses or mappings."""
     items = dataclasses.asdict(cfg).items() if dataclasses.is_dataclass(cfg) else dict(cfg).items()
@@ -61,15 +67,6 @@ def flatten(cfg: Any, prefix: str = "") -> dict[str, Any]:
         else:
             out[f"{prefix}{key}"] = value
     return out
-
-
-def _stderr(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
-def _hms(seconds: float) -> str:
-    seconds = max(0, int(seconds))
-    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
 def build_vocab_and_corpus(cfg) -> tuple[Vocab, Corpus, dict[str, float]]:
@@ -92,16 +89,20 @@ def build_vocab_and_corpus(cfg) -> tuple[Vocab, Corpus, dict[str, float]]:
 def train(
     cfg,
     tracker: Tracker | None = None,
-    log: Callable[[str], None] | None = _stderr,
+    progress: Progress | None = None,
     prepared: tuple[Vocab, Corpus, dict[str, float]] | None = None,
+    hooks: TrainHooks | None = None,
 ) -> Embeddings:
     """Train word vectors as ``cfg`` says; return them with ``.stats`` (timings, losses).
 
-    ``prepared``: a ``build_vocab_and_corpus(cfg)`` result to reuse (benchmarks, sweeps).
-    Raises ``ConfigError`` for bad settings (before any work) and ``TrainingDiverged``.
+    ``progress``: where status goes (default: stderr, a live line on a terminal);
+    ``SilentProgress()`` for none. ``prepared``: a ``build_vocab_and_corpus(cfg)`` result to
+    reuse (benchmarks, sweeps). Raises ``ConfigError`` for bad settings (before any work) and
+    ``TrainingDiverged``.
     """
     tracker = tracker or NullTracker()
-    log = log or (lambda message: None)
+    progress = progress or Progress()
+    log = progress.message
     validate(cfg)
     threads = set_threads(cfg.train.threads or os.cpu_count() or 1)
     if cfg.loss.name == "softmax" and cfg.model.arch == "cbow":
@@ -141,6 +142,8 @@ def train(
         arch=ARCH_CBOW if cfg.model.arch == "cbow" else ARCH_SKIPGRAM,
         shared_negatives=bool(cfg.train.shared_negatives),
     )
+    if hooks is not None:
+        hooks.before_training(vocab, corpus, input_vectors, output_vectors, tables)
     runner = _SoftmaxRunner if cfg.loss.name == "softmax" else _NegativeRunner
     loop = runner(cfg, input_vectors, output_vectors, arrays, sched, tables, threads)
     compile_start = time.perf_counter()
@@ -148,7 +151,10 @@ def train(
     stats["compile_seconds"] = time.perf_counter() - compile_start
     if stats["compile_seconds"] > 1.0:
         log(f"nbw2v: compiled the training kernels in {stats['compile_seconds']:.1f} s (cached for next runs)")
-    epoch_losses = loop.run(tracker, log, stats)
+    try:
+        epoch_losses = loop.run(tracker, progress, stats, hooks)
+    finally:
+        progress.close()
     for name, matrix in (("input", input_vectors), ("output", output_vectors)):
         if not np.isfinite(matrix).all():
             raise TrainingDiverged(f"the {name} vectors contain NaN/inf after training (lower train.lr)")
@@ -179,8 +185,9 @@ class _Loop:
         progress = (epoch * s.total_words + words_done) / (s.epochs * s.total_words)
         return s.lr0 * max(s.min_lr_ratio, 1.0 - progress)
 
-    def run(self, tracker: Tracker, log: Callable[[str], None], stats: dict) -> list[float]:
+    def run(self, tracker: Tracker, progress: Progress, stats: dict, hooks: TrainHooks | None) -> list[float]:
         s, words_before = self.sched, self.arrays.chunk_words_before
+        history = stats.setdefault("loss_history", [])  # (words done, interval mean loss)
         report_every = float(self.cfg.train.report_every_s)
         total = s.epochs * s.total_words
         epoch_losses = []
@@ -205,10 +212,10 @@ class _Loop:
                     speed = done / max(now - start, 1e-9)
                     mean = interval_loss / max(interval_pairs, 1)
                     lr = self.lr_at(epoch, words_before[last])
-                    log(
-                        f"  epoch {epoch + 1}/{s.epochs} {100 * done / total:5.1f}%  loss {mean:.4f}  lr {lr:.5f}  "
-                        f"{speed:,.0f} words/s  ETA {_hms((total - done) / max(speed, 1e-9))}"
+                    progress.update(
+                        epoch + 1, s.epochs, done / total, mean, lr, speed, (total - done) / max(speed, 1e-9)
                     )
+                    history.append((done, mean))
                     tracker.log_metrics({"loss/train": mean, "train/lr": lr, "perf/words_per_sec": speed}, step=done)
                     interval_loss, interval_pairs, last_report = 0.0, 0, now
             epoch_loss = float(self.loss_sums.sum() / max(int(self.pair_counts.sum()), 1))
@@ -219,11 +226,17 @@ class _Loop:
                     raise TrainingDiverged(
                         f"the {name} vectors contain NaN/inf after epoch {epoch + 1}; lower train.lr"
                     )
+            if hooks is not None:
+                paused = time.perf_counter()
+                hooks.after_epoch(epoch + 1, self.input_vectors, self.output_vectors, (epoch + 1) * s.total_words)
+                hook_seconds = time.perf_counter() - paused
+                start += hook_seconds  # evaluation/gradcheck time is not training time
+                last_report += hook_seconds
         elapsed = time.perf_counter() - start
         stats["train_seconds"] = elapsed
         stats["words_per_sec"] = stats["raw_words"] * s.epochs / max(elapsed, 1e-9)
         stats["train_words_per_sec"] = total / max(elapsed, 1e-9)
-        log(
+        progress.message(
             f"nbw2v: trained {s.epochs} epoch(s) in {elapsed:.1f} s: {stats['words_per_sec']:,.0f} corpus words/s, "
             f"final epoch loss {epoch_losses[-1]:.4f}"
         )

@@ -8,6 +8,7 @@ import pytest
 from conftest import JIT_DISABLED
 
 from nbw2v.config import Config, ConfigError
+from nbw2v.progress import ListProgress, SilentProgress
 from nbw2v.tracking import MemoryTracker
 from nbw2v.train import TrainingDiverged, build_vocab_and_corpus, train
 
@@ -61,7 +62,7 @@ def _topic_gap(emb):
 )
 def test_training_separates_topics_and_lowers_the_loss(topic_corpus, overrides):
     tracker = MemoryTracker()
-    emb = train(_cfg(topic_corpus, train__epochs=3, **overrides), tracker, log=None)
+    emb = train(_cfg(topic_corpus, train__epochs=3, **overrides), tracker, progress=SilentProgress())
     losses = emb.stats["epoch_losses"]
     assert len(losses) == 3 and losses[-1] < losses[0]
     assert _topic_gap(emb) > 0.3
@@ -74,19 +75,22 @@ def test_reported_loss_is_exact_at_initialisation(topic_corpus):
     (K + 1) log 2 (no skipped negatives): the mean must be that, for any thread count."""
     for threads in (1, 2):
         cfg = _cfg(topic_corpus, train__lr=1e-12, loss__neg_collision="keep", train__threads=threads, loss__K=4)
-        emb = train(cfg, log=None)
+        emb = train(cfg, progress=SilentProgress())
         for loss in emb.stats["epoch_losses"]:
             assert loss == pytest.approx(5 * math.log(2), rel=1e-9)
 
 
 @pytest.mark.skipif(JIT_DISABLED or numba.config.NUMBA_NUM_THREADS < 2, reason="needs 2 threads")
 def test_deterministic_mode_is_bit_identical(topic_corpus):
-    runs = [train(_cfg(topic_corpus, train__deterministic=True, train__threads=t), log=None).vectors for t in (2, 2, 1)]
+    runs = [
+        train(_cfg(topic_corpus, train__deterministic=True, train__threads=t), progress=SilentProgress()).vectors
+        for t in (2, 2, 1)
+    ]
     np.testing.assert_array_equal(runs[0], runs[1])
     np.testing.assert_array_equal(runs[0], runs[2])  # the chunk order does not depend on threads
     other_seed = _cfg(topic_corpus, train__deterministic=True)
     other_seed.seed = 2
-    assert not np.array_equal(train(other_seed, log=None).vectors, runs[0])
+    assert not np.array_equal(train(other_seed, progress=SilentProgress()).vectors, runs[0])
 
 
 def test_vocabulary_order_is_deterministic(topic_corpus):
@@ -100,7 +104,7 @@ def test_vocabulary_order_is_deterministic(topic_corpus):
 
 def test_divergence_stops_training_with_a_clear_error(topic_corpus):
     with pytest.raises(TrainingDiverged, match="lower train.lr"):
-        train(_cfg(topic_corpus, train__lr=9.9, model__dim=64), log=None)
+        train(_cfg(topic_corpus, train__lr=9.9, model__dim=64), progress=SilentProgress())
 
 
 @pytest.mark.parametrize(
@@ -120,19 +124,20 @@ def test_divergence_stops_training_with_a_clear_error(topic_corpus):
 )
 def test_bad_settings_fail_before_training(topic_corpus, overrides, message):
     with pytest.raises(ConfigError, match=message):
-        train(_cfg(topic_corpus, **overrides), log=None)
+        train(_cfg(topic_corpus, **overrides), progress=SilentProgress())
 
 
 def test_empty_corpus_file_is_rejected_before_reading(tmp_path):
     empty = tmp_path / "empty.txt"
     empty.write_text("")
     with pytest.raises(ConfigError, match="the file is empty"):
-        train(_cfg(str(empty)), log=None)
+        train(_cfg(str(empty)), progress=SilentProgress())
 
 
 def test_progress_lines_show_loss_speed_and_eta(topic_corpus):
-    lines = []
-    train(_cfg(topic_corpus), log=lines.append)
+    progress = ListProgress()
+    train(_cfg(topic_corpus), progress=progress)
+    lines = progress.lines
     assert "vocabulary 40 words" in lines[0]
     progress = [line for line in lines if "ETA" in line]
     assert progress and "words/s" in progress[-1] and "loss" in progress[-1]

@@ -1,0 +1,262 @@
+"""One experiment: config -> tracked training run -> evaluation -> artifacts.
+
+The layer between the command line (Hydra) and the pure ``train(cfg, tracker)``: it starts
+and always ends the tracked run (FINISHED, FAILED with the error, KILLED on Ctrl-C), logs the
+flattened config, environment tags, gradient checks on real tuples, evaluation metrics, and
+artifacts (resolved config, vectors, loss curve, nearest-neighbour table).
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import tempfile
+import traceback
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from .config import validate
+from .embeddings import Embeddings
+from .evaluate import GOOGLE_ANALOGIES, SIMLEX999, WORDSIM353, evaluate_analogies, evaluate_similarity
+from .gradcheck import check_training_tuples
+from .progress import Progress
+from .tracking import MlflowTracker, NullTracker, make_tracker
+from .train import build_vocab_and_corpus, flatten, train
+
+BUNDLED_SIMILARITY = {"wordsim353": WORDSIM353, "simlex999": SIMLEX999}
+
+
+def environment_tags(threads: int) -> dict[str, str]:
+    import numba
+
+    tags = {
+        "nbw2v.version": __version__,
+        "numba.version": numba.__version__,
+        "numpy.version": np.__version__,
+        "python.version": platform.python_version(),
+        "host.cpu": _cpu_name(),
+        "host.cores": str(os.cpu_count()),
+        "train.threads": str(threads),
+    }
+    commit = _git_commit()
+    if commit:
+        tags["mlflow.source.git.commit"] = commit
+    return tags
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True, text=True, timeout=5
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
+def evaluate_embeddings(emb: Embeddings, eval_cfg) -> dict[str, float]:
+    """The configured evaluations as flat metrics (``eval/<set>_spearman`` with coverage)."""
+    metrics: dict[str, float] = {}
+    for item in eval_cfg.similarity:
+        path = BUNDLED_SIMILARITY.get(item, item)
+        result = evaluate_similarity(emb, path)
+        name = item if item in BUNDLED_SIMILARITY else Path(item).stem
+        metrics[f"eval/{name}_spearman"] = result.spearman
+        metrics[f"eval/{name}_coverage"] = result.coverage
+    if eval_cfg.analogies:
+        path = GOOGLE_ANALOGIES if eval_cfg.analogies == "google" else eval_cfg.analogies
+        result = evaluate_analogies(emb, path, restrict=eval_cfg.restrict or len(emb))
+        metrics["eval/analogy_accuracy"] = result.accuracy
+        metrics["eval/analogy_semantic"] = result.split(False)
+        metrics["eval/analogy_syntactic"] = result.split(True)
+        metrics["eval/analogy_coverage"] = result.coverage
+    return metrics
+
+
+def summarize(metrics: dict[str, float]) -> str:
+    """One line: every score with its coverage."""
+    parts = []
+    for key, value in metrics.items():
+        if key.endswith("_spearman"):
+            name = key[len("eval/") : -len("_spearman")]
+            parts.append(f"{name} Spearman {value:.3f} (coverage {metrics[key[:-9] + '_coverage']:.2f})")
+    if "eval/analogy_accuracy" in metrics:
+        parts.append(
+            f"analogies {100 * metrics['eval/analogy_accuracy']:.1f}% (coverage {metrics['eval/analogy_coverage']:.2f})"
+        )
+    return ", ".join(parts)
+
+
+def neighbours_table(emb: Embeddings, words: list[str], topn: int = 10) -> str:
+    lines = ["| word | nearest neighbours (cosine) |", "|---|---|"]
+    for word in words:
+        if word in emb:
+            cells = ", ".join(f"{w} {s:.2f}" for w, s in emb.most_similar(word, topn=topn))
+        else:
+            cells = "(not in the vocabulary)"
+        lines.append(f"| {word} | {cells} |")
+    return "\n".join(lines) + "\n"
+
+
+def loss_curve_png(history: list[tuple[int, float]], epoch_losses: list[float], words_per_epoch: int, path: Path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4), dpi=110)
+    if history:
+        x, y = zip(*history, strict=True)
+        ax.plot(np.array(x) / words_per_epoch, y, label="loss per pair (interval mean)", color="tab:blue")
+    ax.plot(
+        np.arange(1, len(epoch_losses) + 1), epoch_losses, "o-", label="loss per pair (epoch mean)", color="tab:orange"
+    )
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("training loss")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+class _Hooks:
+    """Gradient checks and per-epoch evaluation during training."""
+
+    def __init__(self, cfg, tracker, progress):
+        self.cfg, self.tracker, self.progress = cfg, tracker, progress
+        self.corpus = self.noise = None
+
+    def _gradcheck(self, input_vectors, output_vectors, step: int) -> None:
+        c = self.cfg
+        errs = check_training_tuples(
+            self.corpus.ids,
+            self.corpus.sentence_starts,
+            input_vectors,
+            output_vectors,
+            self.noise,
+            loss=c.loss.name,
+            n_neg=c.loss.K,
+            window=c.model.window,
+            shared_negatives=c.train.shared_negatives,
+            samples=c.eval.gradcheck_samples,
+            seed=c.seed,
+        )
+        self.tracker.log_metrics({f"gradcheck/{k}": v for k, v in errs.items()}, step=step)
+        self.progress.message(
+            f"nbw2v: gradient check (float64, real tuples): max relative error {errs['max_rel_err']:.2e}"
+        )
+
+    def before_training(self, vocab, corpus, input_vectors, output_vectors, tables) -> None:
+        self.corpus, self.vocab = corpus, vocab
+        self.noise = vocab.noise_distribution(self.cfg.loss.ns_exponent)
+        if self.cfg.eval.gradcheck:
+            self._gradcheck(input_vectors, output_vectors, step=0)
+
+    def after_epoch(self, epoch, input_vectors, output_vectors, step) -> None:
+        every = self.cfg.eval.gradcheck_every
+        if self.cfg.eval.gradcheck and every and epoch % every == 0:
+            self._gradcheck(input_vectors, output_vectors, step)
+        if self.cfg.eval.per_epoch:
+            metrics = evaluate_embeddings(Embeddings(self.vocab, input_vectors), self.cfg.eval)
+            self.tracker.log_metrics(metrics, step=step)
+
+
+def run_experiment(
+    cfg,
+    tracker=None,
+    resolved_config: str | None = None,
+    overrides: list[str] | None = None,
+    progress: Progress | None = None,
+) -> tuple[Embeddings, dict[str, float]]:
+    """Validate, open the tracked run, train, evaluate, log artifacts, close the run."""
+    validate(cfg)
+    progress = progress or Progress()
+    tracker = tracker if tracker is not None else make_tracker(cfg.logger)
+    from ._jit import set_threads
+
+    threads = set_threads(cfg.train.threads or os.cpu_count() or 1)
+    tracker.start(tags=environment_tags(threads))
+    status = "FAILED"
+    try:
+        tracker.log_params(flatten(cfg))
+        if resolved_config is not None:
+            tracker.log_text(resolved_config, "config/config.yaml")
+        if overrides is not None:
+            tracker.log_text("\n".join(overrides) + "\n", "config/overrides.txt")
+        prepared = build_vocab_and_corpus(cfg)
+        emb = train(cfg, tracker, progress=progress, prepared=prepared, hooks=_Hooks(cfg, tracker, progress))
+        words = int(emb.stats["train_words"] * cfg.train.epochs)
+        metrics = evaluate_embeddings(emb, cfg.eval)
+        tracker.log_metrics(metrics, step=words)
+        progress.message("nbw2v: " + summarize(metrics))
+        tracker.log_metrics({"perf/vocab_seconds": emb.stats["vocab_seconds"]}, step=words)
+        _log_artifacts(cfg, tracker, emb)
+        if isinstance(tracker, MlflowTracker):
+            tracker.flush()
+            tracker.log_metrics(
+                {"perf/tracking_seconds": tracker.flush_seconds, "perf/tracking_flushes": tracker.flush_calls},
+                step=words,
+            )
+        status = "FINISHED"
+        return emb, metrics
+    except KeyboardInterrupt:
+        status = "KILLED"
+        _safe(tracker.set_tags, {"nbw2v.error": "interrupted (KeyboardInterrupt / SIGINT)"})
+        raise
+    except BaseException as exc:
+        _safe(tracker.set_tags, {"nbw2v.error": f"{type(exc).__name__}: {exc}"[:4000]})
+        _safe(tracker.log_text, traceback.format_exc(), "error.txt")
+        raise
+    finally:
+        try:
+            tracker.end(status)
+        finally:
+            progress.message(tracker.describe() if hasattr(tracker, "describe") else "")
+
+
+def _safe(fn, *args) -> None:
+    """Best effort while reporting a failure: never mask the original error."""
+    try:
+        fn(*args)
+    except Exception:  # noqa: BLE001
+        pass
+
+
+def _peak_rss_mb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _log_artifacts(cfg, tracker, emb: Embeddings) -> None:
+    stats = emb.stats
+    tracker.log_metrics(
+        {"perf/train_seconds": stats["train_seconds"], "perf/peak_rss_mb": _peak_rss_mb()},
+        step=int(stats["train_words"] * cfg.train.epochs),
+    )
+    if type(tracker) is NullTracker:  # logger.name=none: skip the plot and the vectors file
+        return
+    tracker.log_text(neighbours_table(emb, list(cfg.eval.probe_words)), "neighbours.md")
+    with tempfile.TemporaryDirectory() as tmp:
+        png = Path(tmp) / "loss_curve.png"
+        loss_curve_png(stats.get("loss_history", []), stats["epoch_losses"], int(stats["train_words"]), png)
+        tracker.log_artifact(png)
+        fmt = cfg.logger.save_vectors
+        if fmt != "none":
+            name = {"binary": "vectors.bin", "text": "vectors.txt", "npz": "vectors.npz"}[fmt]
+            emb.save(Path(tmp) / name, fmt=fmt)
+            tracker.log_artifact(Path(tmp) / name, "vectors")

@@ -1,0 +1,65 @@
+"""Config composition with hydra.compose: defaults, groups, presets and bad overrides."""
+
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.errors import ConfigCompositionException
+from omegaconf.errors import ValidationError
+
+from nbw2v.config import Config, ConfigError, validate
+from nbw2v.hydra_app import CONF_DIR, to_config
+
+
+def _compose(*overrides):
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        return compose(config_name="config", overrides=list(overrides))
+
+
+def test_default_config_is_the_typed_schema():
+    cfg = to_config(_compose())
+    assert isinstance(cfg, Config)
+    assert (cfg.data.corpus, cfg.model.arch, cfg.loss.name, cfg.logger.name) == (
+        "bundled",
+        "skipgram",
+        "negative",
+        "mlflow",
+    )
+    assert (cfg.model.window, cfg.loss.K, cfg.model.dim) == (5, 5, 100)
+    validate(cfg)
+
+
+def test_sweep_axes_are_short_keys():
+    cfg = to_config(_compose("model.window=10", "loss.K=15", "model.dim=300"))
+    assert (cfg.model.window, cfg.loss.K, cfg.model.dim) == (10, 15, 300)
+
+
+def test_groups_and_presets():
+    cbow = to_config(_compose("model=cbow"))
+    assert cbow.model.arch == "cbow" and cbow.train.lr == 0.05
+    quick = to_config(_compose("experiment=quick"))
+    assert quick.train.epochs == 1 and quick.model.dim == 50
+    bench = to_config(_compose("experiment=benchmark"))
+    assert bench.data.corpus.endswith("refcorpus.txt.gz")
+    assert to_config(_compose("logger=none")).logger.name == "none"
+    assert to_config(_compose("train=deterministic")).train.deterministic is True
+    assert to_config(_compose("eval=full")).eval.per_epoch is True
+
+
+def test_typo_in_a_key_fails_at_composition():
+    with pytest.raises(ConfigCompositionException, match="windw"):
+        _compose("model.windw=3")
+
+
+def test_wrong_type_fails_at_composition():
+    with pytest.raises((ConfigCompositionException, ValidationError)):
+        _compose("model.window=abc")
+
+
+def test_out_of_range_values_fail_validation_with_the_key():
+    with pytest.raises(ConfigError, match=r"loss.K=0"):
+        validate(to_config(_compose("loss.K=0")))
+    with pytest.raises(ConfigError, match="data.corpus is not set"):
+        validate(to_config(_compose("data=sst")))
+    with pytest.raises(ConfigError, match="logger.save_vectors='pickle'"):
+        validate(to_config(_compose("logger.save_vectors=pickle")))
+    with pytest.raises(ConfigError, match="eval.similarity"):
+        validate(to_config(_compose("eval.similarity=[nosuchfile.tsv]")))

@@ -1,0 +1,182 @@
+"""End-to-end: a tracked run on a tiny corpus, read back from a real MLflow SQLite store.
+
+The store is created (and migrated) once per session; each test uses its own experiment."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+mlflow = pytest.importorskip("mlflow")
+from mlflow import MlflowClient  # noqa: E402
+
+from nbw2v.config import Config  # noqa: E402
+from nbw2v.progress import SilentProgress  # noqa: E402
+from nbw2v.run import run_experiment  # noqa: E402
+from nbw2v.tracking import MlflowTracker, resolve_tracking_uri  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def store(tmp_path_factory):
+    path = tmp_path_factory.mktemp("mlflow")
+    uri = f"sqlite:///{path / 'mlflow.db'}"
+    MlflowClient(uri).search_experiments()  # creates and migrates the schema, once
+    return uri
+
+
+@pytest.fixture(scope="session")
+def tiny_corpus(tmp_path_factory):
+    path = tmp_path_factory.mktemp("corpus") / "tiny.txt"
+    lines = ["the king and the queen rule the land", "water flows in the river to the sea"] * 300
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+def _cfg(store, corpus, experiment, **train):
+    cfg = Config()
+    cfg.data.corpus, cfg.data.min_count, cfg.data.sample = corpus, 1, 0.0
+    cfg.model.dim = 8
+    cfg.train.epochs = train.get("epochs", 2)
+    cfg.train.lr = train.get("lr", 0.025)
+    cfg.train.report_every_s = 0.0
+    cfg.eval.probe_words = ["king", "nonexistentword"]
+    cfg.eval.gradcheck_every = 1
+    cfg.logger.tracking_uri = store
+    cfg.logger.experiment = experiment
+    cfg.logger.flush_every_s = 0.0
+    return cfg
+
+
+def _only_run(store, experiment):
+    client = MlflowClient(store)
+    exp = client.get_experiment_by_name(experiment)
+    runs = client.search_runs([exp.experiment_id])
+    assert len(runs) == 1
+    return client, runs[0]
+
+
+def test_a_run_is_recorded_completely(store, tiny_corpus):
+    cfg = _cfg(store, tiny_corpus, "complete")
+    run_experiment(cfg, resolved_config="model:\n  dim: 8\n", overrides=["model.dim=8"], progress=SilentProgress())
+    client, run = _only_run(store, "complete")
+    assert run.info.status == "FINISHED"
+    params = run.data.params
+    assert params["model.dim"] == "8" and params["loss.K"] == "5" and params["data.corpus"] == tiny_corpus
+    tags = run.data.tags
+    assert tags["nbw2v.version"] and tags["numba.version"] and tags["train.threads"]
+    metrics = run.data.metrics
+    for key in (
+        "eval/wordsim353_spearman",
+        "eval/wordsim353_coverage",
+        "eval/simlex999_coverage",
+        "eval/analogy_coverage",
+        "perf/words_per_sec",
+        "perf/train_seconds",
+        "perf/peak_rss_mb",
+    ):
+        assert key in metrics, key
+    assert metrics["gradcheck/max_rel_err"] < 1e-6
+    gradchecks = client.get_metric_history(run.info.run_id, "gradcheck/max_rel_err")
+    assert len(gradchecks) == 3  # before training and after each of the 2 epochs
+    assert len(client.get_metric_history(run.info.run_id, "loss/train")) >= 2
+    assert len(client.get_metric_history(run.info.run_id, "loss/epoch")) == 2
+    artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
+    assert {"config", "vectors", "loss_curve.png", "neighbours.md"} <= artifacts
+    assert {a.path for a in client.list_artifacts(run.info.run_id, "config")} == {
+        "config/config.yaml",
+        "config/overrides.txt",
+    }
+    local = client.download_artifacts(run.info.run_id, "vectors")
+    from nbw2v.embeddings import Embeddings
+
+    assert "king" in Embeddings.load(Path(local) / "vectors.bin")
+    table = Path(client.download_artifacts(run.info.run_id, "neighbours.md")).read_text()
+    assert "| king |" in table and "not in the vocabulary" in table
+
+
+def test_a_diverging_run_is_marked_failed_with_the_reason(store, tiny_corpus):
+    from nbw2v.train import TrainingDiverged
+
+    cfg = _cfg(store, tiny_corpus, "diverged", lr=9.9)
+    cfg.model.dim = 64
+    with pytest.raises(TrainingDiverged):
+        run_experiment(cfg, progress=SilentProgress())
+    client, run = _only_run(store, "diverged")
+    assert run.info.status == "FAILED"
+    assert "TrainingDiverged" in run.data.tags["nbw2v.error"]
+    assert "error.txt" in {a.path for a in client.list_artifacts(run.info.run_id)}
+
+
+def test_an_interrupted_run_is_marked_killed(store, tiny_corpus, monkeypatch):
+    import nbw2v.run as run_mod
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(run_mod, "train", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run_experiment(_cfg(store, tiny_corpus, "killed"), progress=SilentProgress())
+    _, run = _only_run(store, "killed")
+    assert run.info.status == "KILLED"
+
+
+def test_local_store_paths_are_made_absolute(tmp_path):
+    assert resolve_tracking_uri("sqlite:///mlflow.db", tmp_path) == f"sqlite:///{tmp_path.resolve()}/mlflow.db"
+    assert resolve_tracking_uri("runs", tmp_path) == (tmp_path / "runs").resolve().as_uri()
+    assert resolve_tracking_uri("http://127.0.0.1:5000") == "http://127.0.0.1:5000"
+
+
+def test_unusable_store_is_a_clear_error_before_training(tmp_path, tiny_corpus):
+    cfg = _cfg(f"sqlite:///{tmp_path}/no/such/dir/mlflow.db", tiny_corpus, "x")
+    with pytest.raises(ValueError, match="does not exist"):
+        run_experiment(cfg, progress=SilentProgress())
+
+
+def test_run_description_points_at_the_runs_table(store):
+    tracker = MlflowTracker(store, experiment="links")
+    tracker.start()
+    tracker.end()
+    text = tracker.describe()
+    assert f"mlflow ui --backend-store-uri {store}" in text
+    assert f"#/experiments/{tracker.experiment_id}/runs?workflowType=machine_learning" in text
+    assert tracker.run_id in text
+
+
+@pytest.mark.slow
+def test_hydra_app_single_and_multirun(store, tiny_corpus, tmp_path):
+    """The installed entry point, as a user runs it: one run, then a 2-job multirun."""
+    exe = Path(sys.executable).parent / "nbw2v-train"
+    base = [
+        f"data.corpus={tiny_corpus}",
+        "data.min_count=1",
+        "model.dim=8",
+        "train.epochs=1",
+        f"logger.tracking_uri={store}",
+        "logger.experiment=hydra",
+        "eval.analogies=",
+        f"hydra.run.dir={tmp_path}/run",
+        f"hydra.sweep.dir={tmp_path}/multi",
+    ]
+    env = {**os.environ, "HYDRA_FULL_ERROR": "1"}
+    single = subprocess.run([str(exe), *base], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=600)
+    assert single.returncode == 0, single.stderr[-3000:]
+    assert "runs table:" in single.stderr and "workflowType=machine_learning" in single.stderr
+    multi = subprocess.run(
+        [str(exe), "--multirun", *base, "model.window=2,3"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=600,
+    )
+    assert multi.returncode == 0, multi.stderr[-3000:]
+    client = MlflowClient(store)
+    runs = client.search_runs([client.get_experiment_by_name("hydra").experiment_id])
+    assert len(runs) == 3 and all(r.info.status == "FINISHED" for r in runs)
+    assert sorted(r.data.params["model.window"] for r in runs) == ["2", "3", "5"]
+    bad = subprocess.run([str(exe), *base, "loss.K=0"], capture_output=True, text=True, cwd=tmp_path, timeout=600)
+    assert bad.returncode == 2 and "loss.K=0: expected an integer in [1, 1000]" in bad.stderr
