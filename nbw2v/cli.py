@@ -1,7 +1,8 @@
-"""Command-line entry points: ``nbw2v train``, ``nbw2v gradcheck`` and ``nbw2v demo``.
+"""``nbw2v``: everything that is not a tracked training run.
 
-(The Hydra application with MLflow tracking and sweeps arrives with its issue as
-``nbw2v-train``; ``nbw2v train`` is the plain, argument-driven trainer.)
+``nbw2v eval``, ``nbw2v neighbors``, ``nbw2v gradcheck``, ``nbw2v demo`` and ``nbw2v train``
+(a plain, untracked training run writing a vectors file). Tracked runs and sweeps:
+``nbw2v-train`` (Hydra + MLflow, :mod:`nbw2v.hydra_app`).
 """
 
 from __future__ import annotations
@@ -121,8 +122,55 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _load_vectors(path: str):
+    from .embeddings import Embeddings
+
+    if not Path(path).exists():
+        raise ValueError(f"VECTORS {path}: no such file (word2vec text/binary or nbw2v .npz)")
+    return Embeddings.load(path)
+
+
+def _cmd_eval(args: argparse.Namespace) -> int:
+    from .config import EvalConfig
+    from .run import evaluate_embeddings, summarize
+
+    emb = _load_vectors(args.vectors)
+    eval_cfg = EvalConfig(similarity=args.similarity, analogies=args.analogies, restrict=args.restrict)
+    metrics = evaluate_embeddings(emb, eval_cfg)
+    if args.json:
+        print(json.dumps({"vectors": args.vectors, "words": len(emb), "dim": emb.dim, **metrics}, indent=2))
+    else:
+        print(f"{args.vectors}: {len(emb):,} words, dimension {emb.dim}")
+        print(summarize(metrics))
+    return 0
+
+
+def _cmd_neighbors(args: argparse.Namespace) -> int:
+    emb = _load_vectors(args.vectors)
+    missing = [w for w in args.words if w not in emb]
+    for word in args.words:
+        if word in emb:
+            print(f"{word}: " + ", ".join(f"{w} {s:.3f}" for w, s in emb.most_similar(word, topn=args.topn)))
+        else:
+            print(f"{word}: not in the vocabulary ({len(emb):,} words)", file=sys.stderr)
+    return 1 if missing else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="nbw2v", description="word2vec experimentation toolkit")
+    parser = argparse.ArgumentParser(
+        prog="nbw2v",
+        description="nbw2v: word2vec experimentation toolkit (exact losses, gradient checks, fast training).",
+        epilog=(
+            "Tracked training runs and sweeps use the Hydra app: nbw2v-train [key=value ...] "
+            "(nbw2v-train --help lists the config groups; --cfg job prints the config).\n"
+            "examples:\n"
+            "  nbw2v-train model.window=10 loss.K=15          train on the bundled corpus, logged to ./mlflow.db\n"
+            "  nbw2v eval vectors.bin --json                   score any word2vec-format file\n"
+            "  nbw2v neighbors vectors.bin king water          nearest neighbours\n"
+            "  nbw2v gradcheck                                 check both losses' gradients"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("train", help="train word vectors (default: the bundled corpus) and evaluate them")
@@ -143,6 +191,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--per-pair-negatives", action="store_true", help="word2vec.c's per-pair negatives")
     p.add_argument("--probe", nargs="*", default=["king", "water", "god", "war"], help="words to show neighbours of")
     p.set_defaults(func=_cmd_train)
+
+    p = sub.add_parser("eval", help="word similarity and analogy scores of a vectors file")
+    p.add_argument("vectors", help="word2vec text or binary file (auto-detected) or nbw2v .npz")
+    p.add_argument(
+        "--similarity",
+        nargs="*",
+        default=["wordsim353", "simlex999"],
+        help="wordsim353, simlex999 or files of word1<TAB>word2<TAB>score (default: both bundled sets)",
+    )
+    p.add_argument("--analogies", default="google", help="'google' (bundled), a file, or '' to skip")
+    p.add_argument("--restrict", type=int, default=30_000, help="answer analogies among the N most frequent words")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=_cmd_eval)
+
+    p = sub.add_parser("neighbors", help="nearest neighbours of words in a vectors file")
+    p.add_argument("vectors", help="word2vec text or binary file (auto-detected) or nbw2v .npz")
+    p.add_argument("words", nargs="+")
+    p.add_argument("--topn", type=int, default=10)
+    p.set_defaults(func=_cmd_neighbors)
 
     p = sub.add_parser("gradcheck", help="check both losses' gradients against central differences")
     p.add_argument("--seeds", type=int, default=5, help="random problems to check (default 5)")
@@ -171,7 +238,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     # options that reach no config validation are checked here; train's go through validate()
     _positive(
-        parser, args, *{"gradcheck": ("seeds", "words", "dim", "k"), "demo": ("threads", "vocab")}.get(args.command, ())
+        parser,
+        args,
+        *{
+            "gradcheck": ("seeds", "words", "dim", "k"),
+            "demo": ("threads", "vocab"),
+            "neighbors": ("topn",),
+        }.get(args.command, ()),
     )
     try:
         return args.func(args)

@@ -231,7 +231,7 @@ class MlflowTracker:
         )
         base = ui_url if self.tracking_uri.startswith(("sqlite:", "file:")) else self.tracking_uri.rstrip("/")
         runs = f"{base}/#/experiments/{self.experiment_id}/runs?workflowType=machine_learning"
-        run = f"{base}/#/experiments/{self.experiment_id}/runs/{self.run_id}"
+        run = f"{base}/#/experiments/{self.experiment_id}/runs/{self.run_id}?workflowType=machine_learning"
         return (
             f"MLflow run {self.run_name} ({self.run_id})\n"
             f"  open the dashboard: {ui}\n  runs table: {runs}\n  this run:   {run}"

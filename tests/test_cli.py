@@ -50,3 +50,24 @@ def test_train_command_names_bad_settings_before_training(tmp_path, capsys):
     blocker.write_text("x")
     assert main(["train", "--out", str(blocker / "v.bin")]) == 2
     assert "--out" in capsys.readouterr().err
+
+
+def test_eval_and_neighbors_commands(tmp_path, capsys):
+    import numpy as np
+
+    from nbw2v.embeddings import Embeddings
+    from nbw2v.vocab import Vocab
+
+    rng = np.random.default_rng(0)
+    words = ["king", "queen", "man", "woman", "tiger", "cat"]
+    emb = Embeddings(Vocab(words, np.arange(6, 0, -1)), rng.standard_normal((6, 4)).astype(np.float32))
+    path = emb.save(tmp_path / "v.txt")
+    assert main(["eval", str(path), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["words"] == 6 and 0 < report["eval/wordsim353_coverage"] < 0.05
+    assert main(["neighbors", str(path), "king", "--topn", "2"]) == 0
+    assert capsys.readouterr().out.startswith("king: ")
+    assert main(["neighbors", str(path), "prince"]) == 1
+    assert "prince: not in the vocabulary" in capsys.readouterr().err
+    assert main(["eval", str(tmp_path / "missing.bin")]) == 2
+    assert "no such file" in capsys.readouterr().err
