@@ -73,8 +73,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from .config import Config
-    from .evaluate import evaluate_all
+    from .config import Config, EvalConfig
+    from .run import evaluate_embeddings, summarize
     from .train import train
 
     cfg = Config()
@@ -110,50 +110,112 @@ def _cmd_train(args: argparse.Namespace) -> int:
     if args.out:
         path = emb.save(args.out)
         print(f"nbw2v: wrote {len(emb):,} vectors to {path}", file=sys.stderr)
-    metrics = evaluate_all(emb)
-    print(
-        f"WordSim353 Spearman {metrics['eval/ws353_spearman']:.3f} (coverage {metrics['eval/ws353_coverage']:.2f}), "
-        f"SimLex-999 {metrics['eval/simlex_spearman']:.3f} (coverage {metrics['eval/simlex_coverage']:.2f}), "
-        f"analogies {100 * metrics['eval/analogy_accuracy']:.1f}% (coverage {metrics['eval/analogy_coverage']:.2f})"
-    )
+    print(summarize(evaluate_embeddings(emb, EvalConfig())))
     for word in args.probe:
         if word in emb:
             print(f"  {word}: " + ", ".join(f"{w} {s:.2f}" for w, s in emb.most_similar(word, topn=6)))
     return 0
 
 
-def _load_vectors(path: str):
-    from .embeddings import Embeddings
+def _load_vectors(source: str, tracking_uri: str = ""):
+    from .tracking import load_vectors
 
-    if not Path(path).exists():
-        raise ValueError(f"VECTORS {path}: no such file (word2vec text/binary or nbw2v .npz)")
-    return Embeddings.load(path)
+    return load_vectors(source, tracking_uri)
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:
-    from .config import EvalConfig
-    from .run import evaluate_embeddings, summarize
+    from .evaluate import SimilarityResult, evaluate_configured, results_to_metrics
 
-    emb = _load_vectors(args.vectors)
-    eval_cfg = EvalConfig(similarity=args.similarity, analogies=args.analogies, restrict=args.restrict)
-    metrics = evaluate_embeddings(emb, eval_cfg)
+    if args.restrict < 0:
+        raise ValueError(f"--restrict: expected an integer >= 0 (0: all words), got {args.restrict}")
+    emb, run_id = _load_vectors(args.vectors, args.tracking_uri)
+    results = evaluate_configured(
+        emb, args.similarity, args.analogies, args.restrict or None, not args.case_sensitive, args.method
+    )
+    metrics = results_to_metrics(results)
     if args.json:
-        print(json.dumps({"vectors": args.vectors, "words": len(emb), "dim": emb.dim, **metrics}, indent=2))
+        report = {"vectors": args.vectors, "words": len(emb), "dim": emb.dim, "metrics": metrics, "results": []}
+        for r in results:
+            if isinstance(r, SimilarityResult):
+                report["results"].append(
+                    {
+                        "set": r.name,
+                        "spearman": r.spearman,
+                        "pearson": r.pearson,
+                        "pairs_used": r.pairs_used,
+                        "pairs_total": r.pairs_total,
+                    }
+                )
+            else:
+                report["results"].append(
+                    {
+                        "set": "analogies",
+                        "method": r.method,
+                        "accuracy": r.accuracy,
+                        "used": r.used,
+                        "total": r.total,
+                        "sections": {
+                            k: dict(zip(("correct", "used", "total"), v, strict=True)) for k, v in r.sections.items()
+                        },
+                    }
+                )
+        print(json.dumps(report, indent=2))
     else:
         print(f"{args.vectors}: {len(emb):,} words, dimension {emb.dim}")
-        print(summarize(metrics))
-    return 0
+        for r in results:
+            print("  " + r.summary())
+    if args.log_to_run:
+        if run_id is None:
+            raise ValueError("--log-to-run: VECTORS must be an MLflow run (run id or runs:/<id>/...)")
+        from .tracking import log_metrics_to_run
+
+        log_metrics_to_run(run_id, metrics, args.tracking_uri)
+        print(f"logged {len(metrics)} metrics to MLflow run {run_id}", file=sys.stderr)
+    uncovered = [r for r in results if (r.spearman if isinstance(r, SimilarityResult) else r.accuracy) is None]
+    for r in uncovered:
+        print(f"nbw2v eval: {r.summary()}: no evaluation word is in the vocabulary", file=sys.stderr)
+    return 1 if uncovered else 0
+
+
+def _parse_query(text: str) -> tuple[list[str], list[str]]:
+    """'king' -> ([king], []); 'king-man+woman' -> ([king, woman], [man])."""
+    positive, negative, sign, word = [], [], 1, ""
+    for ch in text + "+":
+        if ch in "+-" and word:
+            (positive if sign > 0 else negative).append(word)
+            word = ""
+        if ch in "+-":
+            sign = 1 if ch == "+" else -1
+        else:
+            word += ch
+    return positive, negative
 
 
 def _cmd_neighbors(args: argparse.Namespace) -> int:
-    emb = _load_vectors(args.vectors)
-    missing = [w for w in args.words if w not in emb]
-    for word in args.words:
-        if word in emb:
-            print(f"{word}: " + ", ".join(f"{w} {s:.3f}" for w, s in emb.most_similar(word, topn=args.topn)))
-        else:
-            print(f"{word}: not in the vocabulary ({len(emb):,} words)", file=sys.stderr)
-    return 1 if missing else 0
+    import difflib
+
+    emb, _ = _load_vectors(args.vectors, args.tracking_uri)
+    status = 0
+    for query in args.words:
+        positive, negative = _parse_query(query)
+        unknown = [w for w in positive + negative if w not in emb]
+        if unknown or not positive:
+            for word in unknown:
+                close = difflib.get_close_matches(word, emb.words, n=5, cutoff=0.75)
+                hint = f"; did you mean {', '.join(close)}?" if close else ""
+                print(f"{word}: not in the vocabulary ({len(emb):,} words){hint}", file=sys.stderr)
+            if not positive:
+                print(f"{query}: expected a word or an expression like king-man+woman", file=sys.stderr)
+            status = 1
+            continue
+        hits = emb.most_similar(positive, negative, topn=args.topn)
+        print(f"{query}: " + ", ".join(f"{w} {s:.3f}" for w, s in hits))
+    return status
+
+
+VECTORS_HELP = (
+    "word2vec text or binary file (auto-detected), nbw2v .npz, or an MLflow run: its id or runs:/<id>/vectors"
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -192,8 +254,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--probe", nargs="*", default=["king", "water", "god", "war"], help="words to show neighbours of")
     p.set_defaults(func=_cmd_train)
 
-    p = sub.add_parser("eval", help="word similarity and analogy scores of a vectors file")
-    p.add_argument("vectors", help="word2vec text or binary file (auto-detected) or nbw2v .npz")
+    p = sub.add_parser("eval", help="word similarity and analogy scores of a vectors file or MLflow run")
+    p.add_argument("vectors", help=VECTORS_HELP)
     p.add_argument(
         "--similarity",
         nargs="*",
@@ -201,14 +263,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="wordsim353, simlex999 or files of word1<TAB>word2<TAB>score (default: both bundled sets)",
     )
     p.add_argument("--analogies", default="google", help="'google' (bundled), a file, or '' to skip")
-    p.add_argument("--restrict", type=int, default=30_000, help="answer analogies among the N most frequent words")
+    p.add_argument(
+        "--restrict", type=int, default=30_000, help="answer analogies among the N most frequent words (0: all)"
+    )
+    p.add_argument("--method", choices=["3cosadd", "3cosmul"], default="3cosadd", help="analogy method")
+    p.add_argument("--case-sensitive", action="store_true", help="match words exactly (default: caseless)")
     p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--tracking-uri", default="", help="MLflow store of a run given as VECTORS (default ./mlflow.db)")
+    p.add_argument("--log-to-run", action="store_true", help="log the metrics to the MLflow run given as VECTORS")
     p.set_defaults(func=_cmd_eval)
 
     p = sub.add_parser("neighbors", help="nearest neighbours of words in a vectors file")
-    p.add_argument("vectors", help="word2vec text or binary file (auto-detected) or nbw2v .npz")
-    p.add_argument("words", nargs="+")
+    p.add_argument("vectors", help=VECTORS_HELP)
+    p.add_argument("words", nargs="+", help="words, or expressions like king-man+woman (a - b + c queries)")
     p.add_argument("--topn", type=int, default=10)
+    p.add_argument("--tracking-uri", default="", help="MLflow store of a run given as VECTORS (default ./mlflow.db)")
     p.set_defaults(func=_cmd_neighbors)
 
     p = sub.add_parser("gradcheck", help="check both losses' gradients against central differences")

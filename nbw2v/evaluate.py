@@ -1,8 +1,15 @@
-"""Word similarity (Spearman rho) and analogies (3CosAdd / 3CosMul) on Embeddings.
+"""Word similarity (Spearman rho) and analogies (3CosAdd / 3CosMul) on any Embeddings.
 
-Case: words of the evaluation files are lower-cased by default (``lowercase=True``), as the
-bundled corpora are lower-case; pairs/questions with a word missing from the (restricted)
-vocabulary are skipped and counted, and every score comes with its coverage.
+Case handling (``case_insensitive=True``, the default, as gensim's): words of the evaluation
+files and of the vocabulary are compared lower-cased; when several vocabulary words share a
+lower-case form, the most frequent one stands for them (and in analogies all of them are
+excluded as answers when one is a question word). ``restrict`` limits the vocabulary to the
+N most frequent words. Pairs or questions with a word outside it are skipped and counted:
+every score comes with its coverage, and a set with no covered item gets no score at all
+("0 of N pairs covered"), never a NaN presented as one.
+
+These numbers equal gensim's ``evaluate_word_pairs`` / ``evaluate_word_analogies`` with the
+same restriction and case handling (tested).
 """
 
 from __future__ import annotations
@@ -25,6 +32,8 @@ class EvalFormatError(ValueError):
 
 
 def _lines(path: Path):
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such evaluation file")
     try:
         with open(path, encoding="utf-8") as f:
             yield from enumerate(f, 1)
@@ -32,11 +41,34 @@ def _lines(path: Path):
         raise EvalFormatError(f"{path}: not valid UTF-8") from None
 
 
-def read_similarity_pairs(path: str | Path, lowercase: bool = True) -> list[tuple[str, str, float]]:
-    """``word1<TAB>word2<TAB>score`` lines; ``#`` starts a comment line."""
+class VocabView:
+    """The words an evaluation may use: the ``restrict`` most frequent, optionally caseless."""
+
+    def __init__(self, emb: Embeddings, restrict: int | None = None, case_insensitive: bool = True):
+        self.limit = len(emb) if not restrict else min(restrict, len(emb))
+        self.case_insensitive = case_insensitive
+        words = emb.words[: self.limit]
+        keys = [w.lower() for w in words] if case_insensitive else words
+        self.index: dict[str, int] = {}
+        for i in range(self.limit - 1, -1, -1):  # reversed: the most frequent variant wins
+            self.index[keys[i]] = i
+        # class of each index = the index standing for its key; members of shared classes
+        self.cls = np.array([self.index[k] for k in keys], dtype=np.int64)
+        self.members: dict[int, list[int]] = {}
+        for i, c in enumerate(self.cls.tolist()):
+            if c != i:
+                self.members.setdefault(c, [c]).append(i)
+
+    def key(self, word: str) -> str:
+        return word.lower() if self.case_insensitive else word
+
+    def get(self, word: str) -> int | None:
+        return self.index.get(self.key(word))
+
+
+def read_similarity_pairs(path: str | Path) -> list[tuple[str, str, float]]:
+    """``word1<TAB>word2<TAB>score`` lines (more columns are ignored); ``#`` starts a comment."""
     path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: no such similarity file")
     pairs = []
     for line_no, line in _lines(path):
         if not line.strip() or line.startswith("#"):
@@ -48,66 +80,78 @@ def read_similarity_pairs(path: str | Path, lowercase: bool = True) -> list[tupl
             score = float(parts[2])
         except ValueError:
             raise EvalFormatError(f"{path}:{line_no}: score {parts[2]!r} is not a number") from None
-        a, b = (parts[0].lower(), parts[1].lower()) if lowercase else (parts[0], parts[1])
-        pairs.append((a, b, score))
+        pairs.append((parts[0].strip(), parts[1].strip(), score))
     if not pairs:
         raise EvalFormatError(f"{path}: no word pairs found")
     return pairs
 
 
-def rankdata(values: np.ndarray) -> np.ndarray:
+def rankdata(values) -> np.ndarray:
     """Ranks 1..n with ties given their average rank."""
     values = np.asarray(values, dtype=np.float64)
     order = np.argsort(values, kind="mergesort")
-    ranks = np.empty(values.size, dtype=np.float64)
     sorted_vals = values[order]
-    i = 0
-    while i < values.size:
-        j = i
-        while j + 1 < values.size and sorted_vals[j + 1] == sorted_vals[i]:
-            j += 1
-        ranks[order[i : j + 1]] = (i + j) / 2.0 + 1.0
-        i = j + 1
+    # boundaries of runs of equal values
+    starts = np.flatnonzero(np.concatenate([[True], sorted_vals[1:] != sorted_vals[:-1]]))
+    ends = np.concatenate([starts[1:], [values.size]])
+    avg = (starts + ends - 1) / 2.0 + 1.0
+    ranks = np.empty(values.size)
+    ranks[order] = np.repeat(avg, ends - starts)
     return ranks
+
+
+def pearson(x, y) -> float:
+    x = np.asarray(x, dtype=np.float64) - np.mean(x)
+    y = np.asarray(y, dtype=np.float64) - np.mean(y)
+    denom = np.sqrt((x**2).sum() * (y**2).sum())
+    return float((x * y).sum() / denom) if denom > 0 else float("nan")
 
 
 def spearman(x, y) -> float:
     """Spearman rho: Pearson correlation of the (tie-averaged) ranks; NaN for < 2 points."""
     if len(x) < 2:
         return float("nan")
-    rx, ry = rankdata(x), rankdata(y)
-    rx -= rx.mean()
-    ry -= ry.mean()
-    denom = np.sqrt((rx**2).sum() * (ry**2).sum())
-    return float((rx * ry).sum() / denom) if denom > 0 else float("nan")
+    return pearson(rankdata(x), rankdata(y))
 
 
 @dataclass
 class SimilarityResult:
     name: str
-    spearman: float
+    spearman: float | None  # None: no pair covered
+    pearson: float | None
     pairs_used: int
     pairs_total: int
+    missing: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def coverage(self) -> float:
         return self.pairs_used / self.pairs_total
 
+    def summary(self) -> str:
+        if self.spearman is None:
+            return f"{self.name}: 0 of {self.pairs_total} pairs covered (no score)"
+        return f"{self.name}: Spearman {self.spearman:.3f} ({self.pairs_used} of {self.pairs_total} pairs covered)"
 
-def evaluate_similarity(emb: Embeddings, path=WORDSIM353, lowercase: bool = True, restrict: int | None = None):
-    """Spearman rho between cosine similarity and the human scores over covered pairs."""
-    pairs = read_similarity_pairs(path, lowercase)
-    limit = len(emb) if restrict is None else restrict
-    index = emb.vocab.index
-    model, human = [], []
+
+def evaluate_similarity(
+    emb: Embeddings, path=WORDSIM353, restrict: int | None = None, case_insensitive: bool = True, name: str = ""
+) -> SimilarityResult:
+    """Spearman (and Pearson) correlation of cosine similarity with the human scores."""
+    pairs = read_similarity_pairs(path)
+    view = VocabView(emb, restrict, case_insensitive)
+    unit = emb.unit_vectors
+    model, human, missing = [], [], []
     for a, b, score in pairs:
-        ia, ib = index.get(a), index.get(b)
-        if ia is None or ib is None or ia >= limit or ib >= limit:
+        ia, ib = view.get(a), view.get(b)
+        if ia is None or ib is None:
+            missing.append((a, b))
             continue
-        model.append(emb.similarity(a, b))
+        model.append(float(unit[ia] @ unit[ib]))
         human.append(score)
-    rho = spearman(model, human) if model else float("nan")
-    return SimilarityResult(Path(path).stem, rho, len(model), len(pairs))
+    name = name or Path(path).stem
+    if len(model) < 2:
+        return SimilarityResult(name, None, None, len(model), len(pairs), missing)
+    return SimilarityResult(name, spearman(model, human), pearson(model, human), len(model), len(pairs), missing)
 
 
 @dataclass
@@ -116,26 +160,35 @@ class AnalogyResult:
     correct: int
     used: int
     total: int
-    sections: dict[str, tuple[int, int]] = field(default_factory=dict)  # name -> (correct, used)
+    sections: dict[str, tuple[int, int, int]] = field(default_factory=dict)  # name -> (correct, used, total)
 
     @property
-    def accuracy(self) -> float:
-        return self.correct / self.used if self.used else float("nan")
+    def accuracy(self) -> float | None:
+        return self.correct / self.used if self.used else None
 
     @property
     def coverage(self) -> float:
-        return self.used / self.total
+        return self.used / self.total if self.total else 0.0
 
-    def split(self, syntactic: bool) -> float:
-        c = sum(v[0] for k, v in self.sections.items() if k.startswith("gram") == syntactic)
-        u = sum(v[1] for k, v in self.sections.items() if k.startswith("gram") == syntactic)
-        return c / u if u else float("nan")
+    def split(self, syntactic: bool) -> float | None:
+        chosen = [v for k, v in self.sections.items() if k.startswith("gram") == syntactic]
+        used = sum(v[1] for v in chosen)
+        return sum(v[0] for v in chosen) / used if used else None
+
+    def summary(self) -> str:
+        if self.accuracy is None:
+            return f"analogies ({self.method}): 0 of {self.total} questions covered (no score)"
+        sem, syn = self.split(False), self.split(True)
+        parts = [f"{100 * x:.1f}%" if x is not None else "-" for x in (sem, syn)]
+        return (
+            f"analogies ({self.method}): {100 * self.accuracy:.1f}% (semantic {parts[0]}, syntactic {parts[1]}; "
+            f"{self.used} of {self.total} questions covered)"
+        )
 
 
-def read_analogies(path: str | Path, lowercase: bool = True) -> list[tuple[str, list[tuple[str, str, str, str]]]]:
+def read_analogies(path: str | Path) -> list[tuple[str, list[tuple[str, str, str, str]]]]:
+    """``: section`` lines, then ``a b c d`` questions (a : b :: c : d)."""
     path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: no such analogy file")
     sections: list[tuple[str, list]] = []
     for line_no, line in _lines(path):
         line = line.strip()
@@ -144,68 +197,108 @@ def read_analogies(path: str | Path, lowercase: bool = True) -> list[tuple[str, 
         if line.startswith(":"):
             sections.append((line[1:].strip(), []))
             continue
-        words = line.lower().split() if lowercase else line.split()
+        words = line.split()
         if len(words) != 4:
             raise EvalFormatError(f"{path}:{line_no}: expected 4 words, got {line[:60]!r}")
         if not sections:
             raise EvalFormatError(f"{path}:{line_no}: a question before the first ': section' line")
         sections[-1][1].append(tuple(words))
+    if not sections:
+        raise EvalFormatError(f"{path}: no analogy questions found")
     return sections
 
 
 def evaluate_analogies(
     emb: Embeddings,
     path=GOOGLE_ANALOGIES,
-    restrict: int = 30_000,
+    restrict: int | None = 30_000,
     method: str = "3cosadd",
-    lowercase: bool = True,
-    batch: int = 1024,
+    case_insensitive: bool = True,
+    batch: int = 256,
 ) -> AnalogyResult:
-    """Accuracy on ``a : b :: c : d`` questions, predicting d among the ``restrict`` most
-    frequent words with a, b, c excluded (3CosAdd: argmax cos(x, b - a + c); 3CosMul of Levy &
-    Goldberg with cosines shifted to [0, 1]). Vectorised in batches of questions."""
+    """Accuracy on ``a : b :: c : d``: the answer is the word (among the ``restrict`` most
+    frequent) maximising 3CosAdd ``cos(x, b) - cos(x, a) + cos(x, c)`` or 3CosMul
+    ``cos'(x, b) cos'(x, c) / (cos'(x, a) + 1e-3)`` with ``cos' = (cos + 1) / 2`` (Levy and
+    Goldberg), the question words excluded. Matrix products over batches of questions."""
     if method not in ("3cosadd", "3cosmul"):
         raise ValueError(f"method={method!r}: expected '3cosadd' or '3cosmul'")
-    sections = read_analogies(path, lowercase)
-    limit = min(restrict, len(emb)) if restrict else len(emb)
-    unit = emb.unit_vectors[:limit]
-    index = {w: i for w, i in emb.vocab.index.items() if i < limit}
+    sections = read_analogies(path)
+    view = VocabView(emb, restrict, case_insensitive)
+    unit = emb.unit_vectors[: view.limit]
     result = AnalogyResult(method, 0, 0, sum(len(q) for _, q in sections))
     for name, questions in sections:
-        ids = [[index.get(w) for w in q] for q in questions]
+        ids = [[view.get(w) for w in q] for q in questions]
         ids = np.array([q for q in ids if None not in q], dtype=np.int64).reshape(-1, 4)
         correct = 0
         for lo in range(0, len(ids), batch):
             q = ids[lo : lo + batch]
-            a, b, c = unit[q[:, 0]], unit[q[:, 1]], unit[q[:, 2]]
             if method == "3cosadd":
-                scores = (b - a + c) @ unit.T
+                scores = (unit[q[:, 1]] - unit[q[:, 0]] + unit[q[:, 2]]) @ unit.T
             else:
-                eps = 1e-3
-                sim = lambda x: (x @ unit.T + 1.0) / 2.0  # noqa: E731
-                scores = sim(b) * sim(c) / (sim(a) + eps)
+                sim_a, sim_b, sim_c = ((unit[q[:, k]] @ unit.T + 1.0) / 2.0 for k in range(3))
+                scores = sim_b * sim_c / (sim_a + 1e-3)
             rows = np.arange(len(q))
             for col in range(3):
                 scores[rows, q[:, col]] = -np.inf
-            correct += int((scores.argmax(axis=1) == q[:, 3]).sum())
-        result.sections[name] = (correct, len(ids))
+            if view.members:  # words sharing a question word's lower-case form are excluded too
+                for row, col in zip(*np.nonzero(np.isin(q[:, :3], list(view.members))), strict=True):
+                    scores[row, view.members[int(q[row, col])]] = -np.inf
+            predicted = view.cls[scores.argmax(axis=1)]
+            correct += int((predicted == q[:, 3]).sum())
+        result.sections[name] = (correct, len(ids), len(questions))
         result.correct += correct
         result.used += len(ids)
     return result
 
 
+BUNDLED_SIMILARITY = {"wordsim353": WORDSIM353, "simlex999": SIMLEX999}
+BUNDLED_ANALOGIES = {"google": GOOGLE_ANALOGIES}
+
+
+def evaluate_configured(
+    emb: Embeddings,
+    similarity=("wordsim353", "simlex999"),
+    analogies: str = "google",
+    restrict: int | None = 30_000,
+    case_insensitive: bool = True,
+    method: str = "3cosadd",
+) -> list[SimilarityResult | AnalogyResult]:
+    """Run the named (bundled) or given evaluation files. ``restrict`` applies to analogies."""
+    results: list[SimilarityResult | AnalogyResult] = []
+    for item in similarity:
+        path = BUNDLED_SIMILARITY.get(item, item)
+        name = item if item in BUNDLED_SIMILARITY else Path(item).stem
+        results.append(evaluate_similarity(emb, path, case_insensitive=case_insensitive, name=name))
+    if analogies:
+        path = BUNDLED_ANALOGIES.get(analogies, analogies)
+        results.append(evaluate_analogies(emb, path, restrict, method, case_insensitive))
+    return results
+
+
+def results_to_metrics(results) -> dict[str, float]:
+    """Flat metrics: ``eval/<set>_spearman`` + ``_coverage``, ``eval/analogy_*``; a score is
+    left out (not NaN) when nothing was covered."""
+    out: dict[str, float | None] = {}
+    for r in results:
+        if isinstance(r, SimilarityResult):
+            out[f"eval/{r.name}_spearman"] = r.spearman
+            out[f"eval/{r.name}_coverage"] = r.coverage
+        else:
+            out["eval/analogy_accuracy"] = r.accuracy
+            out["eval/analogy_semantic"] = r.split(False)
+            out["eval/analogy_syntactic"] = r.split(True)
+            out["eval/analogy_coverage"] = r.coverage
+    return {k: v for k, v in out.items() if v is not None}
+
+
 def evaluate_all(emb: Embeddings, restrict: int = 30_000) -> dict[str, float]:
-    """The standard metrics, flat (for reports and trackers)."""
-    ws = evaluate_similarity(emb, WORDSIM353)
-    sl = evaluate_similarity(emb, SIMLEX999)
-    an = evaluate_analogies(emb, GOOGLE_ANALOGIES, restrict=restrict)
-    return {
-        "eval/ws353_spearman": ws.spearman,
-        "eval/ws353_coverage": ws.coverage,
-        "eval/simlex_spearman": sl.spearman,
-        "eval/simlex_coverage": sl.coverage,
-        "eval/analogy_accuracy": an.accuracy,
-        "eval/analogy_semantic": an.split(False),
-        "eval/analogy_syntactic": an.split(True),
-        "eval/analogy_coverage": an.coverage,
-    }
+    """The standard metrics (WS353, SimLex-999, Google analogies), flat, with short names
+    (``eval/ws353_spearman``, ``eval/simlex_spearman``, ...) as the benchmarks report them."""
+    metrics = results_to_metrics(evaluate_configured(emb, restrict=restrict))
+    renames = {"eval/wordsim353_": "eval/ws353_", "eval/simlex999_": "eval/simlex_"}
+    out = {}
+    for key, value in metrics.items():
+        for old, new in renames.items():
+            key = key.replace(old, new)
+        out[key] = value
+    return out

@@ -20,13 +20,11 @@ import numpy as np
 from . import __version__
 from .config import validate
 from .embeddings import Embeddings
-from .evaluate import GOOGLE_ANALOGIES, SIMLEX999, WORDSIM353, evaluate_analogies, evaluate_similarity
+from .evaluate import evaluate_configured, results_to_metrics
 from .gradcheck import check_training_tuples
 from .progress import Progress
 from .tracking import MlflowTracker, NullTracker, make_tracker
 from .train import build_vocab_and_corpus, flatten, train
-
-BUNDLED_SIMILARITY = {"wordsim353": WORDSIM353, "simlex999": SIMLEX999}
 
 
 def environment_tags(threads: int) -> dict[str, str]:
@@ -69,33 +67,26 @@ def _git_commit() -> str | None:
 
 def evaluate_embeddings(emb: Embeddings, eval_cfg) -> dict[str, float]:
     """The configured evaluations as flat metrics (``eval/<set>_spearman`` with coverage)."""
-    metrics: dict[str, float] = {}
-    for item in eval_cfg.similarity:
-        path = BUNDLED_SIMILARITY.get(item, item)
-        result = evaluate_similarity(emb, path)
-        name = item if item in BUNDLED_SIMILARITY else Path(item).stem
-        metrics[f"eval/{name}_spearman"] = result.spearman
-        metrics[f"eval/{name}_coverage"] = result.coverage
-    if eval_cfg.analogies:
-        path = GOOGLE_ANALOGIES if eval_cfg.analogies == "google" else eval_cfg.analogies
-        result = evaluate_analogies(emb, path, restrict=eval_cfg.restrict or len(emb))
-        metrics["eval/analogy_accuracy"] = result.accuracy
-        metrics["eval/analogy_semantic"] = result.split(False)
-        metrics["eval/analogy_syntactic"] = result.split(True)
-        metrics["eval/analogy_coverage"] = result.coverage
-    return metrics
+    return results_to_metrics(evaluate_configured(emb, eval_cfg.similarity, eval_cfg.analogies, eval_cfg.restrict))
 
 
 def summarize(metrics: dict[str, float]) -> str:
-    """One line: every score with its coverage."""
+    """One line: every score with its coverage (a set with nothing covered says so)."""
     parts = []
     for key, value in metrics.items():
-        if key.endswith("_spearman"):
-            name = key[len("eval/") : -len("_spearman")]
-            parts.append(f"{name} Spearman {value:.3f} (coverage {metrics[key[:-9] + '_coverage']:.2f})")
-    if "eval/analogy_accuracy" in metrics:
+        if key.endswith("_coverage") and not key.startswith("eval/analogy"):
+            name = key[len("eval/") : -len("_coverage")]
+            score = metrics.get(f"eval/{name}_spearman")
+            parts.append(
+                f"{name} Spearman {score:.3f} (coverage {value:.2f})"
+                if score is not None
+                else f"{name}: no pair covered"
+            )
+    if "eval/analogy_coverage" in metrics:
+        acc = metrics.get("eval/analogy_accuracy")
+        cov = metrics["eval/analogy_coverage"]
         parts.append(
-            f"analogies {100 * metrics['eval/analogy_accuracy']:.1f}% (coverage {metrics['eval/analogy_coverage']:.2f})"
+            f"analogies {100 * acc:.1f}% (coverage {cov:.2f})" if acc is not None else "analogies: none covered"
         )
     return ", ".join(parts)
 

@@ -238,6 +238,67 @@ class MlflowTracker:
         )
 
 
+def download_run_vectors(source: str, tracking_uri: str = "") -> tuple[Path, str]:
+    """Local path of a run's vectors: ``runs:/<id>/<artifact path>`` or a bare run id (its
+    ``vectors/`` artifact, whichever format was logged). Returns (path, run id)."""
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    uri = resolve_tracking_uri(tracking_uri)
+    if source.startswith("runs:/"):
+        run_id, _, artifact = source[len("runs:/") :].partition("/")
+    else:
+        run_id, artifact = source, ""
+    artifact = artifact or "vectors"
+    client = MlflowClient(tracking_uri=uri)
+    try:
+        client.get_run(run_id)
+        local = Path(client.download_artifacts(run_id, artifact))
+    except MlflowException as exc:
+        raise ValueError(f"{source}: not found in the MLflow store {uri} ({str(exc).splitlines()[0]})") from None
+    if local.is_dir():
+        files = sorted(p for p in local.iterdir() if p.suffix in (".bin", ".txt", ".npz", ".vec"))
+        if not files:
+            raise ValueError(f"{source}: the run has no vectors artifact under {artifact}/ (logger.save_vectors=none?)")
+        local = files[0]
+    return local, run_id
+
+
+def is_run_reference(source: str) -> bool:
+    """``runs:/...`` or a bare 32-hex MLflow run id that is not also a local file name."""
+    if source.startswith("runs:/"):
+        return True
+    return len(source) == 32 and all(c in "0123456789abcdef" for c in source) and not Path(source).exists()
+
+
+def load_vectors(source: str, tracking_uri: str = ""):
+    """Embeddings from a vectors file (word2vec text/binary, nbw2v .npz) or an MLflow run
+    (``runs:/<id>/<path>`` or a bare run id). Returns (Embeddings, run id or None)."""
+    from .embeddings import Embeddings
+
+    run_id = None
+    if is_run_reference(source):
+        path, run_id = download_run_vectors(source, tracking_uri)
+    else:
+        path = Path(source)
+        if not path.exists():
+            raise ValueError(
+                f"VECTORS {source}: no such file (a word2vec text/binary file, an nbw2v .npz, an MLflow run id "
+                "or runs:/<run id>/vectors)"
+            )
+    return Embeddings.load(path), run_id
+
+
+def log_metrics_to_run(run_id: str, metrics: dict[str, float], tracking_uri: str = "") -> None:
+    """Add metrics to an existing (finished) run, e.g. an evaluation done later."""
+    from mlflow import MlflowClient
+    from mlflow.entities import Metric
+
+    client = MlflowClient(tracking_uri=resolve_tracking_uri(tracking_uri))
+    now = int(time.time() * 1000)
+    client.log_batch(run_id, metrics=[Metric(k, float(v), now, 0) for k, v in metrics.items()])
+
+
 def make_tracker(logger_cfg) -> NullTracker | MlflowTracker:
     if logger_cfg.name == "none":
         return NullTracker()

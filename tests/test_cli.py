@@ -37,7 +37,7 @@ def test_train_command_trains_saves_and_evaluates(tmp_path, capsys):
     argv = ["train", "--corpus", str(corpus), "--min-count", "1", "--dim", "8", "--epochs", "1", "--out", str(out)]
     assert main([*argv, "--probe", "king"]) == 0
     captured = capsys.readouterr()
-    assert out.exists() and "WordSim353 Spearman" in captured.out and "king:" in captured.out
+    assert out.exists() and "wordsim353" in captured.out and "king:" in captured.out
     assert "words/s" in captured.err
 
 
@@ -62,12 +62,43 @@ def test_eval_and_neighbors_commands(tmp_path, capsys):
     words = ["king", "queen", "man", "woman", "tiger", "cat"]
     emb = Embeddings(Vocab(words, np.arange(6, 0, -1)), rng.standard_normal((6, 4)).astype(np.float32))
     path = emb.save(tmp_path / "v.txt")
-    assert main(["eval", str(path), "--json"]) == 0
+    assert main(["eval", str(path), "--json", "--analogies", "", "--similarity", "wordsim353"]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert report["words"] == 6 and 0 < report["eval/wordsim353_coverage"] < 0.05
+    assert report["words"] == 6 and 0 < report["metrics"]["eval/wordsim353_coverage"] < 0.05
     assert main(["neighbors", str(path), "king", "--topn", "2"]) == 0
     assert capsys.readouterr().out.startswith("king: ")
     assert main(["neighbors", str(path), "prince"]) == 1
     assert "prince: not in the vocabulary" in capsys.readouterr().err
     assert main(["eval", str(tmp_path / "missing.bin")]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+def test_eval_reports_zero_coverage_and_exits_non_zero(tmp_path, capsys):
+    import numpy as np
+
+    from nbw2v.embeddings import Embeddings
+    from nbw2v.vocab import Vocab
+
+    emb = Embeddings(Vocab(["qqq", "zzz"], np.array([2, 1])), np.eye(2, dtype=np.float32))
+    path = emb.save(tmp_path / "v.bin")
+    assert main(["eval", str(path)]) == 1
+    captured = capsys.readouterr()
+    assert "wordsim353: 0 of 353 pairs covered (no score)" in captured.out
+    assert "nan" not in captured.out.lower()
+    assert "no evaluation word is in the vocabulary" in captured.err
+
+
+def test_neighbors_suggests_close_spellings_and_answers_analogies(tmp_path, capsys):
+    import numpy as np
+
+    from nbw2v.embeddings import Embeddings
+    from nbw2v.vocab import Vocab
+
+    words = ["king", "queen", "man", "woman", "kingdom"]
+    vectors = np.random.default_rng(0).standard_normal((5, 4)).astype(np.float32)
+    vectors[1] = vectors[0] - vectors[2] + vectors[3]
+    path = Embeddings(Vocab(words, np.arange(5, 0, -1)), vectors).save(tmp_path / "v.txt")
+    assert main(["neighbors", str(path), "king-man+woman", "--topn", "1"]) == 0
+    assert capsys.readouterr().out.startswith("king-man+woman: queen")
+    assert main(["neighbors", str(path), "kingg"]) == 1
+    assert "did you mean king" in capsys.readouterr().err

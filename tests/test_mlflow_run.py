@@ -180,3 +180,22 @@ def test_hydra_app_single_and_multirun(store, tiny_corpus, tmp_path):
     assert sorted(r.data.params["model.window"] for r in runs) == ["2", "3", "5"]
     bad = subprocess.run([str(exe), *base, "loss.K=0"], capture_output=True, text=True, cwd=tmp_path, timeout=600)
     assert bad.returncode == 2 and "loss.K=0: expected an integer in [1, 1000]" in bad.stderr
+
+
+def test_eval_reads_a_runs_vectors_and_logs_back(store, tiny_corpus, capsys):
+    from nbw2v.cli import main
+
+    cfg = _cfg(store, tiny_corpus, "evalback")
+    cfg.eval.similarity, cfg.eval.analogies = [], ""
+    run_experiment(cfg, progress=SilentProgress())
+    client, run = _only_run(store, "evalback")
+    run_id = run.info.run_id
+    pairs = Path(tiny_corpus).parent / "pairs.tsv"
+    pairs.write_text("king\tqueen\t9\nriver\tsea\t7\nland\tking\t3\n")
+    argv = ["eval", run_id, "--tracking-uri", store, "--similarity", str(pairs), "--analogies", "", "--log-to-run"]
+    assert main(argv) == 0
+    assert "pairs: Spearman" in capsys.readouterr().out
+    assert "eval/pairs_spearman" in client.get_run(run_id).data.metrics
+    assert main(["neighbors", f"runs:/{run_id}/vectors", "king", "--tracking-uri", store]) == 0
+    assert main(["eval", "f" * 32, "--tracking-uri", store]) == 2
+    assert "not found in the MLflow store" in capsys.readouterr().err

@@ -1,0 +1,50 @@
+"""The evaluation scripts in experiments/ on small vector files."""
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nbw2v.embeddings import Embeddings
+from nbw2v.vocab import Vocab
+
+EXPERIMENTS = Path(__file__).resolve().parent.parent / "experiments"
+
+
+def _script(name):
+    spec = importlib.util.spec_from_file_location(name, EXPERIMENTS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def two_files(tmp_path):
+    rng = np.random.default_rng(0)
+    words = ["king", "queen", "man", "woman", "tiger", "cat", "car", "automobile"]
+    paths = []
+    for i, fmt in enumerate(("text", "binary")):
+        emb = Embeddings(Vocab(words, np.arange(8, 0, -1)), rng.standard_normal((8, 5)).astype(np.float32))
+        paths.append(str(emb.save(tmp_path / f"v{i}.{'txt' if fmt == 'text' else 'bin'}", fmt=fmt)))
+    return paths
+
+
+def test_compare_vectors_side_by_side(two_files, tmp_path, capsys):
+    out = tmp_path / "table.md"
+    assert _script("compare_vectors").main([*two_files, "--out", str(out)]) == 0
+    table = out.read_text().splitlines()
+    assert len(table) == 4 and all(Path(p).name in "".join(table) for p in two_files)
+    assert "/353)" in table[2]  # coverage beside every score
+
+
+def test_compare_vectors_missing_file(tmp_path, capsys):
+    assert _script("compare_vectors").main([str(tmp_path / "nope.bin")]) == 2
+    assert "no such file" in capsys.readouterr().err
+
+
+def test_plot_words_writes_a_png(two_files, tmp_path, capsys):
+    out = tmp_path / "w.png"
+    assert _script("plot_words").main([two_files[0], "king", "queen", "man", "woman", "zebra", "--out", str(out)]) == 0
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "'zebra' is not in the vocabulary" in capsys.readouterr().err
