@@ -61,6 +61,9 @@ def _only_run(store, experiment):
 
 def test_a_run_is_recorded_completely(store, tiny_corpus):
     cfg = _cfg(store, tiny_corpus, "complete")
+    pairs = Path(tiny_corpus).parent / "complete_pairs.tsv"
+    pairs.write_text("king\tqueen\t9\nriver\tsea\t7\nland\tking\t3\n")
+    cfg.eval.similarity = ["wordsim353", str(pairs)]
     run_experiment(cfg, resolved_config="model:\n  dim: 8\n", overrides=["model.dim=8"], progress=SilentProgress())
     client, run = _only_run(store, "complete")
     assert run.info.status == "FINISHED"
@@ -70,15 +73,16 @@ def test_a_run_is_recorded_completely(store, tiny_corpus):
     assert tags["nbw2v.version"] and tags["numba.version"] and tags["train.threads"]
     metrics = run.data.metrics
     for key in (
-        "eval/wordsim353_spearman",
+        "eval/complete_pairs_spearman",
+        "eval/complete_pairs_coverage",
         "eval/wordsim353_coverage",
-        "eval/simlex999_coverage",
         "eval/analogy_coverage",
         "perf/words_per_sec",
         "perf/train_seconds",
         "perf/peak_rss_mb",
     ):
         assert key in metrics, key
+    assert "eval/wordsim353_spearman" not in metrics  # < 2 pairs covered: no score rather than a NaN
     assert metrics["gradcheck/max_rel_err"] < 1e-6
     gradchecks = client.get_metric_history(run.info.run_id, "gradcheck/max_rel_err")
     assert len(gradchecks) == 3  # before training and after each of the 2 epochs
