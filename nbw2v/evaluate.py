@@ -139,14 +139,15 @@ def evaluate_similarity(
     """Spearman (and Pearson) correlation of cosine similarity with the human scores."""
     pairs = read_similarity_pairs(path)
     view = VocabView(emb, restrict, case_insensitive)
-    unit = emb.unit_vectors
     model, human, missing = [], [], []
     for a, b, score in pairs:
         ia, ib = view.get(a), view.get(b)
         if ia is None or ib is None:
             missing.append((a, b))
             continue
-        model.append(float(unit[ia] @ unit[ib]))
+        # float64 cosines: ranks must not hinge on float32 round-off between near-equal pairs
+        u, v = emb.vectors[ia].astype(np.float64), emb.vectors[ib].astype(np.float64)
+        model.append(float(u @ v / max(np.linalg.norm(u) * np.linalg.norm(v), 1e-300)))
         human.append(score)
     name = name or Path(path).stem
     if len(model) < 2:

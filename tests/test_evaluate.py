@@ -29,6 +29,7 @@ def emb():
     cfg = Config()
     cfg.model.dim = 32
     cfg.train.epochs = 1
+    cfg.train.deterministic = True  # the same model on every machine and run
     return train(cfg, progress=SilentProgress())
 
 
@@ -57,6 +58,7 @@ def ref_pearson(x, y):
 
 
 def ref_cos(u, v):
+    u, v = np.asarray(u, dtype=np.float64), np.asarray(v, dtype=np.float64)
     return float(np.dot(u, v) / (np.linalg.norm(u) * np.linalg.norm(v)))
 
 
@@ -156,12 +158,12 @@ def test_gensim_agrees_to_three_decimals(emb, tmp_path):
     for path in (WORDSIM353, SIMLEX999):
         ours = evaluate_similarity(emb, path)
         (pearson, _), (spearman, _), oov = kv.evaluate_word_pairs(str(path), restrict_vocab=len(emb))
-        assert round(ours.spearman, 3) == round(spearman, 3)
-        assert round(ours.pearson, 3) == round(pearson, 3)
+        assert ours.spearman == pytest.approx(spearman, abs=5e-4)  # equal to 3 decimals
+        assert ours.pearson == pytest.approx(pearson, abs=5e-4)
         assert ours.pairs_used == round((1 - oov / 100) * ours.pairs_total)
     score, sections = kv.evaluate_word_analogies(str(GOOGLE_ANALOGIES), restrict_vocab=30_000)
     ours = evaluate_analogies(emb, GOOGLE_ANALOGIES, restrict=30_000)
-    assert round(ours.accuracy, 3) == round(score, 3)
+    assert ours.accuracy == pytest.approx(score, abs=5e-4)
     total = next(s for s in sections if s["section"] == "Total accuracy")
     assert (ours.correct, ours.used) == (len(total["correct"]), len(total["correct"]) + len(total["incorrect"]))
 
