@@ -8,7 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.nbw2v-installed
 
-.PHONY: run demo test bench bench-train lint clean
+.PHONY: run demo sweep test bench bench-train lint clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,6 +18,10 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	$(BIN)/nbw2v-train
+
+# the default 27-run sweep (window x K x dim), 2 parallel jobs, one MLflow group
+sweep: $(STAMP)
+	$(BIN)/nbw2v-train --multirun +sweep=window_k_dim hydra/launcher=joblib hydra.launcher.n_jobs=2
 
 demo: $(STAMP)
 	$(BIN)/nbw2v demo

@@ -229,7 +229,8 @@ def build_parser() -> argparse.ArgumentParser:
             "  nbw2v-train model.window=10 loss.K=15          train on the bundled corpus, logged to ./mlflow.db\n"
             "  nbw2v eval vectors.bin --json                   score any word2vec-format file\n"
             "  nbw2v neighbors vectors.bin king water          nearest neighbours\n"
-            "  nbw2v gradcheck                                 check both losses' gradients"
+            "  nbw2v gradcheck                                 check both losses' gradients\n"
+            "  nbw2v report SWEEP_ID                           table and heatmaps of a sweep"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -273,6 +274,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--log-to-run", action="store_true", help="log the metrics to the MLflow run given as VECTORS")
     p.set_defaults(func=_cmd_eval)
 
+    sub.add_parser("report", help="sweep report: table + heatmaps of a sweep's runs (nbw2v report --help)")
+
     p = sub.add_parser("neighbors", help="nearest neighbours of words in a vectors file")
     p.add_argument("vectors", help=VECTORS_HELP)
     p.add_argument("words", nargs="+", help="words, or expressions like king-man+woman (a - b + c queries)")
@@ -303,6 +306,11 @@ def _positive(parser: argparse.ArgumentParser, args: argparse.Namespace, *names:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["report"]:  # its own parser: nbw2v report SWEEP_ID [--filter ...]
+        from .report import main as report_main
+
+        return report_main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     # options that reach no config validation are checked here; train's go through validate()

@@ -114,6 +114,8 @@ class LoggerConfig:
     save_vectors: str = "binary"
     #: step metrics are buffered and flushed with one batch call at most this often
     flush_every_s: float = 5.0
+    #: resume: skip a run whose exact config already FINISHED (in the same sweep, or experiment)
+    skip_finished: bool = False
 
 
 @dataclass

@@ -23,8 +23,8 @@ from .embeddings import Embeddings
 from .evaluate import evaluate_configured, results_to_metrics
 from .gradcheck import check_training_tuples
 from .progress import Progress
-from .tracking import MlflowTracker, NullTracker, make_tracker
-from .train import build_vocab_and_corpus, flatten, train
+from .tracking import ENV_SWEEP, MlflowTracker, NullTracker, make_tracker
+from .train import build_vocab_and_corpus, flatten, threads_for, train
 
 
 def environment_tags(threads: int) -> dict[str, str]:
@@ -166,21 +166,43 @@ class _Hooks:
             self.tracker.log_metrics(metrics, step=step)
 
 
+def config_hash(cfg) -> str:
+    """Hash of everything that determines the result (the logger section excluded)."""
+    import hashlib
+    import json
+
+    items = {k: v for k, v in flatten(cfg).items() if not k.startswith("logger.")}
+    return hashlib.sha256(json.dumps(items, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
 def run_experiment(
     cfg,
     tracker=None,
     resolved_config: str | None = None,
     overrides: list[str] | None = None,
     progress: Progress | None = None,
-) -> tuple[Embeddings, dict[str, float]]:
-    """Validate, open the tracked run, train, evaluate, log artifacts, close the run."""
+) -> tuple[Embeddings | None, dict[str, float]]:
+    """Validate, open the tracked run, train, evaluate, log artifacts, close the run.
+
+    Returns (None, {}) when ``logger.skip_finished`` finds this config already FINISHED."""
     validate(cfg)
     progress = progress or Progress()
     tracker = tracker if tracker is not None else make_tracker(cfg.logger)
     from ._jit import set_threads
 
-    threads = set_threads(cfg.train.threads or os.cpu_count() or 1)
-    tracker.start(tags=environment_tags(threads))
+    threads = set_threads(threads_for(cfg))
+    digest = config_hash(cfg)
+    if cfg.logger.skip_finished and isinstance(tracker, MlflowTracker):
+        done = tracker.find_finished(digest)
+        if done:
+            progress.message(
+                f"nbw2v: skipped: this config already FINISHED as MLflow run {done} (logger.skip_finished)"
+            )
+            return None, {}
+    tags = {**environment_tags(threads), "nbw2v.config_hash": digest}
+    if os.environ.get(ENV_SWEEP):
+        tags["nbw2v.sweep_id"] = os.environ[ENV_SWEEP]
+    tracker.start(tags=tags)
     status = "FAILED"
     try:
         tracker.log_params(flatten(cfg))

@@ -16,9 +16,37 @@ from pathlib import Path
 from typing import Any, Protocol
 
 RUN_STATUSES = ("FINISHED", "FAILED", "KILLED")
+#: environment set by the sweep callback for the jobs of a multirun (never MLFLOW_RUN_ID:
+#: MLflow would then ignore the parent and log into that run)
+ENV_PARENT, ENV_SWEEP = "NBW2V_PARENT_RUN_ID", "NBW2V_SWEEP_ID"
+
+
+def with_retry(fn, *args, attempts: int = 12, **kwargs):
+    """Call an MLflow client method, retrying while a SQLite store is locked by a parallel job
+    (exponential backoff, ~60 s in all); any other error is raised at once."""
+    delay = 0.05
+    for attempt in range(attempts):
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001  (MlflowException wraps sqlalchemy's OperationalError)
+            text = str(exc).lower()
+            if attempt == attempts - 1 or not ("database is locked" in text or "database is busy" in text):
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 10.0)
+    return None
 
 
 class Tracker(Protocol):
+    def find_finished(self, config_hash: str) -> str | None:
+        """Id of a FINISHED run with this config hash (under the same parent, in a sweep)."""
+        client = self.connect()
+        query = f"tags.`nbw2v.config_hash` = '{config_hash}' and attributes.status = 'FINISHED'"
+        if self.parent_run_id:
+            query += f" and tags.`mlflow.parentRunId` = '{self.parent_run_id}'"
+        runs = with_retry(client.search_runs, [self.experiment_id], filter_string=query, max_results=1)
+        return runs[0].info.run_id if runs else None
+
     def start(self, tags: dict[str, str] | None = None) -> None: ...
     def log_params(self, params: dict[str, Any]) -> None: ...
     def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None: ...
@@ -147,7 +175,7 @@ class MlflowTracker:
             raise ValueError(f"logger.tracking_uri={self.tracking_uri}: the directory {db.parent} does not exist")
         try:
             client = MlflowClient(tracking_uri=self.tracking_uri)
-            experiment = client.get_experiment_by_name(self.experiment_name)
+            experiment = with_retry(client.get_experiment_by_name, self.experiment_name)
             if experiment is None:
                 location = (db.parent / "mlartifacts").as_uri() if db is not None else None
                 try:
@@ -161,12 +189,21 @@ class MlflowTracker:
         self._client = client
         return client
 
+    def find_finished(self, config_hash: str) -> str | None:
+        """Id of a FINISHED run with this config hash (under the same parent, in a sweep)."""
+        client = self.connect()
+        query = f"tags.`nbw2v.config_hash` = '{config_hash}' and attributes.status = 'FINISHED'"
+        if self.parent_run_id:
+            query += f" and tags.`mlflow.parentRunId` = '{self.parent_run_id}'"
+        runs = with_retry(client.search_runs, [self.experiment_id], filter_string=query, max_results=1)
+        return runs[0].info.run_id if runs else None
+
     def start(self, tags: dict[str, str] | None = None) -> None:
         client = self.connect()
         tags = dict(tags or {})
         if self.parent_run_id:
             tags["mlflow.parentRunId"] = self.parent_run_id
-        run = client.create_run(self.experiment_id, run_name=self.run_name, tags=tags)
+        run = with_retry(client.create_run, self.experiment_id, run_name=self.run_name, tags=tags)
         self.run_id = run.info.run_id
         self.run_name = run.info.run_name
 
@@ -178,7 +215,7 @@ class MlflowTracker:
         try:
             self.flush()
         finally:
-            self._client.set_terminated(self.run_id, status=status)
+            with_retry(self._client.set_terminated, self.run_id, status=status)
 
     # ---- logging --------------------------------------------------------------------------------
 
@@ -187,7 +224,7 @@ class MlflowTracker:
 
         items = [Param(k, str(v)[:6000]) for k, v in params.items()]
         for i in range(0, len(items), 100):
-            self._client.log_batch(self.run_id, params=items[i : i + 100])
+            with_retry(self._client.log_batch, self.run_id, params=items[i : i + 100])
 
     def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
         from mlflow.entities import Metric
@@ -203,7 +240,7 @@ class MlflowTracker:
         start = time.perf_counter()
         buffer, self._buffer = self._buffer, []
         for i in range(0, len(buffer), 1000):
-            self._client.log_batch(self.run_id, metrics=buffer[i : i + 1000])
+            with_retry(self._client.log_batch, self.run_id, metrics=buffer[i : i + 1000])
         self._last_flush = time.monotonic()
         self.flush_seconds += time.perf_counter() - start
         self.flush_calls += 1
@@ -211,13 +248,13 @@ class MlflowTracker:
     def set_tags(self, tags: dict[str, str]) -> None:
         from mlflow.entities import RunTag
 
-        self._client.log_batch(self.run_id, tags=[RunTag(k, str(v)[:5000]) for k, v in tags.items()])
+        with_retry(self._client.log_batch, self.run_id, tags=[RunTag(k, str(v)[:5000]) for k, v in tags.items()])
 
     def log_text(self, text: str, artifact_file: str) -> None:
-        self._client.log_text(self.run_id, text, artifact_file)
+        with_retry(self._client.log_text, self.run_id, text, artifact_file)
 
     def log_artifact(self, local_path: str | Path, artifact_path: str | None = None) -> None:
-        self._client.log_artifact(self.run_id, str(local_path), artifact_path)
+        with_retry(self._client.log_artifact, self.run_id, str(local_path), artifact_path)
 
     # ---- finding the run ------------------------------------------------------------------------
 
@@ -300,6 +337,7 @@ def log_metrics_to_run(run_id: str, metrics: dict[str, float], tracking_uri: str
 
 
 def make_tracker(logger_cfg) -> NullTracker | MlflowTracker:
+    """The configured tracker; inside a sweep (see :mod:`nbw2v.sweep`) a child of its parent run."""
     if logger_cfg.name == "none":
         return NullTracker()
     return MlflowTracker(
@@ -307,4 +345,5 @@ def make_tracker(logger_cfg) -> NullTracker | MlflowTracker:
         experiment=logger_cfg.experiment,
         run_name=logger_cfg.run_name,
         flush_every_s=logger_cfg.flush_every_s,
+        parent_run_id=os.environ.get(ENV_PARENT) or None,
     )

@@ -69,6 +69,20 @@ def flatten(cfg: Any, prefix: str = "") -> dict[str, Any]:
     return out
 
 
+#: set by the sweep callback: Numba threads for each job, so that jobs x threads <= cores
+ENV_THREADS = "NBW2V_THREADS_PER_JOB"
+
+
+def threads_for(cfg) -> int:
+    """``train.threads``; if 0 (auto): the per-job share set by a parallel sweep, else every
+    core Numba may use."""
+    import numba
+
+    if cfg.train.threads:
+        return int(cfg.train.threads)
+    return int(os.environ.get(ENV_THREADS) or numba.config.NUMBA_NUM_THREADS)
+
+
 def build_vocab_and_corpus(cfg) -> tuple[Vocab, Corpus, dict[str, float]]:
     """Read the corpus once, build the vocabulary and encode; returns timings and counts too."""
     start = time.perf_counter()
@@ -104,7 +118,7 @@ def train(
     progress = progress or Progress()
     log = progress.message
     validate(cfg)
-    threads = set_threads(cfg.train.threads or os.cpu_count() or 1)
+    threads = set_threads(threads_for(cfg))
     if cfg.loss.name == "softmax" and cfg.model.arch == "cbow":
         raise ConfigError("loss.name=softmax: only with model.arch=skipgram (CBOW trains with negative sampling)")
 

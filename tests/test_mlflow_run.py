@@ -179,8 +179,10 @@ def test_hydra_app_single_and_multirun(store, tiny_corpus, tmp_path):
     )
     assert multi.returncode == 0, multi.stderr[-3000:]
     client = MlflowClient(store)
-    runs = client.search_runs([client.get_experiment_by_name("hydra").experiment_id])
-    assert len(runs) == 3 and all(r.info.status == "FINISHED" for r in runs)
+    everything = client.search_runs([client.get_experiment_by_name("hydra").experiment_id])
+    runs = [r for r in everything if r.data.tags.get("nbw2v.role") != "sweep"]
+    assert len(everything) == 4  # the single run, the multirun's parent and its 2 children
+    assert len(runs) == 3 and all(r.info.status == "FINISHED" for r in everything)
     assert sorted(r.data.params["model.window"] for r in runs) == ["2", "3", "5"]
     bad = subprocess.run([str(exe), *base, "loss.K=0"], capture_output=True, text=True, cwd=tmp_path, timeout=600)
     assert bad.returncode == 2 and "loss.K=0: expected an integer in [1, 1000]" in bad.stderr

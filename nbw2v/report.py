@@ -1,0 +1,200 @@
+"""Sweep reports: every run of a sweep (or of an MLflow filter) in one table, plus heatmaps
+of WordSim353 and final loss over window x K for each dimension, and scores vs dimension.
+
+    nbw2v report SWEEP_ID            (or: python experiments/sweep_report.py SWEEP_ID)
+    nbw2v report --filter "params.model.dim = '100'"
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .tracking import resolve_tracking_uri, with_retry
+
+COLUMNS = [
+    ("window", "params", "model.window"),
+    ("K", "params", "loss.K"),
+    ("dim", "params", "model.dim"),
+    ("final loss", "metrics", "loss/epoch"),
+    ("gradcheck max err", "metrics", "gradcheck/max_rel_err"),
+    ("WS353", "metrics", "eval/wordsim353_spearman"),
+    ("SimLex", "metrics", "eval/simlex999_spearman"),
+    ("analogy", "metrics", "eval/analogy_accuracy"),
+    ("words/s", "metrics", "perf/words_per_sec_total"),
+    ("train s", "metrics", "perf/train_seconds"),
+]
+
+
+def load_sweep(tracking_uri: str, experiment: str, sweep_id: str = "", filter_string: str = ""):
+    """(parent run id or None, rows): the child runs of a sweep, or the runs matching an MLflow
+    filter string; each row has run id, name, status and the report's columns."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient(resolve_tracking_uri(tracking_uri))
+    exp = with_retry(client.get_experiment_by_name, experiment)
+    if exp is None:
+        raise ValueError(f"experiment {experiment!r} not found in {resolve_tracking_uri(tracking_uri)}")
+    clauses = [filter_string] if filter_string else []
+    if sweep_id:
+        clauses.append(f"tags.`nbw2v.sweep_id` = '{sweep_id}'")
+    if not clauses:
+        raise ValueError("give a sweep id or an MLflow filter string")
+    runs = with_retry(client.search_runs, [exp.experiment_id], filter_string=" and ".join(clauses), max_results=5000)
+    parent = next((r.info.run_id for r in runs if r.data.tags.get("nbw2v.role") == "sweep"), None)
+    rows = []
+    for run in runs:
+        if run.data.tags.get("nbw2v.role") == "sweep":
+            continue
+        row = {"run_id": run.info.run_id, "name": run.info.run_name, "status": run.info.status}
+        for label, kind, key in COLUMNS:
+            value = getattr(run.data, kind).get(key)
+            row[label] = float(value) if value is not None else None
+        rows.append(row)
+    rows.sort(key=lambda r: tuple(r[c] if r[c] is not None else -1 for c in ("dim", "window", "K")))
+    return parent, rows
+
+
+def _fmt(value, label: str) -> str:
+    if value is None:
+        return "—"
+    if label in ("window", "K", "dim"):
+        return f"{value:g}"
+    if label == "gradcheck max err":
+        return f"{value:.1e}"
+    if label == "analogy":
+        return f"{100 * value:.1f}%"
+    if label == "words/s":
+        return f"{value:,.0f}"
+    if label == "train s":
+        return f"{value:.1f}"
+    return f"{value:.3f}"
+
+
+def table(rows: list[dict]) -> str:
+    labels = [label for label, _, _ in COLUMNS]
+    lines = ["| run | status | " + " | ".join(labels) + " |", "|---|---|" + "---|" * len(labels)]
+    for r in rows:
+        lines.append(f"| {r['name']} | {r['status']} | " + " | ".join(_fmt(r[c], c) for c in labels) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _heatmaps(rows, metric: str, path: Path, title: str, cmap: str) -> Path | None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    usable = [r for r in rows if None not in (r["window"], r["K"], r["dim"])]
+    dims = sorted({r["dim"] for r in usable})
+    windows = sorted({r["window"] for r in usable})
+    ks = sorted({r["K"] for r in usable})
+    if not dims:
+        return None
+    fig, axes = plt.subplots(1, len(dims), figsize=(3.6 * len(dims) + 0.8, 3.4), dpi=110, squeeze=False)
+    values = [r[metric] for r in usable if r[metric] is not None]
+    vmin, vmax = (min(values), max(values)) if values else (0, 1)
+    for ax, dim in zip(axes[0], dims, strict=True):
+        grid = np.full((len(windows), len(ks)), np.nan)
+        for r in usable:
+            if r["dim"] == dim and r[metric] is not None:
+                grid[windows.index(r["window"]), ks.index(r["K"])] = r[metric]
+        image = ax.imshow(grid, cmap=cmap, vmin=vmin, vmax=vmax, origin="lower", aspect="auto")
+        for i in range(len(windows)):
+            for j in range(len(ks)):
+                if np.isfinite(grid[i, j]):
+                    ax.text(j, i, f"{grid[i, j]:.3f}", ha="center", va="center", fontsize=8)
+        ax.set_xticks(range(len(ks)), [f"{k:g}" for k in ks])
+        ax.set_yticks(range(len(windows)), [f"{w:g}" for w in windows])
+        ax.set_xlabel("K (negatives)")
+        ax.set_ylabel("window")
+        ax.set_title(f"dim {dim:g}")
+    fig.colorbar(image, ax=axes[0].tolist(), shrink=0.9)
+    fig.suptitle(title)
+    fig.savefig(path, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def _dim_plot(rows, path: Path, title: str) -> Path | None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    dims = sorted({r["dim"] for r in rows if r["dim"] is not None})
+    if not dims:
+        return None
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=110)
+    for metric, label in (("WS353", "WordSim353"), ("SimLex", "SimLex-999"), ("analogy", "analogy accuracy")):
+        means, best = [], []
+        for d in dims:
+            vals = [r[metric] for r in rows if r["dim"] == d and r[metric] is not None]
+            means.append(np.mean(vals) if vals else np.nan)
+            best.append(np.max(vals) if vals else np.nan)
+        line = ax.plot(dims, means, "o-", label=f"{label} (mean over window, K)")[0]
+        ax.plot(dims, best, "--", color=line.get_color(), alpha=0.6, label=f"{label} (best)")
+    ax.set_xlabel("dimension")
+    ax.set_ylabel("score")
+    ax.set_xscale("log")
+    ax.set_xticks(dims, [f"{d:g}" for d in dims])
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def build_report(rows: list[dict], out_dir: str | Path, title: str = "sweep") -> list[Path]:
+    """Write ``runs.md`` and the PNGs into ``out_dir``; return their paths."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [out / "runs.md"]
+    paths[0].write_text(f"# {title}\n\n{len(rows)} run(s)\n\n" + table(rows))
+    for made in (
+        _heatmaps(rows, "WS353", out / "heatmap_ws353.png", f"{title}: WordSim353 Spearman", "viridis"),
+        _heatmaps(rows, "final loss", out / "heatmap_loss.png", f"{title}: final training loss", "magma_r"),
+        _dim_plot(rows, out / "scores_vs_dim.png", f"{title}: scores vs dimension"),
+    ):
+        if made is not None:
+            paths.append(made)
+    return paths
+
+
+def main(argv=None) -> int:
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(
+        prog="nbw2v report", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("sweep_id", nargs="?", default="", help="the sweep's id (tag nbw2v.sweep_id)")
+    parser.add_argument("--filter", default="", help="an MLflow filter string selecting runs")
+    parser.add_argument("--tracking-uri", default="", help="MLflow store (default $MLFLOW_TRACKING_URI or ./mlflow.db)")
+    parser.add_argument("--experiment", default="nbw2v")
+    parser.add_argument("--out", default="", help="output directory (default sweep-report-<id>)")
+    parser.add_argument("--no-log", action="store_true", help="do not log the report to the sweep's parent run")
+    args = parser.parse_args(argv)
+    try:
+        parent, rows = load_sweep(args.tracking_uri, args.experiment, args.sweep_id, args.filter)
+    except ValueError as exc:
+        print(f"nbw2v report: error: {exc}", file=sys.stderr)
+        return 2
+    if not rows:
+        print("nbw2v report: error: no run matches", file=sys.stderr)
+        return 1
+    out = Path(args.out or f"sweep-report-{args.sweep_id or 'filter'}")
+    paths = build_report(rows, out, title=f"sweep {args.sweep_id}" if args.sweep_id else args.filter)
+    print(table(rows))
+    print(f"wrote {', '.join(str(p) for p in paths)}")
+    if parent and not args.no_log:
+        from mlflow import MlflowClient
+
+        client = MlflowClient(resolve_tracking_uri(args.tracking_uri))
+        for path in paths:
+            with_retry(client.log_artifact, parent, str(path), "report")
+        print(f"logged the report to the sweep's parent run {parent}")
+    return 0

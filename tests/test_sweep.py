@@ -1,0 +1,162 @@
+"""A real multirun through the installed entry point: joblib launcher with 2 parallel jobs
+writing to one SQLite store, grouped under a parent run, with the sweep report; then a resume."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+mlflow = pytest.importorskip("mlflow")
+from mlflow import MlflowClient  # noqa: E402
+
+from nbw2v.sweep import sweep_key  # noqa: E402
+
+EXE = Path(sys.executable).parent / "nbw2v-train"
+
+
+def _sweep(tmp_path, store, *extra):
+    args = [
+        str(EXE),
+        "--multirun",
+        f"data.corpus={tmp_path / 'tiny.txt'}",
+        "data.min_count=1",
+        "train.epochs=1",
+        "model.dim=8",
+        "model.window=2,3",
+        "loss.K=2,5",
+        "eval.analogies=",
+        f"logger.tracking_uri={store}",
+        "logger.experiment=sweep",
+        "hydra/launcher=joblib",
+        "hydra.launcher.n_jobs=2",
+        f"hydra.sweep.dir={tmp_path / 'multirun'}",
+        *extra,
+    ]
+    env = {**os.environ, "HYDRA_FULL_ERROR": "1"}
+    proc = subprocess.run(args, capture_output=True, text=True, cwd=tmp_path, env=env, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return proc.stderr
+
+
+@pytest.mark.slow
+def test_parallel_sweep_is_one_group_with_a_report_and_resumes(tmp_path):
+    (tmp_path / "tiny.txt").write_text(
+        "\n".join(["the king and the queen rule the land", "water flows in the river to the sea"] * 300) + "\n"
+    )
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    log = _sweep(tmp_path, store)
+    assert "2 parallel jobs x 1 thread(s) each" in log
+    client = MlflowClient(store)
+    exp = client.get_experiment_by_name("sweep").experiment_id
+    runs = client.search_runs([exp])
+    parents = [r for r in runs if r.data.tags.get("nbw2v.role") == "sweep"]
+    children = [r for r in runs if r not in parents]
+    assert len(parents) == 1 and len(children) == 4
+    parent = parents[0]
+    assert parent.info.status == "FINISHED"
+    sweep_id = parent.data.tags["nbw2v.sweep_id"]
+    assert all(c.data.tags["mlflow.parentRunId"] == parent.info.run_id for c in children)
+    assert all(c.data.tags["nbw2v.sweep_id"] == sweep_id for c in children)
+    assert all(c.info.status == "FINISHED" for c in children)
+    grid = {(c.data.params["model.window"], c.data.params["loss.K"]) for c in children}
+    assert grid == {("2", "2"), ("2", "5"), ("3", "2"), ("3", "5")}
+    for child in children:  # parallel writers lost nothing
+        metrics = child.data.metrics
+        for key in ("loss/epoch", "gradcheck/max_rel_err", "eval/wordsim353_coverage", "perf/words_per_sec"):
+            assert key in metrics, key
+        assert len(client.get_metric_history(child.info.run_id, "loss/train")) >= 1
+        assert child.data.params["train.threads"] == "0" and child.data.tags["train.threads"] == "1"
+    report = {a.path for a in client.list_artifacts(parent.info.run_id, "report")}
+    assert {
+        "report/runs.md",
+        "report/heatmap_ws353.png",
+        "report/heatmap_loss.png",
+        "report/scores_vs_dim.png",
+    } <= report
+    table = (tmp_path / "multirun" / "report" / "runs.md").read_text()
+    assert table.count("| FINISHED |") == 4
+
+    # resume: two children "crashed"; the same sweep with logger.skip_finished trains only those
+    for child in children[:2]:
+        client.set_terminated(child.info.run_id, "FAILED")
+    log = _sweep(tmp_path, store, "logger.skip_finished=true")
+    assert f"resuming sweep {sweep_id}" in log
+    assert log.count("skipped: this config already FINISHED") == 2
+    runs = client.search_runs([exp], filter_string=f"tags.`nbw2v.sweep_id` = '{sweep_id}'")
+    finished = [r for r in runs if r.info.status == "FINISHED" and r.data.tags.get("nbw2v.role") != "sweep"]
+    assert len(runs) == 7 and len(finished) == 4  # 1 parent, 2 failed, 2 kept, 2 re-trained
+
+
+def test_sweep_key_ignores_the_resume_flag_and_hydra_settings():
+    a = sweep_key("e", ["model.window=2,3", "loss.K=2,5"])
+    assert a == sweep_key(
+        "e", ["loss.K=2,5", "model.window=2,3", "logger.skip_finished=true", "hydra.launcher.n_jobs=2"]
+    )
+    assert a != sweep_key("e", ["model.window=2,3", "loss.K=2,7"])
+    assert a != sweep_key("other", ["model.window=2,3", "loss.K=2,5"])
+
+
+def test_report_command_reads_a_sweep(tmp_path, capsys):
+    from nbw2v.report import build_report, table
+
+    rows = [
+        {
+            "run_id": str(i),
+            "name": f"r{i}",
+            "status": "FINISHED",
+            "window": w,
+            "K": k,
+            "dim": d,
+            "final loss": 2.0 + 0.01 * i,
+            "gradcheck max err": 1e-10,
+            "WS353": 0.3 + 0.01 * i,
+            "SimLex": 0.2,
+            "analogy": 0.1,
+            "words/s": 1e6,
+            "train s": 10.0,
+        }
+        for i, (w, k, d) in enumerate([(2, 5, 50), (5, 5, 50), (2, 15, 100), (5, 15, 100)])
+    ]
+    paths = build_report(rows, tmp_path / "rep", title="t")
+    assert [p.name for p in paths] == ["runs.md", "heatmap_ws353.png", "heatmap_loss.png", "scores_vs_dim.png"]
+    assert all(p.stat().st_size > 1000 for p in paths[1:])
+    assert table(rows).count("| FINISHED |") == 4
+
+
+@pytest.mark.slow
+def test_report_command_on_a_real_sweep(tmp_path, capsys):
+    from nbw2v.cli import main
+
+    (tmp_path / "tiny.txt").write_text("\n".join(["a b c d e f g", "h i j k l m n"] * 200) + "\n")
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    _sweep(tmp_path, store)
+    client = MlflowClient(store)
+    exp = client.get_experiment_by_name("sweep").experiment_id
+    parent = client.search_runs([exp], filter_string="tags.`nbw2v.role` = 'sweep'")[0]
+    sweep_id = parent.data.tags["nbw2v.sweep_id"]
+    out = tmp_path / "rep"
+    argv = ["report", sweep_id, "--tracking-uri", store, "--experiment", "sweep", "--out", str(out)]
+    assert main(argv) == 0
+    assert capsys.readouterr().out.count("| FINISHED |") == 4
+    assert (out / "heatmap_ws353.png").exists()
+    assert (
+        main(
+            [
+                "report",
+                "--filter",
+                "params.`loss.K` = '5'",
+                "--tracking-uri",
+                store,
+                "--experiment",
+                "sweep",
+                "--out",
+                str(out),
+                "--no-log",
+            ]
+        )
+        == 0
+    )
+    assert capsys.readouterr().out.count("| FINISHED |") == 2
+    assert main(["report", "nosuchsweep", "--tracking-uri", store, "--experiment", "sweep"]) == 1
