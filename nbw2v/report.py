@@ -108,10 +108,11 @@ def _heatmaps(rows, metric: str, path: Path, title: str, cmap: str) -> Path | No
         ax.set_xticks(range(len(ks)), [f"{k:g}" for k in ks])
         ax.set_yticks(range(len(windows)), [f"{w:g}" for w in windows])
         ax.set_xlabel("K (negatives)")
-        ax.set_ylabel("window")
+        if ax is axes[0][0]:
+            ax.set_ylabel("window")
         ax.set_title(f"dim {dim:g}")
     fig.colorbar(image, ax=axes[0].tolist(), shrink=0.9)
-    fig.suptitle(title)
+    fig.suptitle(title, y=1.02)
     fig.savefig(path, bbox_inches="tight")
     plt.close(fig)
     return path
@@ -122,6 +123,7 @@ def _dim_plot(rows, path: Path, title: str) -> Path | None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     dims = sorted({r["dim"] for r in rows if r["dim"] is not None})
     if not dims:
@@ -138,6 +140,7 @@ def _dim_plot(rows, path: Path, title: str) -> Path | None:
     ax.set_xlabel("dimension")
     ax.set_ylabel("score")
     ax.set_xscale("log")
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     ax.set_xticks(dims, [f"{d:g}" for d in dims])
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
