@@ -39,8 +39,16 @@ def _app(dcfg: DictConfig) -> float | None:
     except (ValueError, CorpusError) as exc:  # ConfigError, CorpusError, store errors: one clear line
         print(f"nbw2v-train: error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
-    # the sweep objective for optimising sweepers (e.g. Optuna): WordSim353 Spearman
-    return metrics.get("eval/wordsim353_spearman")
+    return objective(metrics)
+
+
+def objective(metrics: dict[str, float]) -> float:
+    """The value optimising sweepers (Optuna) maximise: WordSim353 Spearman, else the first
+    similarity score computed, else NaN (a trial Optuna records as failed, not a crash)."""
+    if "eval/wordsim353_spearman" in metrics:
+        return float(metrics["eval/wordsim353_spearman"])
+    scores = [v for k, v in metrics.items() if k.endswith("_spearman")]
+    return float(scores[0]) if scores else float("nan")
 
 
 def main() -> None:

@@ -160,3 +160,34 @@ def test_report_command_on_a_real_sweep(tmp_path, capsys):
     )
     assert capsys.readouterr().out.count("| FINISHED |") == 2
     assert main(["report", "nosuchsweep", "--tracking-uri", store, "--experiment", "sweep"]) == 1
+
+
+def test_objective_for_optimising_sweepers():
+    from nbw2v.hydra_app import objective
+
+    assert objective({"eval/wordsim353_spearman": 0.61, "eval/simlex999_spearman": 0.3}) == 0.61
+    assert objective({"eval/pairs_spearman": 0.2, "eval/wordsim353_coverage": 0.0}) == 0.2
+    assert objective({"eval/wordsim353_coverage": 0.0}) != objective({"eval/wordsim353_coverage": 0.0})  # NaN
+
+
+@pytest.mark.slow
+def test_optuna_sweeper_config_runs(tmp_path):
+    pytest.importorskip("hydra_plugins.hydra_optuna_sweeper")
+    (tmp_path / "tiny.txt").write_text("\n".join(["the king and the queen rule", "water flows to the sea"] * 200))
+    (tmp_path / "pairs.tsv").write_text("king\tqueen\t9\nwater\tsea\t7\nking\tsea\t1\n")
+    args = [
+        str(EXE),
+        "--multirun",
+        "hydra/sweeper=optuna",
+        "+sweep=optuna_ws353",
+        "hydra.sweeper.n_trials=2",
+        f"data.corpus={tmp_path / 'tiny.txt'}",
+        "data.min_count=1",
+        "train.epochs=1",
+        f"eval.similarity=[{tmp_path / 'pairs.tsv'}]",
+        f"logger.tracking_uri=sqlite:///{tmp_path / 'm.db'}",
+        f"hydra.sweep.dir={tmp_path / 'multirun'}",
+    ]
+    proc = subprocess.run(args, capture_output=True, text=True, cwd=tmp_path, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "Best value" in proc.stderr + proc.stdout
