@@ -79,6 +79,12 @@ class TrainConfig:
     report_every_s: float = 2.0
     #: pairs per batch of the naive-softmax trainer
     softmax_batch: int = 256
+    #: where checkpoints go (relative to the working directory)
+    checkpoint_dir: str = "checkpoints"
+    #: write a checkpoint this often during training (0: only on Ctrl-C / SIGTERM)
+    checkpoint_every_s: float = 300.0
+    #: continue from a checkpoint file; "auto": this config's checkpoint in checkpoint_dir if any
+    resume: str = ""
 
 
 @dataclass
@@ -184,6 +190,10 @@ def validate(cfg: Any) -> None:
     _int_in(cfg, "train.chunk_words", 100)
     _float_in(cfg, "train.report_every_s", 0.0, lo_open=False, hint=" (0: report after every round of chunks)")
     _int_in(cfg, "train.softmax_batch", 1)
+    _float_in(cfg, "train.checkpoint_every_s", 0.0, lo_open=False, hint=" (0: only on interruption)")
+    resume = str(_get(cfg, "train.resume"))
+    if resume not in ("", "auto") and not Path(resume).expanduser().is_file():
+        raise ConfigError(f"train.resume={resume!r}: no such checkpoint file (or use 'auto')")
     _int_in(cfg, "seed", 0, 2**63 - 1)
     if hasattr(cfg, "eval"):
         _int_in(cfg, "eval.restrict", 0, hint=" (0: all words)")

@@ -39,6 +39,9 @@ def _app(dcfg: DictConfig) -> float | None:
     except (ValueError, CorpusError) as exc:  # ConfigError, CorpusError, store errors: one clear line
         print(f"nbw2v-train: error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
+    except KeyboardInterrupt as exc:  # Ctrl-C / SIGTERM: the run is KILLED, the checkpoint kept
+        print(f"nbw2v-train: {exc or 'interrupted'}", file=sys.stderr)
+        raise SystemExit(130) from None
     return objective(metrics)
 
 

@@ -226,9 +226,13 @@ def run_experiment(
             )
         status = "FINISHED"
         return emb, metrics
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         status = "KILLED"
-        _safe(tracker.set_tags, {"nbw2v.error": "interrupted (KeyboardInterrupt / SIGINT)"})
+        checkpoint = getattr(exc, "checkpoint", None)
+        tags = {"nbw2v.error": str(exc) or "interrupted (Ctrl-C)"}
+        if checkpoint:
+            tags["nbw2v.checkpoint"] = str(checkpoint)
+        _safe(tracker.set_tags, tags)
         raise
     except BaseException as exc:
         _safe(tracker.set_tags, {"nbw2v.error": f"{type(exc).__name__}: {exc}"[:4000]})

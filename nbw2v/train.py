@@ -15,12 +15,16 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import signal
+import threading
 import time
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
 from ._jit import set_threads
+from .checkpoint import TrainState, load_checkpoint, save_checkpoint, training_config_hash, words_hash
 from .config import ConfigError, validate
 from .corpus import Corpus, encode_corpus, read_corpus
 from .embeddings import Embeddings
@@ -48,6 +52,14 @@ SOFTMAX_MAX_VD = 50_000_000
 
 class TrainingDiverged(RuntimeError):
     """The loss or the parameters became NaN/inf; no vectors are returned."""
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM during training: raised after the checkpoint is written."""
+
+    def __init__(self, message: str, checkpoint: Path | None):
+        super().__init__(message)
+        self.checkpoint = checkpoint
 
 
 class TrainHooks(Protocol):
@@ -156,19 +168,34 @@ def train(
         arch=ARCH_CBOW if cfg.model.arch == "cbow" else ARCH_SKIPGRAM,
         shared_negatives=bool(cfg.train.shared_negatives),
     )
+    cfg_hash, vocab_hash = training_config_hash(flatten(cfg)), words_hash(vocab.words)
+    checkpoint_path = Path(cfg.train.checkpoint_dir).expanduser() / f"nbw2v-{cfg_hash}.npz"
+    state = TrainState()
+    resume = str(cfg.train.resume)
+    if resume == "auto" and checkpoint_path.exists():
+        resume = str(checkpoint_path)
+    if resume and resume != "auto":
+        state = _resume(resume, cfg_hash, vocab_hash, input_vectors, output_vectors)
+        log(f"nbw2v: resuming from {resume} at epoch {state.epoch + 1}, chunk {state.next_chunk}")
+    stats["checkpoint_path"] = str(checkpoint_path)
     if hooks is not None:
         hooks.before_training(vocab, corpus, input_vectors, output_vectors, tables)
     runner = _SoftmaxRunner if cfg.loss.name == "softmax" else _NegativeRunner
     loop = runner(cfg, input_vectors, output_vectors, arrays, sched, tables, threads)
+    loop.checkpoint = lambda st: save_checkpoint(
+        checkpoint_path, input_vectors, output_vectors, st, cfg_hash, vocab_hash
+    )
     compile_start = time.perf_counter()
     loop.run_round(0, 0, 0)  # no chunk: compiles (or loads from the cache) outside the timed loop
     stats["compile_seconds"] = time.perf_counter() - compile_start
     if stats["compile_seconds"] > 1.0:
         log(f"nbw2v: compiled the training kernels in {stats['compile_seconds']:.1f} s (cached for next runs)")
     try:
-        epoch_losses = loop.run(tracker, progress, stats, hooks)
+        with _deferred_signals(loop):
+            epoch_losses = loop.run(tracker, progress, stats, hooks, state)
     finally:
         progress.close()
+    checkpoint_path.unlink(missing_ok=True)  # finished: a later resume=auto must not replay it
     for name, matrix in (("input", input_vectors), ("output", output_vectors)):
         if not np.isfinite(matrix).all():
             raise TrainingDiverged(f"the {name} vectors contain NaN/inf after training (lower train.lr)")
@@ -177,8 +204,60 @@ def train(
     return emb
 
 
+def _resume(path: str, cfg_hash: str, vocab_hash: str, input_vectors, output_vectors) -> TrainState:
+    meta, arrays = load_checkpoint(path)
+    if meta["config_hash"] != cfg_hash:
+        raise ConfigError(
+            f"train.resume={path!r}: the checkpoint was written with another configuration (only logger.*, "
+            "train.threads, train.checkpoint_* and train.report_every_s may change when resuming)"
+        )
+    if meta["vocab_hash"] != vocab_hash or arrays["input_vectors"].shape != input_vectors.shape:
+        raise ConfigError(f"train.resume={path!r}: the corpus or its vocabulary changed since the checkpoint")
+    input_vectors[:] = arrays["input_vectors"]
+    output_vectors[:] = arrays["output_vectors"]
+    return TrainState(
+        epoch=int(meta["epoch"]),
+        next_chunk=int(meta["next_chunk"]),
+        loss_sums=arrays["loss_sums"],
+        pair_counts=arrays["pair_counts"],
+        epoch_losses=list(meta["epoch_losses"]),
+        history=[tuple(h) for h in meta["history"]],
+    )
+
+
+class _deferred_signals:
+    """While training: Ctrl-C (SIGINT) and SIGTERM only set a flag that the loop checks after
+    each round (so a checkpoint is always taken at a consistent chunk boundary); a second
+    Ctrl-C interrupts at once."""
+
+    def __init__(self, loop):
+        self.loop = loop
+        self.previous = {}
+
+    def _handler(self, signum, frame):
+        if self.loop.stop_signal is not None and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.loop.stop_signal = signum
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self.previous[sig] = signal.signal(sig, self._handler)
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
+        if exc_type is None and self.loop.stop_signal is not None:  # arrived after the last round
+            raise TrainingInterrupted("training interrupted after its last round", None)
+        return False
+
+
 class _Loop:
-    """Epochs, rounds of chunks, progress reports; subclasses run one round."""
+    """Epochs, rounds of chunks, progress reports, checkpoints; subclasses run one round."""
+
+    stop_signal: int | None = None
+    checkpoint = None  # callable(TrainState) -> Path, set by train()
 
     def __init__(self, cfg, input_vectors, output_vectors, arrays, sched, tables, threads):
         self.cfg, self.sched, self.tables, self.arrays = cfg, sched, tables, arrays
@@ -199,18 +278,42 @@ class _Loop:
         progress = (epoch * s.total_words + words_done) / (s.epochs * s.total_words)
         return s.lr0 * max(s.min_lr_ratio, 1.0 - progress)
 
-    def run(self, tracker: Tracker, progress: Progress, stats: dict, hooks: TrainHooks | None) -> list[float]:
+    def _save(self, epoch: int, next_chunk: int, epoch_losses, history) -> Path | None:
+        if self.checkpoint is None:
+            return None
+        if not (np.isfinite(self.input_vectors).all() and np.isfinite(self.output_vectors).all()):
+            return None  # never replace the last good checkpoint with a diverged state
+        return self.checkpoint(
+            TrainState(epoch, next_chunk, self.loss_sums, self.pair_counts, list(epoch_losses), list(history))
+        )
+
+    def run(
+        self, tracker: Tracker, progress: Progress, stats: dict, hooks: TrainHooks | None, state: TrainState
+    ) -> list[float]:
         s, words_before = self.sched, self.arrays.chunk_words_before
         history = stats.setdefault("loss_history", [])  # (words done, interval mean loss)
+        history.extend(state.history)
         report_every = float(self.cfg.train.report_every_s)
+        checkpoint_every = float(self.cfg.train.checkpoint_every_s)
         total = s.epochs * s.total_words
-        epoch_losses = []
-        start = last_report = time.perf_counter()
+        epoch_losses = list(state.epoch_losses)
+        start = last_report = last_checkpoint = time.perf_counter()
+        start_done = state.epoch * s.total_words + int(words_before[state.next_chunk])
         interval_loss, interval_pairs = 0.0, 0
-        for epoch in range(s.epochs):
-            self.loss_sums[:] = 0.0
-            self.pair_counts[:] = 0
-            for first, last in self.rounds:
+        for epoch in range(state.epoch, s.epochs):
+            rounds = self.rounds
+            if epoch == state.epoch and state.loss_sums is not None:  # resumed mid-epoch
+                self.loss_sums[:] = state.loss_sums
+                self.pair_counts[:] = state.pair_counts
+                rounds = [r for r in self.rounds if r[0] >= state.next_chunk]
+                if rounds and rounds[0][0] != state.next_chunk:
+                    rounds.insert(0, (state.next_chunk, rounds[0][0]))
+                elif not rounds and state.next_chunk < self.n_chunks:
+                    rounds = [(state.next_chunk, self.n_chunks)]
+            else:
+                self.loss_sums[:] = 0.0
+                self.pair_counts[:] = 0
+            for first, last in rounds:
                 self.run_round(first, last, epoch)
                 round_loss = float(self.loss_sums[first:last].sum())
                 if not math.isfinite(round_loss):
@@ -223,7 +326,7 @@ class _Loop:
                 now = time.perf_counter()
                 if now - last_report >= report_every or (epoch == s.epochs - 1 and last == self.n_chunks):
                     done = epoch * s.total_words + int(words_before[last])
-                    speed = done / max(now - start, 1e-9)
+                    speed = (done - start_done) / max(now - start, 1e-9)
                     mean = interval_loss / max(interval_pairs, 1)
                     lr = self.lr_at(epoch, words_before[last])
                     progress.update(
@@ -232,6 +335,14 @@ class _Loop:
                     history.append((done, mean))
                     tracker.log_metrics({"loss/train": mean, "train/lr": lr, "perf/words_per_sec": speed}, step=done)
                     interval_loss, interval_pairs, last_report = 0.0, 0, now
+                if self.stop_signal is not None:
+                    path = self._save(epoch, last, epoch_losses, history)
+                    name = "SIGTERM" if self.stop_signal == signal.SIGTERM else "Ctrl-C"
+                    where = f"; checkpoint {path} (resume with train.resume={path})" if path else ""
+                    raise TrainingInterrupted(f"training interrupted by {name} in epoch {epoch + 1}{where}", path)
+                if checkpoint_every and now - last_checkpoint >= checkpoint_every and last < self.n_chunks:
+                    self._save(epoch, last, epoch_losses, history)
+                    last_checkpoint = time.perf_counter()
             epoch_loss = float(self.loss_sums.sum() / max(int(self.pair_counts.sum()), 1))
             epoch_losses.append(epoch_loss)
             tracker.log_metrics({"loss/epoch": epoch_loss, "train/epoch": epoch + 1}, step=(epoch + 1) * s.total_words)
@@ -246,10 +357,16 @@ class _Loop:
                 hook_seconds = time.perf_counter() - paused
                 start += hook_seconds  # evaluation/gradcheck time is not training time
                 last_report += hook_seconds
+            if checkpoint_every and epoch + 1 < s.epochs and time.perf_counter() - last_checkpoint >= checkpoint_every:
+                self.loss_sums[:] = 0.0
+                self.pair_counts[:] = 0
+                self._save(epoch + 1, 0, epoch_losses, history)
+                last_checkpoint = time.perf_counter()
         elapsed = time.perf_counter() - start
+        fraction = (total - start_done) / total  # of the run trained in this process
         stats["train_seconds"] = elapsed
-        stats["words_per_sec"] = stats["raw_words"] * s.epochs / max(elapsed, 1e-9)
-        stats["train_words_per_sec"] = total / max(elapsed, 1e-9)
+        stats["words_per_sec"] = stats["raw_words"] * s.epochs * fraction / max(elapsed, 1e-9)
+        stats["train_words_per_sec"] = (total - start_done) / max(elapsed, 1e-9)
         progress.message(
             f"nbw2v: trained {s.epochs} epoch(s) in {elapsed:.1f} s: {stats['words_per_sec']:,.0f} corpus words/s, "
             f"final epoch loss {epoch_losses[-1]:.4f}"
