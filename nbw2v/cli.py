@@ -218,6 +218,14 @@ VECTORS_HELP = (
 )
 
 
+def _cmd_replay(args: argparse.Namespace) -> int:
+    from .journal import replay
+
+    run_id, count = replay(args.journal, args.tracking_uri)
+    print(f"replayed {count} tracking operation(s) into MLflow run {run_id}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nbw2v",
@@ -273,6 +281,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tracking-uri", default="", help="MLflow store of a run given as VECTORS (default ./mlflow.db)")
     p.add_argument("--log-to-run", action="store_true", help="log the metrics to the MLflow run given as VECTORS")
     p.set_defaults(func=_cmd_eval)
+
+    p = sub.add_parser("replay", help="send a run's offline tracking journal (./mlflow-offline/...) to MLflow")
+    p.add_argument("journal", help="journal.jsonl, or its folder")
+    p.add_argument("--tracking-uri", default="", help="send it here instead of the store it was meant for")
+    p.set_defaults(func=_cmd_replay)
 
     sub.add_parser("report", help="sweep report: table + heatmaps of a sweep's runs (nbw2v report --help)")
 

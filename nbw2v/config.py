@@ -122,6 +122,9 @@ class LoggerConfig:
     flush_every_s: float = 5.0
     #: resume: skip a run whose exact config already FINISHED (in the same sweep, or experiment)
     skip_finished: bool = False
+    #: store unreachable at start: "fail" (clear error before training) or "warn" (train and journal
+    #: the tracking to ./mlflow-offline/ for ``nbw2v replay``); a store failing mid-run is always journaled
+    on_error: str = "fail"
 
 
 @dataclass
@@ -208,6 +211,7 @@ def validate(cfg: Any) -> None:
     if hasattr(cfg, "logger"):
         _choice(cfg, "logger.name", LOGGERS)
         _choice(cfg, "logger.save_vectors", VECTOR_FORMATS)
+        _choice(cfg, "logger.on_error", ("fail", "warn"))
         _float_in(cfg, "logger.flush_every_s", 0.0, lo_open=False)
     corpus = str(_get(cfg, "data.corpus"))
     if not corpus.strip():

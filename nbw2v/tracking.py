@@ -147,8 +147,14 @@ class MlflowTracker:
         run_name: str = "",
         flush_every_s: float = 5.0,
         parent_run_id: str | None = None,
+        on_error: str = "fail",
     ) -> None:
+        # fail fast on a dead server (MLflow's own default retries for minutes), then journal
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "15")
         self.tracking_uri = resolve_tracking_uri(tracking_uri)
+        self.on_error = on_error
+        self.journal = None  # an offline Journal once the store failed
         self.experiment_name = experiment
         self.run_name = run_name or None
         self.flush_every_s = flush_every_s
@@ -173,6 +179,16 @@ class MlflowTracker:
         db = sqlite_path(self.tracking_uri)
         if db is not None and not db.parent.is_dir():
             raise ValueError(f"logger.tracking_uri={self.tracking_uri}: the directory {db.parent} does not exist")
+        if self.tracking_uri.startswith(("http://", "https://")):
+            import urllib.request
+
+            try:
+                urllib.request.urlopen(self.tracking_uri.rstrip("/") + "/health", timeout=5).read()
+            except OSError as exc:
+                raise ValueError(
+                    f"logger.tracking_uri={self.tracking_uri}: cannot reach the MLflow server ({exc}); start it, "
+                    "fix the URI, or set logger.on_error=warn to train and journal the tracking locally"
+                ) from None
         try:
             client = MlflowClient(tracking_uri=self.tracking_uri)
             experiment = with_retry(client.get_experiment_by_name, self.experiment_name)
@@ -199,23 +215,58 @@ class MlflowTracker:
         return runs[0].info.run_id if runs else None
 
     def start(self, tags: dict[str, str] | None = None) -> None:
-        client = self.connect()
         tags = dict(tags or {})
         if self.parent_run_id:
             tags["mlflow.parentRunId"] = self.parent_run_id
-        run = with_retry(client.create_run, self.experiment_id, run_name=self.run_name, tags=tags)
+        try:
+            client = self.connect()
+            run = with_retry(client.create_run, self.experiment_id, run_name=self.run_name, tags=tags)
+        except Exception as exc:  # noqa: BLE001
+            if self.on_error != "warn":
+                raise
+            self._go_offline(exc)
+            self.journal.append({"op": "start", "run_name": self.run_name, "tags": tags})
+            return
         self.run_id = run.info.run_id
         self.run_name = run.info.run_name
 
+    def _go_offline(self, exc: BaseException) -> None:
+        import sys
+
+        from .journal import Journal
+
+        self.journal = Journal(self.tracking_uri, self.experiment_name, self.run_id, self.run_name)
+        print(
+            f"nbw2v: WARNING: MLflow store {self.tracking_uri} failed ({str(exc).splitlines()[0][:200]}); training "
+            f"goes on, tracking is journaled to {self.journal.path}; replay it later with: nbw2v replay "
+            f"{self.journal.path}",
+            file=sys.stderr,
+        )
+
+    def _send(self, op: dict, call) -> None:
+        """Make an MLflow call; once the store has failed, journal it instead (nothing is lost)."""
+        if self.journal is None:
+            try:
+                call()
+                return
+            except Exception as exc:  # noqa: BLE001
+                self._go_offline(exc)
+        if op.get("op") == "log_artifact":
+            op = {**op, "path": self.journal.keep_file(op["path"])}
+        self.journal.append(op)
+
     def end(self, status: str = "FINISHED") -> None:
-        if self.run_id is None:
+        if self.run_id is None and self.journal is None:
             return
         if status not in RUN_STATUSES:
             raise ValueError(f"status={status!r}: expected one of {RUN_STATUSES}")
         try:
             self.flush()
         finally:
-            with_retry(self._client.set_terminated, self.run_id, status=status)
+            self._send(
+                {"op": "end", "status": status},
+                lambda: with_retry(self._client.set_terminated, self.run_id, status=status),
+            )
 
     # ---- logging --------------------------------------------------------------------------------
 
@@ -224,7 +275,11 @@ class MlflowTracker:
 
         items = [Param(k, str(v)[:6000]) for k, v in params.items()]
         for i in range(0, len(items), 100):
-            with_retry(self._client.log_batch, self.run_id, params=items[i : i + 100])
+            chunk = items[i : i + 100]
+            self._send(
+                {"op": "log_batch", "params": [[p.key, p.value] for p in chunk]},
+                lambda chunk=chunk: with_retry(self._client.log_batch, self.run_id, params=chunk),
+            )
 
     def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
         from mlflow.entities import Metric
@@ -235,12 +290,16 @@ class MlflowTracker:
             self.flush()
 
     def flush(self) -> None:
-        if not self._buffer or self.run_id is None:
+        if not self._buffer or (self.run_id is None and self.journal is None):
             return
         start = time.perf_counter()
         buffer, self._buffer = self._buffer, []
         for i in range(0, len(buffer), 1000):
-            with_retry(self._client.log_batch, self.run_id, metrics=buffer[i : i + 1000])
+            chunk = buffer[i : i + 1000]
+            self._send(
+                {"op": "log_batch", "metrics": [[m.key, m.value, m.timestamp, m.step] for m in chunk]},
+                lambda chunk=chunk: with_retry(self._client.log_batch, self.run_id, metrics=chunk),
+            )
         self._last_flush = time.monotonic()
         self.flush_seconds += time.perf_counter() - start
         self.flush_calls += 1
@@ -248,19 +307,34 @@ class MlflowTracker:
     def set_tags(self, tags: dict[str, str]) -> None:
         from mlflow.entities import RunTag
 
-        with_retry(self._client.log_batch, self.run_id, tags=[RunTag(k, str(v)[:5000]) for k, v in tags.items()])
+        items = [RunTag(k, str(v)[:5000]) for k, v in tags.items()]
+        self._send(
+            {"op": "log_batch", "tags": [[t.key, t.value] for t in items]},
+            lambda: with_retry(self._client.log_batch, self.run_id, tags=items),
+        )
 
     def log_text(self, text: str, artifact_file: str) -> None:
-        with_retry(self._client.log_text, self.run_id, text, artifact_file)
+        self._send(
+            {"op": "log_text", "text": text, "artifact_file": artifact_file},
+            lambda: with_retry(self._client.log_text, self.run_id, text, artifact_file),
+        )
 
     def log_artifact(self, local_path: str | Path, artifact_path: str | None = None) -> None:
-        with_retry(self._client.log_artifact, self.run_id, str(local_path), artifact_path)
+        self._send(
+            {"op": "log_artifact", "path": str(local_path), "artifact_path": artifact_path},
+            lambda: with_retry(self._client.log_artifact, self.run_id, str(local_path), artifact_path),
+        )
 
     # ---- finding the run ------------------------------------------------------------------------
 
     def describe(self, ui_url: str = "http://127.0.0.1:5000") -> str:
         """How to open this run: the ``mlflow ui`` command and the links to the runs table
         ("Model training" view, not MLflow 3's default traces view) and to the run."""
+        if self.journal is not None:
+            return (
+                f"MLflow store {self.tracking_uri} failed: tracking journaled to {self.journal.path}\n"
+                f"  send it when the store is back: nbw2v replay {self.journal.path}"
+            )
         ui = (
             f"mlflow ui --backend-store-uri {self.tracking_uri}"
             if self.tracking_uri.startswith(("sqlite:", "file:"))
@@ -346,4 +420,5 @@ def make_tracker(logger_cfg) -> NullTracker | MlflowTracker:
         run_name=logger_cfg.run_name,
         flush_every_s=logger_cfg.flush_every_s,
         parent_run_id=os.environ.get(ENV_PARENT) or None,
+        on_error=logger_cfg.on_error,
     )

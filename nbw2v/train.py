@@ -95,6 +95,30 @@ def threads_for(cfg) -> int:
     return int(os.environ.get(ENV_THREADS) or numba.config.NUMBA_NUM_THREADS)
 
 
+def available_memory_bytes() -> int | None:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def _check_memory(n_words: int, dim: int, corpus_words: int, cfg) -> None:
+    """Refuse, before allocating or compiling, a model that cannot fit in memory."""
+    need = 2 * n_words * dim * 4 + corpus_words * 4
+    if cfg.loss.name == "softmax":
+        need += 2 * n_words * dim * 4 + cfg.train.softmax_batch * n_words * 4
+    free = available_memory_bytes()
+    if free is not None and need > 0.9 * free:
+        raise ConfigError(
+            f"model.dim={dim}: {n_words:,} words x {dim} dimensions need about {need / 2**30:.1f} GiB "
+            f"(two float32 matrices + the corpus ids), but only {free / 2**30:.1f} GiB is available; lower "
+            "model.dim, raise data.min_count or set data.max_vocab_size"
+        )
+
+
 def build_vocab_and_corpus(cfg) -> tuple[Vocab, Corpus, dict[str, float]]:
     """Read the corpus once, build the vocabulary and encode; returns timings and counts too."""
     start = time.perf_counter()
@@ -141,6 +165,7 @@ def train(
             f"loss.name=softmax: V*d = {n_words}*{dim} is too large for the O(V d)-per-pair naive softmax "
             f"(limit {SOFTMAX_MAX_VD:,}); raise data.min_count, set data.max_vocab_size, or use loss.name=negative"
         )
+    _check_memory(n_words, dim, corpus.n_words, cfg)
     log(
         f"nbw2v: {stats['raw_words']:,.0f} corpus words, vocabulary {n_words:,} words "
         f"(min_count={cfg.data.min_count}), {corpus.n_words:,} training words in {corpus.n_sentences:,} "

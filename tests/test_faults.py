@@ -161,3 +161,11 @@ def test_long_single_line_corpus_streams_in_sentences(tmp_path):
             f.write(" ".join(f"w{i % 97}" for i in range(5000)) + " ")
     raw = read_corpus(str(path))
     assert raw.n_tokens == 1_000_000 and len(raw.line_starts) == 2
+
+
+def test_a_model_too_big_for_memory_is_refused_before_allocation(corpus, tmp_path, monkeypatch):
+    import nbw2v.train as train_mod
+
+    monkeypatch.setattr(train_mod, "available_memory_bytes", lambda: 50_000)
+    with pytest.raises(ConfigError, match=r"model.dim=16: 300 words x 16 dimensions need about .* GiB"):
+        train(_cfg(corpus, tmp_path), progress=SilentProgress())

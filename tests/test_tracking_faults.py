@@ -1,0 +1,147 @@
+"""Tracking faults with a real MLflow server on loopback: unreachable at start (clear error, or
+train and journal with logger.on_error=warn), and a server killed mid-run (training finishes,
+nothing lost: the journal is replayed once the server is back)."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+mlflow = pytest.importorskip("mlflow")
+from mlflow import MlflowClient  # noqa: E402
+
+BIN = Path(sys.executable).parent
+EXE = BIN / "nbw2v-train"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """``mlflow server`` on 127.0.0.1 (SQLite backend, artifacts served), started and stopped by tests."""
+
+    def __init__(self, root: Path, port: int):
+        self.root, self.port, self.proc = root, port, None
+        self.uri = f"http://127.0.0.1:{port}"
+
+    def start(self):
+        cmd = [
+            str(BIN / "mlflow"),
+            "server",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--backend-store-uri",
+            f"sqlite:///{self.root / 'server.db'}",
+            "--artifacts-destination",
+            str(self.root / "artifacts"),
+            "--workers",
+            "1",
+        ]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(self.uri + "/health", timeout=2).read()
+                return self
+            except OSError:
+                time.sleep(0.3)
+        self.stop()
+        pytest.fail("mlflow server did not start within 90 s")
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=30)
+
+
+@pytest.fixture
+def server(tmp_path):
+    srv = Server(tmp_path, _free_port())
+    yield srv
+    srv.stop()
+
+
+def _base(tmp_path, uri, *extra):
+    return [
+        str(EXE),
+        "train=deterministic",
+        "train.epochs=2",
+        "model.dim=16",
+        "train.report_every_s=0",
+        "logger.flush_every_s=0",
+        "eval.analogies=",
+        f"logger.tracking_uri={uri}",
+        "logger.save_vectors=npz",
+        f"hydra.run.dir={tmp_path / 'out'}",
+        *extra,
+    ]
+
+
+def _journal(stderr: str) -> str:
+    line = next(ln for ln in stderr.splitlines() if "nbw2v replay" in ln)
+    return line.split("nbw2v replay", 1)[1].strip()
+
+
+@pytest.mark.slow
+def test_unreachable_server_fails_fast_or_journals_with_warn(tmp_path):
+    dead = f"http://127.0.0.1:{_free_port()}"
+    started = time.monotonic()
+    proc = subprocess.run(_base(tmp_path, dead), capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert proc.returncode == 2 and "cannot reach the MLflow server" in proc.stderr
+    assert time.monotonic() - started < 60
+    assert "epoch" not in proc.stderr  # nothing trained
+
+    proc = subprocess.run(
+        _base(tmp_path, dead, "logger.on_error=warn"), capture_output=True, text=True, cwd=tmp_path, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    journal = _journal(proc.stderr)
+    store = f"sqlite:///{tmp_path / 'later.db'}"
+    from nbw2v.cli import main
+
+    assert main(["replay", journal, "--tracking-uri", store]) == 0
+    client = MlflowClient(store)
+    (run,) = client.search_runs([client.get_experiment_by_name("nbw2v").experiment_id])
+    assert run.info.status == "FINISHED" and run.data.params["model.dim"] == "16"
+    assert len(client.get_metric_history(run.info.run_id, "loss/epoch")) == 2
+
+
+@pytest.mark.slow
+def test_server_killed_mid_run_loses_nothing(tmp_path, server):
+    server.start()
+    proc = subprocess.Popen(_base(tmp_path, server.uri), stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    lines = []
+    for line in proc.stderr:
+        lines.append(line)
+        if "epoch 1/2" in line:
+            server.stop()  # the server dies in the middle of training
+            break
+    rest = proc.stderr.read()
+    assert proc.wait(timeout=300) == 0, rest[-3000:]
+    assert "training goes on, tracking is journaled" in rest
+    journal = _journal(rest)
+    ops = [json.loads(x)["op"] for x in Path(journal).read_text().splitlines()]
+    assert ops[0] == "header" and ops[-1] == "end"
+
+    server.start()  # back, same backend store
+    from nbw2v.cli import main
+
+    assert main(["replay", journal]) == 0
+    client = MlflowClient(server.uri)
+    (run,) = client.search_runs([client.get_experiment_by_name("nbw2v").experiment_id])
+    assert run.info.status == "FINISHED"
+    assert len(client.get_metric_history(run.info.run_id, "loss/epoch")) == 2
+    assert "eval/wordsim353_spearman" in run.data.metrics
+    assert {"vectors", "loss_curve.png", "neighbours.md"} <= {a.path for a in client.list_artifacts(run.info.run_id)}
