@@ -83,6 +83,8 @@ class TrainConfig:
     checkpoint_dir: str = "checkpoints"
     #: write a checkpoint this often during training (0: only on Ctrl-C / SIGTERM)
     checkpoint_every_s: float = 300.0
+    #: ... and/or every this many corpus words (0: off)
+    checkpoint_every_words: int = 0
     #: continue from a checkpoint file; "auto": this config's checkpoint in checkpoint_dir if any
     resume: str = ""
 
@@ -194,6 +196,7 @@ def validate(cfg: Any) -> None:
     _float_in(cfg, "train.report_every_s", 0.0, lo_open=False, hint=" (0: report after every round of chunks)")
     _int_in(cfg, "train.softmax_batch", 1)
     _float_in(cfg, "train.checkpoint_every_s", 0.0, lo_open=False, hint=" (0: only on interruption)")
+    _int_in(cfg, "train.checkpoint_every_words", 0, hint=" (0: off)")
     resume = str(_get(cfg, "train.resume"))
     if resume not in ("", "auto") and not Path(resume).expanduser().is_file():
         raise ConfigError(f"train.resume={resume!r}: no such checkpoint file (or use 'auto')")

@@ -200,8 +200,11 @@ class MlflowTracker:
                     self.experiment_id = client.get_experiment_by_name(self.experiment_name).experiment_id
             else:
                 self.experiment_id = experiment.experiment_id
-        except MlflowException as exc:
-            raise ValueError(f"logger.tracking_uri={self.tracking_uri}: cannot use this MLflow store: {exc}") from None
+        except Exception as exc:  # noqa: BLE001  (MlflowException, or SQLAlchemy's for a corrupt file)
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise ValueError(
+                f"logger.tracking_uri={self.tracking_uri}: cannot use this MLflow store: {first}"
+            ) from None
         self._client = client
         return client
 

@@ -320,6 +320,8 @@ class _Loop:
         history.extend(state.history)
         report_every = float(self.cfg.train.report_every_s)
         checkpoint_every = float(self.cfg.train.checkpoint_every_s)
+        checkpoint_words = int(self.cfg.train.checkpoint_every_words)
+        last_checkpoint_done = state.epoch * s.total_words + int(words_before[state.next_chunk])
         total = s.epochs * s.total_words
         epoch_losses = list(state.epoch_losses)
         start = last_report = last_checkpoint = time.perf_counter()
@@ -365,9 +367,13 @@ class _Loop:
                     name = "SIGTERM" if self.stop_signal == signal.SIGTERM else "Ctrl-C"
                     where = f"; checkpoint {path} (resume with train.resume={path})" if path else ""
                     raise TrainingInterrupted(f"training interrupted by {name} in epoch {epoch + 1}{where}", path)
-                if checkpoint_every and now - last_checkpoint >= checkpoint_every and last < self.n_chunks:
+                done_now = epoch * s.total_words + int(words_before[last])
+                due = (checkpoint_every and now - last_checkpoint >= checkpoint_every) or (
+                    checkpoint_words and done_now - last_checkpoint_done >= checkpoint_words
+                )
+                if due and last < self.n_chunks:
                     self._save(epoch, last, epoch_losses, history)
-                    last_checkpoint = time.perf_counter()
+                    last_checkpoint, last_checkpoint_done = time.perf_counter(), done_now
             epoch_loss = float(self.loss_sums.sum() / max(int(self.pair_counts.sum()), 1))
             epoch_losses.append(epoch_loss)
             tracker.log_metrics({"loss/epoch": epoch_loss, "train/epoch": epoch + 1}, step=(epoch + 1) * s.total_words)

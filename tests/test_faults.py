@@ -169,3 +169,28 @@ def test_a_model_too_big_for_memory_is_refused_before_allocation(corpus, tmp_pat
     monkeypatch.setattr(train_mod, "available_memory_bytes", lambda: 50_000)
     with pytest.raises(ConfigError, match=r"model.dim=16: 300 words x 16 dimensions need about .* GiB"):
         train(_cfg(corpus, tmp_path), progress=SilentProgress())
+
+
+def test_checkpoints_every_n_words_are_written_atomically(corpus, tmp_path, monkeypatch):
+    import nbw2v.train as train_mod
+
+    saved = []
+    real = train_mod.save_checkpoint
+
+    def spy(path, *args):
+        saved.append(path)
+        return real(path, *args)
+
+    monkeypatch.setattr(train_mod, "save_checkpoint", spy)
+    train(_cfg(corpus, tmp_path, checkpoint_every_s=0.0, checkpoint_every_words=50_000), progress=SilentProgress())
+    assert len(saved) >= 5  # 2 epochs of 240k words
+    assert not list((tmp_path / "ckpt").glob("*"))  # finished: checkpoint removed, no temp file left
+
+
+def test_corrupt_sqlite_store_is_a_clear_error(tmp_path):
+    from nbw2v.tracking import MlflowTracker
+
+    db = tmp_path / "mlflow.db"
+    db.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(ValueError, match="cannot use this MLflow store"):
+        MlflowTracker(f"sqlite:///{db}").start()

@@ -145,3 +145,39 @@ def test_server_killed_mid_run_loses_nothing(tmp_path, server):
     assert len(client.get_metric_history(run.info.run_id, "loss/epoch")) == 2
     assert "eval/wordsim353_spearman" in run.data.metrics
     assert {"vectors", "loss_curve.png", "neighbours.md"} <= {a.path for a in client.list_artifacts(run.info.run_id)}
+
+
+@pytest.mark.slow
+def test_two_concurrent_writers_to_one_server_lose_nothing(tmp_path, server):
+    server.start()
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("\n".join(f"w{i % 50} w{(i * 7) % 50} w{(i * 3) % 50} w{i % 13}" for i in range(40000)) + "\n")
+    procs = [
+        subprocess.Popen(
+            _base(
+                tmp_path,
+                server.uri,
+                f"data.corpus={corpus}",
+                "data.min_count=1",
+                "train.chunk_words=2000",
+                f"logger.run_name=writer{k}",
+                f"hydra.run.dir={tmp_path / f'out{k}'}",
+                "train.threads=1",
+            ),
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=tmp_path,
+        )
+        for k in range(2)
+    ]
+    logs = [p.communicate(timeout=300)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], logs[0][-2000:] + logs[1][-2000:]
+    client = MlflowClient(server.uri)
+    runs = {r.info.run_name: r for r in client.search_runs([client.get_experiment_by_name("nbw2v").experiment_id])}
+    for k, log in enumerate(logs):
+        run = runs[f"writer{k}"]
+        assert run.info.status == "FINISHED" and len(run.data.params) > 40
+        reported = sum(1 for line in log.splitlines() if "words/s  ETA" in line)
+        assert reported > 10
+        assert len(client.get_metric_history(run.info.run_id, "loss/train")) == reported  # every point arrived
+        assert len(client.get_metric_history(run.info.run_id, "loss/epoch")) == 2
