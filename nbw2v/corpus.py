@@ -123,9 +123,12 @@ def detect_format(path: Path) -> str:
     return "sst" if first.rstrip("\r\n") == SST_HEADER else "text"
 
 
-def read_blocks(path: Path, fmt: str, block_chars: int = 1 << 20) -> Iterator[str]:
-    """The text of one file in blocks of whole lines (about ``block_chars`` characters each;
-    SST: only the sentence column). Errors name the file and the line."""
+def read_blocks(path: Path, fmt: str, block_chars: int = 1 << 20) -> Iterator[tuple[str, bool]]:
+    """The text of one file in blocks of about ``block_chars`` characters, as
+    ``(text, continues)``: blocks end at a line end, except inside a line longer than a block
+    (text8 is one 100 MB line), which is cut at a space and marked ``continues=True`` so the
+    caller keeps counting it as one line. Memory stays at one block. SST: only the sentence
+    column. Errors name the file and the line."""
     line_no = 0
     try:
         with open_text(path) as f:
@@ -141,7 +144,13 @@ def read_blocks(path: Path, fmt: str, block_chars: int = 1 << 20) -> Iterator[st
                     block, carry = carry, ""
                 else:
                     cut = chunk.rfind("\n") + 1
-                    if cut == 0:  # no line end in this chunk: a very long line, keep reading
+                    if cut == 0 and fmt != "sst":  # inside a very long line: cut at a space
+                        space = max(chunk.rfind(" "), chunk.rfind("\t")) + 1
+                        if space > 0:
+                            block, carry = carry + chunk[:space], chunk[space:]
+                            yield block, True
+                            continue
+                    if cut == 0:  # no break at all in this block (one huge token): keep reading
                         carry += chunk
                         continue
                     block, carry = carry + chunk[:cut], chunk[cut:]
@@ -158,7 +167,7 @@ def read_blocks(path: Path, fmt: str, block_chars: int = 1 << 20) -> Iterator[st
                     block = "\n".join(sentences)
                 else:
                     line_no += block.count("\n")
-                yield block
+                yield block, False
     except UnicodeDecodeError as exc:
         raise CorpusError(
             f"{path}: not valid UTF-8 after line {line_no} ({exc.reason}); "
@@ -199,19 +208,30 @@ def read_corpus(corpus: str, fmt: str = "auto", lowercase: bool = True, cache_di
     line_lengths: list[np.ndarray] = []
     for path in paths:
         file_fmt = detect_format(path) if fmt == "auto" else ("text" if fmt == "text8" else fmt)
-        for text in read_blocks(path, file_fmt):
+        open_line = 0  # words of a line continued from the previous block
+        for text, continues in read_blocks(path, file_fmt):
             if lowercase:
                 text = text.lower()
             ids: list[int] = []
             lengths = []
             extend, length = ids.extend, lengths.append
-            for line in text.split("\n"):
+            lines = text.split("\n")
+            for i, line in enumerate(lines):
                 words = line.split()
-                if words:
-                    extend(map(lookup, words))
-                    length(len(words))
+                extend(map(lookup, words))
+                if i == 0 and open_line:
+                    words_in_line = open_line + len(words)
+                    open_line = 0
+                else:
+                    words_in_line = len(words)
+                if i == len(lines) - 1 and continues:
+                    open_line = words_in_line  # the line goes on in the next block
+                elif words_in_line:
+                    length(words_in_line)
             tokens_buf.frombytes(np.array(ids, dtype=np.int32).tobytes())
             line_lengths.append(np.array(lengths, dtype=np.int64))
+        if open_line:
+            line_lengths.append(np.array([open_line], dtype=np.int64))
     tokens = np.frombuffer(tokens_buf, dtype=np.int32) if tokens_buf else np.zeros(0, np.int32)
     if tokens.size == 0:
         raise CorpusError(f"data.corpus={corpus!r}: no words found (empty or whitespace-only)")

@@ -75,7 +75,7 @@ def test_small_blocks_keep_lines_whole(tmp_path, monkeypatch):
     path = tmp_path / "c.txt"
     path.write_text("alpha beta gamma\ndelta epsilon\n" * 50)
     real = corpus_mod.read_blocks
-    monkeypatch.setattr(corpus_mod, "read_blocks", lambda p, f: real(p, f, block_chars=7))
+    monkeypatch.setattr(corpus_mod, "read_blocks", lambda p, f: real(p, f, block_chars=7))  # cuts inside lines
     vocab, corp = _encode(read_corpus(str(path)))
     assert corp.n_sentences == 100 and corp.n_words == 250
 
@@ -141,3 +141,24 @@ def test_text8_fetch_checks_size_and_unzips(tmp_path, monkeypatch):
     assert path.read_bytes() == payload
     monkeypatch.setattr(corpus_mod.urllib.request, "urlopen", lambda url, timeout: 1 / 0)
     assert corpus_mod.fetch_text8(tmp_path) == path  # cached: no second download
+
+
+def test_a_line_longer_than_a_block_streams_and_stays_one_line(tmp_path, monkeypatch):
+    path = tmp_path / "text8"
+    words = [f"w{i % 7}" for i in range(2503)]
+    path.write_text(" ".join(words) + "\nsecond line here\n" + " ".join(words))  # last line unterminated
+    real = corpus_mod.read_blocks
+    blocks = []
+
+    def small(p, f):
+        for block, continues in real(p, f, block_chars=50):
+            blocks.append(len(block))
+            yield block, continues
+
+    monkeypatch.setattr(corpus_mod, "read_blocks", small)
+    raw = read_corpus(str(path))
+    assert max(blocks) < 120  # never more than about a block in memory
+    assert np.diff(raw.line_starts).tolist() == [2503, 3, 2503]
+    vocab, corp = _encode(raw, max_len=1000)
+    assert np.diff(corp.sentence_starts).tolist() == [1000, 1000, 503, 3, 1000, 1000, 503]
+    assert [vocab.words[i] for i in corp.ids[:3]] == ["w0", "w1", "w2"]
