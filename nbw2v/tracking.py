@@ -38,15 +38,6 @@ def with_retry(fn, *args, attempts: int = 12, **kwargs):
 
 
 class Tracker(Protocol):
-    def find_finished(self, config_hash: str) -> str | None:
-        """Id of a FINISHED run with this config hash (under the same parent, in a sweep)."""
-        client = self.connect()
-        query = f"tags.`nbw2v.config_hash` = '{config_hash}' and attributes.status = 'FINISHED'"
-        if self.parent_run_id:
-            query += f" and tags.`mlflow.parentRunId` = '{self.parent_run_id}'"
-        runs = with_retry(client.search_runs, [self.experiment_id], filter_string=query, max_results=1)
-        return runs[0].info.run_id if runs else None
-
     def start(self, tags: dict[str, str] | None = None) -> None: ...
     def log_params(self, params: dict[str, Any]) -> None: ...
     def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None: ...
