@@ -38,6 +38,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 
 from nbw2v._jit import thread_env_report
 from nbw2v.losses import neg_batch_loss_grad, softmax_batch_loss_grad
+from nbw2v.run import cpu_name
 
 try:
     import torch
@@ -192,14 +193,7 @@ def bench_startup() -> dict:
 
 
 def machine() -> dict:
-    cpu = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_name()
     flags = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
     return {
         "cpu": cpu or platform.processor(),

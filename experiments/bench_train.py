@@ -245,10 +245,9 @@ def main(argv=None) -> int:
             result["words_per_sec"] = result["raw_words"] * epochs / result["train_seconds"]
             runs.append(result)
             print(json.dumps(result), flush=True)
-    cpu = next(
-        (ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines() if "model name" in ln),
-        platform.processor(),
-    )
+    from nbw2v.run import cpu_name
+
+    cpu = cpu_name()
     report = {
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),

@@ -35,7 +35,7 @@ def environment_tags(threads: int) -> dict[str, str]:
         "numba.version": numba.__version__,
         "numpy.version": np.__version__,
         "python.version": platform.python_version(),
-        "host.cpu": _cpu_name(),
+        "host.cpu": cpu_name(),
         "host.cores": str(os.cpu_count()),
         "train.threads": str(threads),
     }
@@ -45,7 +45,8 @@ def environment_tags(threads: int) -> dict[str, str]:
     return tags
 
 
-def _cpu_name() -> str:
+def cpu_name() -> str:
+    """The CPU model (for tags and benchmark reports)."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
