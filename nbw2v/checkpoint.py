@@ -43,8 +43,10 @@ class TrainState:
 
 
 def save_checkpoint(
-    path: str | Path, input_vectors, output_vectors, state: TrainState, config_hash: str, vocab_hash: str
+    path: str | Path, input_vectors, output_vectors, state: TrainState, config_hash: str, vocab_hash: str, vocab=None
 ) -> Path:
+    """Write atomically. ``vocab`` (words and counts) is stored too, so a checkpoint is a
+    complete model; the position stands in for LR and RNG state (both are functions of it)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     meta = {
@@ -65,6 +67,8 @@ def save_checkpoint(
             loss_sums=np.zeros(0) if state.loss_sums is None else state.loss_sums,
             pair_counts=np.zeros(0, np.int64) if state.pair_counts is None else state.pair_counts,
             meta=np.array(json.dumps(meta)),
+            words=np.array(vocab.words if vocab is not None else [], dtype=str),
+            counts=np.asarray(vocab.counts if vocab is not None else [], dtype=np.int64),
         )
         f.flush()
         os.fsync(f.fileno())

@@ -208,7 +208,7 @@ def train(
     runner = _SoftmaxRunner if cfg.loss.name == "softmax" else _NegativeRunner
     loop = runner(cfg, input_vectors, output_vectors, arrays, sched, tables, threads)
     loop.checkpoint = lambda st: save_checkpoint(
-        checkpoint_path, input_vectors, output_vectors, st, cfg_hash, vocab_hash
+        checkpoint_path, input_vectors, output_vectors, st, cfg_hash, vocab_hash, vocab
     )
     compile_start = time.perf_counter()
     loop.run_round(0, 0, 0)  # no chunk: compiles (or loads from the cache) outside the timed loop
