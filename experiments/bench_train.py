@@ -52,6 +52,7 @@ def worker_nbw2v(corpus: str, threads: int, epochs: int, shared: bool) -> dict:
     cfg.train.lr, cfg.train.epochs, cfg.train.threads = SETTING["lr"], epochs, threads
     cfg.train.shared_negatives = shared
     cfg.train.report_every_s = 1e9
+    cfg.data.cache = False  # time the real read, as gensim's
     prepared = build_vocab_and_corpus(cfg)
     emb = train(cfg, progress=SilentProgress(), prepared=prepared)
     train_peak = _peak_rss_mb()

@@ -38,8 +38,10 @@ class DataConfig:
     max_sentence_length: int = 10_000
     #: subsampling threshold t of word2vec.c (0 disables subsampling)
     sample: float = 1e-3
-    #: where text8 is downloaded to (default: ~/.cache/nbw2v)
+    #: where text8 is downloaded to and encoded corpora are cached (default: ~/.cache/nbw2v)
     cache_dir: str = ""
+    #: reuse the encoded corpus + vocabulary of an earlier run with the same data settings
+    cache: bool = True
 
 
 @dataclass

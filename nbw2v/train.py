@@ -120,7 +120,21 @@ def _check_memory(n_words: int, dim: int, corpus_words: int, cfg) -> None:
 
 
 def build_vocab_and_corpus(cfg) -> tuple[Vocab, Corpus, dict[str, float]]:
-    """Read the corpus once, build the vocabulary and encode; returns timings and counts too."""
+    """Read the corpus once, build the vocabulary and encode; returns timings and counts too.
+    With ``data.cache`` (default) the result is cached on disk and shared by later runs."""
+    if getattr(cfg.data, "cache", False):
+        from .corpus_cache import cached
+
+        start = time.perf_counter()
+        (vocab, corpus, stats), hit = cached(cfg.data, lambda: _build_vocab_and_corpus(cfg))
+        stats = {**stats, "vocab_cached": float(hit)}
+        if hit:
+            stats["vocab_seconds"] = time.perf_counter() - start
+        return vocab, corpus, stats
+    return _build_vocab_and_corpus(cfg)
+
+
+def _build_vocab_and_corpus(cfg) -> tuple[Vocab, Corpus, dict[str, float]]:
     start = time.perf_counter()
     data = cfg.data
     raw = read_corpus(str(data.corpus), data.format, data.lowercase, data.cache_dir)
@@ -169,7 +183,8 @@ def train(
     log(
         f"nbw2v: {stats['raw_words']:,.0f} corpus words, vocabulary {n_words:,} words "
         f"(min_count={cfg.data.min_count}), {corpus.n_words:,} training words in {corpus.n_sentences:,} "
-        f"sentences; read in {stats['vocab_seconds']:.1f} s"
+        f"sentences; {'loaded from the corpus cache' if stats.get('vocab_cached') else 'read'} in "
+        f"{stats['vocab_seconds']:.1f} s"
     )
     tracker.log_params(flatten(cfg))
     tracker.log_metrics({"data/vocab_size": n_words, "data/train_words": corpus.n_words}, step=0)
