@@ -44,11 +44,20 @@ def sweep_key(experiment: str, overrides: list[str]) -> str:
 
 
 def parallel_jobs(config: DictConfig) -> int:
+    """Jobs running at once on this machine (joblib); 1 for the basic launcher."""
     launcher = config.hydra.launcher
     if "joblib" not in str(launcher.get("_target_", "")):
         return 1
     n_jobs = int(launcher.get("n_jobs", -1) or -1)
     return (os.cpu_count() or 1) if n_jobs < 0 else n_jobs
+
+
+def cpus_per_job(config: DictConfig) -> int | None:
+    """CPUs a cluster launcher gives each job (submitit's cpus_per_task), if it says."""
+    launcher = config.hydra.launcher
+    if "submitit" in str(launcher.get("_target_", "")) and launcher.get("cpus_per_task"):
+        return int(launcher.cpus_per_task)
+    return None
 
 
 def warm_numba_cache() -> float:
@@ -80,7 +89,10 @@ class SweepCallback(Callback):
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         jobs = parallel_jobs(config)
         cores = os.cpu_count() or 1
-        if jobs > 1 and not config.train.threads:
+        if cpus_per_job(config) and not config.train.threads:  # SLURM / submitit: the task's CPUs
+            os.environ[ENV_THREADS] = str(cpus_per_job(config))
+            print(f"nbw2v sweep: {cpus_per_job(config)} thread(s) per job (cpus_per_task)", file=sys.stderr)
+        elif jobs > 1 and not config.train.threads:
             threads = max(1, cores // jobs)
             for var in (ENV_THREADS, "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
                 os.environ[var] = str(threads)

@@ -191,3 +191,49 @@ def test_optuna_sweeper_config_runs(tmp_path):
     proc = subprocess.run(args, capture_output=True, text=True, cwd=tmp_path, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "Best value" in proc.stderr + proc.stdout
+
+
+@pytest.mark.slow
+def test_submitit_local_launcher_runs_the_sweep_with_the_tasks_cpus(tmp_path):
+    """The SLURM path (submitit) with its local executor: same grouping, threads = cpus_per_task."""
+    pytest.importorskip("hydra_plugins.hydra_submitit_launcher")
+    (tmp_path / "tiny.txt").write_text("\n".join(["the king and the queen rule", "water flows to the sea"] * 200))
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    args = [
+        str(EXE),
+        "--multirun",
+        f"data.corpus={tmp_path / 'tiny.txt'}",
+        "data.min_count=1",
+        "train.epochs=1",
+        "model.dim=8",
+        "model.window=2,3",
+        "loss.K=2,5",
+        "eval.analogies=",
+        f"logger.tracking_uri={store}",
+        "hydra/launcher=submitit_local",
+        "hydra.launcher.cpus_per_task=1",
+        "hydra.launcher.timeout_min=10",
+        f"hydra.sweep.dir={tmp_path / 'multirun'}",
+    ]
+    proc = subprocess.run(args, capture_output=True, text=True, cwd=tmp_path, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "1 thread(s) per job (cpus_per_task)" in proc.stderr
+    client = MlflowClient(store)
+    runs = client.search_runs([client.get_experiment_by_name("nbw2v").experiment_id])
+    parents = [r for r in runs if r.data.tags.get("nbw2v.role") == "sweep"]
+    children = [r for r in runs if r.data.tags.get("nbw2v.role") != "sweep"]
+    assert len(parents) == 1 and parents[0].info.status == "FINISHED"
+    assert len(children) == 4 and all(r.info.status == "FINISHED" for r in children)
+    assert all(r.data.tags["mlflow.parentRunId"] == parents[0].info.run_id for r in children)
+    assert all(r.data.tags["train.threads"] == "1" for r in children)
+
+
+def test_slurm_profile_composes():
+    pytest.importorskip("hydra_plugins.hydra_submitit_launcher")
+    from hydra import compose, initialize_config_dir
+
+    from nbw2v.hydra_app import CONF_DIR
+
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        cfg = compose(config_name="config", overrides=["hydra/launcher=nbw2v_slurm"], return_hydra_config=True)
+    assert cfg.hydra.launcher._target_.endswith("SlurmLauncher") and cfg.hydra.launcher.cpus_per_task == 4
