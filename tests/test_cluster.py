@@ -1,0 +1,155 @@
+"""Team setup on loopback: a real PostgreSQL (Debian's binaries; initdb into a temp dir, run on
+127.0.0.1 and a free port) behind a real ``mlflow server``, and a 2 x 2 sweep through submitit's
+local executor logging to it (artifacts through the server). Everything is torn down."""
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("psycopg2")
+pytest.importorskip("hydra_plugins.hydra_submitit_launcher")
+from mlflow import MlflowClient  # noqa: E402
+
+BIN = Path(sys.executable).parent
+PG_BIN = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not PG_BIN, reason="PostgreSQL server binaries not installed (Debian package postgresql)"),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _as_postgres(cmd: list[str]) -> list[str]:
+    """initdb/postgres refuse to run as root: use the postgres account then."""
+    return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
+
+
+@pytest.fixture
+def postgres():
+    pg = Path(PG_BIN[-1])
+    root = Path(tempfile.mkdtemp(prefix="nbw2v-pg-", dir="/tmp"))
+    data, port = root / "data", _free_port()
+    root.chmod(0o755)
+    if os.geteuid() == 0:
+        shutil.chown(root, "postgres")
+    started = False
+    try:
+        subprocess.run(
+            _as_postgres([str(pg / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"]),
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+        opts = f"-p {port} -k {root} -c listen_addresses=127.0.0.1"
+        subprocess.run(
+            _as_postgres(
+                [str(pg / "pg_ctl"), "-D", str(data), "-o", opts, "-w", "-t", "60", "-l", str(root / "log"), "start"]
+            ),
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+        started = True
+        subprocess.run(
+            [str(pg / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "mlflow"],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+        yield f"postgresql+psycopg2://postgres@127.0.0.1:{port}/mlflow"  # SQLAlchemy 2.1 defaults to psycopg 3
+    finally:
+        if started:
+            subprocess.run(
+                _as_postgres([str(pg / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
+                capture_output=True,
+                timeout=60,
+            )
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def mlflow_server(postgres, tmp_path):
+    port = _free_port()
+    proc = subprocess.Popen(
+        [
+            str(BIN / "mlflow"),
+            "server",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--backend-store-uri",
+            postgres,
+            "--artifacts-destination",
+            str(tmp_path / "server-artifacts"),
+            "--workers",
+            "1",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    uri = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                urllib.request.urlopen(uri + "/health", timeout=2).read()
+                break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline, "mlflow server did not start"
+                time.sleep(0.5)
+        yield uri
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, 9)
+        proc.wait(timeout=30)
+
+
+def test_sweep_through_submitit_to_a_postgres_backed_server(mlflow_server, tmp_path):
+    (tmp_path / "tiny.txt").write_text("\n".join(["the king and the queen rule", "water flows to the sea"] * 200))
+    args = [
+        str(BIN / "nbw2v-train"),
+        "--multirun",
+        f"data.corpus={tmp_path / 'tiny.txt'}",
+        "data.min_count=1",
+        "train.epochs=1",
+        "model.dim=8",
+        "model.window=2,3",
+        "loss.K=2,5",
+        "eval.analogies=",
+        f"logger.tracking_uri={mlflow_server}",
+        "logger.experiment=team",
+        f"data.cache_dir={tmp_path / 'cache'}",
+        "hydra/launcher=submitit_local",
+        "hydra.launcher.cpus_per_task=1",
+        "hydra.launcher.timeout_min=10",
+        f"hydra.sweep.dir={tmp_path / 'multirun'}",
+    ]
+    proc = subprocess.run(args, capture_output=True, text=True, cwd=tmp_path, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    client = MlflowClient(mlflow_server)
+    runs = client.search_runs([client.get_experiment_by_name("team").experiment_id])
+    parents = [r for r in runs if r.data.tags.get("nbw2v.role") == "sweep"]
+    children = [r for r in runs if r.data.tags.get("nbw2v.role") != "sweep"]
+    assert len(parents) == 1 and parents[0].info.status == "FINISHED"
+    assert len(children) == 4 and all(r.info.status == "FINISHED" for r in children)
+    for child in children:
+        assert "loss/epoch" in child.data.metrics and "gradcheck/max_rel_err" in child.data.metrics
+        assert {"vectors", "loss_curve.png"} <= {a.path for a in client.list_artifacts(child.info.run_id)}
+    assert "report/heatmap_ws353.png" in {a.path for a in client.list_artifacts(parents[0].info.run_id, "report")}
+    assert len(list((tmp_path / "cache" / "corpora").glob("*.npz"))) == 1  # encoded once, shared by the jobs
