@@ -23,3 +23,38 @@ def assert_close(actual, expected, rtol):
 @pytest.fixture
 def rng():
     return np.random.default_rng(12345)
+
+
+TINY_TEXT = "\n".join(["the king and the queen rule", "water flows to the sea"] * 200)
+
+
+def tiny_sweep_command(tmp_path, store, *extra):
+    """``nbw2v-train --multirun`` of a 2 x 2 grid (window x K) on a tiny corpus, 1 epoch, logging to
+    ``store``; writes the corpus to ``tmp_path/tiny.txt`` unless a test already did."""
+    import sys
+    from pathlib import Path
+
+    corpus = tmp_path / "tiny.txt"
+    if not corpus.exists():
+        corpus.write_text(TINY_TEXT)
+    return [
+        str(Path(sys.executable).parent / "nbw2v-train"),
+        "--multirun",
+        f"data.corpus={corpus}",
+        "data.min_count=1",
+        "train.epochs=1",
+        "model.dim=8",
+        "model.window=2,3",
+        "loss.K=2,5",
+        "eval.analogies=",
+        f"logger.tracking_uri={store}",
+        f"hydra.sweep.dir={tmp_path / 'multirun'}",
+        *extra,
+    ]
+
+
+def sweep_runs(client, experiment):
+    """(parent runs, child runs) of the sweeps in an MLflow experiment."""
+    runs = client.search_runs([client.get_experiment_by_name(experiment).experiment_id])
+    parents = [r for r in runs if r.data.tags.get("nbw2v.role") == "sweep"]
+    return parents, [r for r in runs if r.data.tags.get("nbw2v.role") != "sweep"]

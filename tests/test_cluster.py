@@ -17,6 +17,7 @@ import pytest
 
 pytest.importorskip("psycopg2")
 pytest.importorskip("hydra_plugins.hydra_submitit_launcher")
+from conftest import sweep_runs, tiny_sweep_command  # noqa: E402
 from mlflow import MlflowClient  # noqa: E402
 
 BIN = Path(sys.executable).parent
@@ -121,31 +122,19 @@ def mlflow_server(postgres, tmp_path):
 
 
 def test_sweep_through_submitit_to_a_postgres_backed_server(mlflow_server, tmp_path):
-    (tmp_path / "tiny.txt").write_text("\n".join(["the king and the queen rule", "water flows to the sea"] * 200))
-    args = [
-        str(BIN / "nbw2v-train"),
-        "--multirun",
-        f"data.corpus={tmp_path / 'tiny.txt'}",
-        "data.min_count=1",
-        "train.epochs=1",
-        "model.dim=8",
-        "model.window=2,3",
-        "loss.K=2,5",
-        "eval.analogies=",
-        f"logger.tracking_uri={mlflow_server}",
+    args = tiny_sweep_command(
+        tmp_path,
+        mlflow_server,
         "logger.experiment=team",
         f"data.cache_dir={tmp_path / 'cache'}",
         "hydra/launcher=submitit_local",
         "hydra.launcher.cpus_per_task=1",
         "hydra.launcher.timeout_min=10",
-        f"hydra.sweep.dir={tmp_path / 'multirun'}",
-    ]
+    )
     proc = subprocess.run(args, capture_output=True, text=True, cwd=tmp_path, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
     client = MlflowClient(mlflow_server)
-    runs = client.search_runs([client.get_experiment_by_name("team").experiment_id])
-    parents = [r for r in runs if r.data.tags.get("nbw2v.role") == "sweep"]
-    children = [r for r in runs if r.data.tags.get("nbw2v.role") != "sweep"]
+    parents, children = sweep_runs(client, "team")
     assert len(parents) == 1 and parents[0].info.status == "FINISHED"
     assert len(children) == 4 and all(r.info.status == "FINISHED" for r in children)
     for child in children:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 mlflow = pytest.importorskip("mlflow")
+from conftest import sweep_runs, tiny_sweep_command  # noqa: E402
 from mlflow import MlflowClient  # noqa: E402
 
 from nbw2v.sweep import sweep_key  # noqa: E402
@@ -17,23 +18,9 @@ EXE = Path(sys.executable).parent / "nbw2v-train"
 
 
 def _sweep(tmp_path, store, *extra):
-    args = [
-        str(EXE),
-        "--multirun",
-        f"data.corpus={tmp_path / 'tiny.txt'}",
-        "data.min_count=1",
-        "train.epochs=1",
-        "model.dim=8",
-        "model.window=2,3",
-        "loss.K=2,5",
-        "eval.analogies=",
-        f"logger.tracking_uri={store}",
-        "logger.experiment=sweep",
-        "hydra/launcher=joblib",
-        "hydra.launcher.n_jobs=2",
-        f"hydra.sweep.dir={tmp_path / 'multirun'}",
-        *extra,
-    ]
+    args = tiny_sweep_command(
+        tmp_path, store, "logger.experiment=sweep", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", *extra
+    )
     env = {**os.environ, "HYDRA_FULL_ERROR": "1"}
     proc = subprocess.run(args, capture_output=True, text=True, cwd=tmp_path, env=env, timeout=900)
     assert proc.returncode == 0, proc.stderr[-4000:]
@@ -50,9 +37,7 @@ def test_parallel_sweep_is_one_group_with_a_report_and_resumes(tmp_path):
     assert "2 parallel jobs x 1 thread(s) each" in log
     client = MlflowClient(store)
     exp = client.get_experiment_by_name("sweep").experiment_id
-    runs = client.search_runs([exp])
-    parents = [r for r in runs if r.data.tags.get("nbw2v.role") == "sweep"]
-    children = [r for r in runs if r not in parents]
+    parents, children = sweep_runs(client, "sweep")
     assert len(parents) == 1 and len(children) == 4
     parent = parents[0]
     assert parent.info.status == "FINISHED"
@@ -197,31 +182,18 @@ def test_optuna_sweeper_config_runs(tmp_path):
 def test_submitit_local_launcher_runs_the_sweep_with_the_tasks_cpus(tmp_path):
     """The SLURM path (submitit) with its local executor: same grouping, threads = cpus_per_task."""
     pytest.importorskip("hydra_plugins.hydra_submitit_launcher")
-    (tmp_path / "tiny.txt").write_text("\n".join(["the king and the queen rule", "water flows to the sea"] * 200))
     store = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    args = [
-        str(EXE),
-        "--multirun",
-        f"data.corpus={tmp_path / 'tiny.txt'}",
-        "data.min_count=1",
-        "train.epochs=1",
-        "model.dim=8",
-        "model.window=2,3",
-        "loss.K=2,5",
-        "eval.analogies=",
-        f"logger.tracking_uri={store}",
+    args = tiny_sweep_command(
+        tmp_path,
+        store,
         "hydra/launcher=submitit_local",
         "hydra.launcher.cpus_per_task=1",
         "hydra.launcher.timeout_min=10",
-        f"hydra.sweep.dir={tmp_path / 'multirun'}",
-    ]
+    )
     proc = subprocess.run(args, capture_output=True, text=True, cwd=tmp_path, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "1 thread(s) per job (cpus_per_task)" in proc.stderr
-    client = MlflowClient(store)
-    runs = client.search_runs([client.get_experiment_by_name("nbw2v").experiment_id])
-    parents = [r for r in runs if r.data.tags.get("nbw2v.role") == "sweep"]
-    children = [r for r in runs if r.data.tags.get("nbw2v.role") != "sweep"]
+    parents, children = sweep_runs(MlflowClient(store), "nbw2v")
     assert len(parents) == 1 and parents[0].info.status == "FINISHED"
     assert len(children) == 4 and all(r.info.status == "FINISHED" for r in children)
     assert all(r.data.tags["mlflow.parentRunId"] == parents[0].info.run_id for r in children)
