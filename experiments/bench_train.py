@@ -39,7 +39,7 @@ def _peak_rss_mb() -> float:
 def worker_nbw2v(corpus: str, threads: int, epochs: int, shared: bool) -> dict:
     import nbw2v  # noqa: F401
     from nbw2v.config import Config
-    from nbw2v.evaluate import evaluate_all
+    from nbw2v.evaluate import evaluate_configured, results_to_metrics
     from nbw2v.progress import SilentProgress
     from nbw2v.train import build_vocab_and_corpus, train
 
@@ -66,7 +66,7 @@ def worker_nbw2v(corpus: str, threads: int, epochs: int, shared: bool) -> dict:
         "vocab_size": len(emb),
         "final_loss": s["epoch_losses"][-1],
         "memory_model_mb": (2 * len(emb) * cfg.model.dim * 4 + s["train_words"] * 4) / 2**20,
-        **evaluate_all(emb),
+        **results_to_metrics(evaluate_configured(emb)),
     }
 
 
@@ -76,7 +76,7 @@ def worker_gensim(corpus: str, threads: int, epochs: int) -> dict:
     from gensim.models import Word2Vec
 
     from nbw2v.embeddings import Embeddings
-    from nbw2v.evaluate import evaluate_all
+    from nbw2v.evaluate import evaluate_configured, results_to_metrics
     from nbw2v.vocab import Vocab
 
     model = Word2Vec(
@@ -110,7 +110,7 @@ def worker_gensim(corpus: str, threads: int, epochs: int) -> dict:
         "train_seconds": train_seconds,
         "raw_words": float(model.corpus_total_words),
         "vocab_size": len(kv),
-        **evaluate_all(emb),
+        **results_to_metrics(evaluate_configured(emb)),
     }
 
 
@@ -149,10 +149,10 @@ def markdown(report: dict) -> str:
         lines.append(
             f"| {r['name']} | {r['threads']} | {r['epochs']} | {r['words_per_sec']:,.0f} | {ratio} "
             f"| {r['train_seconds']:.1f} | {r['vocab_seconds']:.2f} | {r['peak_rss_mb']:.0f} "
-            f"| {r['eval/ws353_spearman']:.3f} | {r['eval/simlex_spearman']:.3f} "
+            f"| {r['eval/wordsim353_spearman']:.3f} | {r['eval/simlex999_spearman']:.3f} "
             f"| {100 * r['eval/analogy_accuracy']:.1f}% ({100 * r['eval/analogy_semantic']:.1f} / "
-            f"{100 * r['eval/analogy_syntactic']:.1f}) | {r['eval/ws353_coverage']:.3f} / "
-            f"{r['eval/simlex_coverage']:.3f} / {r['eval/analogy_coverage']:.3f} |"
+            f"{100 * r['eval/analogy_syntactic']:.1f}) | {r['eval/wordsim353_coverage']:.3f} / "
+            f"{r['eval/simlex999_coverage']:.3f} / {r['eval/analogy_coverage']:.3f} |"
         )
     lines += ["", "## Targets", ""]
     for key, value in report["targets"].items():
@@ -173,8 +173,8 @@ def targets(runs: list[dict]) -> dict:
             f"{ours['words_per_sec'] / peer['words_per_sec']:.2f}x"
         )
         out["WS353 vs gensim (within 0.02)"] = (
-            f"{ours['eval/ws353_spearman']:.3f} vs {peer['eval/ws353_spearman']:.3f} "
-            f"({ours['eval/ws353_spearman'] - peer['eval/ws353_spearman']:+.3f})"
+            f"{ours['eval/wordsim353_spearman']:.3f} vs {peer['eval/wordsim353_spearman']:.3f} "
+            f"({ours['eval/wordsim353_spearman'] - peer['eval/wordsim353_spearman']:+.3f})"
         )
         out["analogy vs gensim (within 2 points)"] = (
             f"{100 * ours['eval/analogy_accuracy']:.1f}% vs {100 * peer['eval/analogy_accuracy']:.1f}% "

@@ -290,16 +290,3 @@ def results_to_metrics(results) -> dict[str, float]:
             out["eval/analogy_syntactic"] = r.split(True)
             out["eval/analogy_coverage"] = r.coverage
     return {k: v for k, v in out.items() if v is not None}
-
-
-def evaluate_all(emb: Embeddings, restrict: int = 30_000) -> dict[str, float]:
-    """The standard metrics (WS353, SimLex-999, Google analogies), flat, with short names
-    (``eval/ws353_spearman``, ``eval/simlex_spearman``, ...) as the benchmarks report them."""
-    metrics = results_to_metrics(evaluate_configured(emb, restrict=restrict))
-    renames = {"eval/wordsim353_": "eval/ws353_", "eval/simlex999_": "eval/simlex_"}
-    out = {}
-    for key, value in metrics.items():
-        for old, new in renames.items():
-            key = key.replace(old, new)
-        out[key] = value
-    return out
