@@ -8,7 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.nbw2v-installed
 
-.PHONY: run demo sweep test bench bench-train lint clean
+.PHONY: run demo sweep test bench bench-train lint clean postgresql
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,9 +26,18 @@ sweep: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/nbw2v demo
 
-test: $(STAMP)
+test: $(STAMP) postgresql
 	$(BIN)/ruff check nbw2v tests experiments
 	$(BIN)/python -m pytest -q
+
+# tests/test_cluster.py runs a real PostgreSQL (Debian package postgresql): installed here when
+# missing and apt-get can (root); otherwise those tests skip, saying why
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+	{ [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  echo "make test: installing Debian's postgresql for tests/test_cluster.py" && \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; } || \
+	echo "make test: no PostgreSQL server (apt-get install postgresql); tests/test_cluster.py will skip"
 
 bench: $(STAMP)
 	$(BIN)/python experiments/bench_kernels.py

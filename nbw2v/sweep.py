@@ -7,7 +7,10 @@ At multirun start (in the launching process, once, before any job):
   the jobs as ``NBW2V_PARENT_RUN_ID`` (not ``MLFLOW_RUN_ID``, with which MLflow would log the
   jobs *into* that run), so each job is a nested child run and the UI shows one group;
 * with a parallel launcher (``hydra/launcher=joblib``), each job gets ``cores // n_jobs``
-  Numba and BLAS threads (``NBW2V_THREADS_PER_JOB``): jobs x threads <= cores;
+  Numba and BLAS threads (``NBW2V_THREADS_PER_JOB``): jobs x threads <= cores; with a cluster
+  launcher, the CPUs each job declares (submitit's ``cpus_per_task``, Ray's ``num_cpus``);
+* with hydra-ray-launcher, Ray is connected here with a ``runtime_env`` carrying these variables
+  and the launch directory to the jobs (Ray workers inherit neither from this process);
 * the Numba cache is warmed by one tiny training in this process, so parallel jobs load the
   kernels instead of compiling them concurrently into one cache directory (Numba #4807, #10128).
 
@@ -52,12 +55,80 @@ def parallel_jobs(config: DictConfig) -> int:
     return (os.cpu_count() or 1) if n_jobs < 0 else n_jobs
 
 
+def is_ray(config: DictConfig) -> bool:
+    return "hydra_ray_launcher" in str(config.hydra.launcher.get("_target_", ""))
+
+
 def cpus_per_job(config: DictConfig) -> int | None:
-    """CPUs a cluster launcher gives each job (submitit's cpus_per_task), if it says."""
+    """CPUs a cluster launcher gives each job (submitit's cpus_per_task, Ray's remote num_cpus)."""
     launcher = config.hydra.launcher
     if "submitit" in str(launcher.get("_target_", "")) and launcher.get("cpus_per_task"):
         return int(launcher.cpus_per_task)
+    if is_ray(config):
+        cpus = (launcher.get("ray") or {}).get("remote", {}).get("num_cpus")
+        return max(1, int(cpus)) if cpus else None
     return None
+
+
+# Forwarded to Ray jobs: Ray workers are started by the cluster's raylets, not by this process,
+# so they inherit neither its environment nor its working directory.
+FORWARD_PREFIXES = ("NBW2V_", "MLFLOW_", "NUMBA_", "OMP_", "OPENBLAS_", "MKL_")
+ENV_LAUNCH_DIR = "NBW2V_LAUNCH_DIR"
+
+
+def ray_worker_setup() -> None:
+    """Run by Ray in each worker process before any job: work in the directory the sweep was
+    launched from, where it exists (one machine, or a shared file system), so relative paths
+    (corpus, ./mlflow.db, multirun/) mean what they mean for the local launchers."""
+    launch_dir = os.environ.get(ENV_LAUNCH_DIR, "")
+    if launch_dir and os.path.isdir(launch_dir):
+        os.chdir(launch_dir)
+
+
+def check_ray_address(config: DictConfig) -> None:
+    """Fail in seconds, naming the address, when an explicit Ray head does not answer (ray.init
+    itself waits minutes); "auto" and ray:// addresses are left to Ray."""
+    import socket
+
+    address = str((config.hydra.launcher.ray.init or {}).get("address") or "")
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit() or "://" in address:
+        return
+    try:
+        socket.create_connection((host, int(port)), timeout=5).close()
+    except OSError as exc:
+        raise SystemExit(
+            f"nbw2v sweep: no Ray cluster answers at hydra.launcher.ray.init.address={address} ({exc}); start one "
+            "with `ray start --head` there, or fix RAY_ADDRESS / the address"
+        ) from None
+
+
+def connect_ray(config: DictConfig) -> None:
+    """Connect to Ray before hydra-ray-launcher does, with a runtime_env that gives every job
+    this process's nbw2v/MLflow/thread variables and launch directory (the launcher then reuses
+    the connection). A cluster that cannot be reached is one clear error."""
+    import ray
+    from omegaconf import OmegaConf
+
+    init = OmegaConf.to_container(config.hydra.launcher.ray.init, resolve=True) or {}
+    runtime_env = dict(init.pop("runtime_env", None) or {})
+    env_vars = {k: v for k, v in os.environ.items() if k.startswith(FORWARD_PREFIXES)}
+    env_vars[ENV_LAUNCH_DIR] = os.getcwd()
+    env_vars.update(runtime_env.get("env_vars") or {})  # the user's own runtime_env wins
+    runtime_env["env_vars"] = env_vars
+    runtime_env.setdefault("worker_process_setup_hook", "nbw2v.sweep.ray_worker_setup")
+    if ray.is_initialized():
+        ray.shutdown()
+    try:
+        ray.init(**init, runtime_env=runtime_env, log_to_driver=True)
+    except (ConnectionError, ValueError) as exc:
+        raise SystemExit(
+            f"nbw2v sweep: cannot reach the Ray cluster at hydra.launcher.ray.init.address="
+            f"{init.get('address')} ({str(exc).splitlines()[0]}); start it with `ray start --head` or set "
+            "RAY_ADDRESS=host:port"
+        ) from None
+    resources = ray.cluster_resources()
+    print(f"nbw2v sweep: Ray cluster with {resources.get('CPU', 0):g} CPU(s)", file=sys.stderr)
 
 
 def warm_numba_cache() -> float:
@@ -84,23 +155,35 @@ class SweepCallback(Callback):
         self.tracker: MlflowTracker | None = None
         self.ended = False
 
+    def __getstate__(self) -> dict[str, Any]:
+        # Ray pickles Hydra's callbacks into each job; the parent run stays with the launcher
+        return {"tracker": None, "ended": True}
+
     # ---- start ---------------------------------------------------------------------------------
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        if is_ray(config):
+            check_ray_address(config)
         jobs = parallel_jobs(config)
         cores = os.cpu_count() or 1
-        if cpus_per_job(config) and not config.train.threads:  # SLURM / submitit: the task's CPUs
-            os.environ[ENV_THREADS] = str(cpus_per_job(config))
-            print(f"nbw2v sweep: {cpus_per_job(config)} thread(s) per job (cpus_per_task)", file=sys.stderr)
+        threads = None
+        if cpus_per_job(config) and not config.train.threads:  # SLURM / Ray: the CPUs a job declares
+            threads = cpus_per_job(config)
+            print(f"nbw2v sweep: {threads} thread(s) per job (the CPUs each job declares)", file=sys.stderr)
         elif jobs > 1 and not config.train.threads:
             threads = max(1, cores // jobs)
+            print(f"nbw2v sweep: {jobs} parallel jobs x {threads} thread(s) each on {cores} cores", file=sys.stderr)
+        if threads:
             for var in (ENV_THREADS, "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
                 os.environ[var] = str(threads)
-            print(f"nbw2v sweep: {jobs} parallel jobs x {threads} thread(s) each on {cores} cores", file=sys.stderr)
         seconds = warm_numba_cache()
         print(f"nbw2v sweep: Numba kernels ready ({seconds:.1f} s, cached for the jobs)", file=sys.stderr)
-        if config.logger.name == "none":
-            return
+        if config.logger.name != "none":
+            self._start_parent(config, jobs)
+        if is_ray(config):
+            connect_ray(config)
+
+    def _start_parent(self, config: DictConfig, jobs: int) -> None:
         overrides = list(config.hydra.overrides.task)
         key = sweep_key(config.logger.experiment, overrides)
         tracker = MlflowTracker(config.logger.tracking_uri, config.logger.experiment, flush_every_s=0.0)
@@ -127,6 +210,8 @@ class SweepCallback(Callback):
             tracker.set_tags({"nbw2v.sweep_jobs": str(jobs), "nbw2v.sweep_dir": str(config.hydra.sweep.dir)})
         os.environ[ENV_PARENT] = tracker.run_id
         os.environ[ENV_SWEEP] = sweep_id
+        if not config.logger.tracking_uri:  # the store this process resolved, for jobs elsewhere
+            os.environ.setdefault("MLFLOW_TRACKING_URI", tracker.tracking_uri)
         self.tracker = tracker
         atexit.register(self._end_at_exit)
         print(f"nbw2v sweep: {sweep_id}, MLflow parent run {tracker.run_id}", file=sys.stderr)

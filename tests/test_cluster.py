@@ -1,6 +1,7 @@
 """Team setup on loopback: a real PostgreSQL (Debian's binaries; initdb into a temp dir, run on
-127.0.0.1 and a free port) behind a real ``mlflow server``, and a 2 x 2 sweep through submitit's
-local executor logging to it (artifacts through the server). Everything is torn down."""
+127.0.0.1 and a free port) behind a real ``mlflow server``, and a 2 x 2 sweep logging to it
+(artifacts through the server) through submitit's local executor and through hydra-ray-launcher
+against a Ray head started here. Everything is torn down, also when a test fails."""
 
 import glob
 import os
@@ -17,7 +18,7 @@ import pytest
 
 pytest.importorskip("psycopg2")
 pytest.importorskip("hydra_plugins.hydra_submitit_launcher")
-from conftest import sweep_runs, tiny_sweep_command  # noqa: E402
+from conftest import TINY_TEXT, sweep_runs, tiny_sweep_command  # noqa: E402
 from mlflow import MlflowClient  # noqa: E402
 
 BIN = Path(sys.executable).parent
@@ -39,7 +40,7 @@ def _as_postgres(cmd: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def postgres():
     pg = Path(PG_BIN[-1])
     root = Path(tempfile.mkdtemp(prefix="nbw2v-pg-", dir="/tmp"))
@@ -82,8 +83,9 @@ def postgres():
         shutil.rmtree(root, ignore_errors=True)
 
 
-@pytest.fixture
-def mlflow_server(postgres, tmp_path):
+@pytest.fixture(scope="module")
+def mlflow_server(postgres, tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("mlflow-server")
     port = _free_port()
     proc = subprocess.Popen(
         [
@@ -121,6 +123,19 @@ def mlflow_server(postgres, tmp_path):
         proc.wait(timeout=30)
 
 
+def assert_team_sweep(client, experiment):
+    """One FINISHED parent with its report, 4 FINISHED children with metrics and artifacts."""
+    parents, children = sweep_runs(client, experiment)
+    assert len(parents) == 1 and parents[0].info.status == "FINISHED"
+    assert len(children) == 4 and all(r.info.status == "FINISHED" for r in children)
+    for child in children:
+        assert child.data.tags["mlflow.parentRunId"] == parents[0].info.run_id
+        assert "loss/epoch" in child.data.metrics and "gradcheck/max_rel_err" in child.data.metrics
+        assert {"vectors", "loss_curve.png"} <= {a.path for a in client.list_artifacts(child.info.run_id)}
+    assert "report/heatmap_ws353.png" in {a.path for a in client.list_artifacts(parents[0].info.run_id, "report")}
+    return children
+
+
 def test_sweep_through_submitit_to_a_postgres_backed_server(mlflow_server, tmp_path):
     args = tiny_sweep_command(
         tmp_path,
@@ -133,12 +148,58 @@ def test_sweep_through_submitit_to_a_postgres_backed_server(mlflow_server, tmp_p
     )
     proc = subprocess.run(args, capture_output=True, text=True, cwd=tmp_path, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    client = MlflowClient(mlflow_server)
-    parents, children = sweep_runs(client, "team")
-    assert len(parents) == 1 and parents[0].info.status == "FINISHED"
-    assert len(children) == 4 and all(r.info.status == "FINISHED" for r in children)
-    for child in children:
-        assert "loss/epoch" in child.data.metrics and "gradcheck/max_rel_err" in child.data.metrics
-        assert {"vectors", "loss_curve.png"} <= {a.path for a in client.list_artifacts(child.info.run_id)}
-    assert "report/heatmap_ws353.png" in {a.path for a in client.list_artifacts(parents[0].info.run_id, "report")}
+    assert_team_sweep(MlflowClient(mlflow_server), "team")
     assert len(list((tmp_path / "cache" / "corpora").glob("*.npz"))) == 1  # encoded once, shared by the jobs
+
+
+@pytest.fixture
+def ray_head(tmp_path):
+    """A Ray head on this machine (2 CPUs, no dashboard), started in its own directory so the
+    test sees jobs run in the sweep's launch directory, not the head's; `ray stop` afterwards."""
+    pytest.importorskip("hydra_plugins.hydra_ray_launcher")
+    port, head_dir = _free_port(), tmp_path / "ray-head"
+    head_dir.mkdir()
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
+    try:
+        subprocess.run(
+            [str(BIN / "ray"), "start", "--head", "--node-ip-address=127.0.0.1", f"--port={port}", "--num-cpus=2",
+             "--include-dashboard=false", "--disable-usage-stats"],
+            check=True, capture_output=True, timeout=180, cwd=head_dir, env=env,
+        )  # fmt: skip
+        yield f"127.0.0.1:{port}"
+    finally:
+        subprocess.run([str(BIN / "ray"), "stop", "--force"], capture_output=True, timeout=120, env=env)
+
+
+def test_sweep_through_ray_to_a_postgres_backed_server(ray_head, mlflow_server, tmp_path):
+    (tmp_path / "tiny.txt").write_text(TINY_TEXT)
+    args = [
+        "data.corpus=tiny.txt" if a.startswith("data.corpus=") else a  # relative: read in the launch dir
+        for a in tiny_sweep_command(
+            tmp_path,
+            mlflow_server,
+            "logger.experiment=team-ray",
+            "hydra/launcher=nbw2v_ray",
+            f"hydra.launcher.ray.init.address={ray_head}",
+            "hydra.launcher.ray.remote.num_cpus=1",
+        )
+    ]
+    proc = subprocess.run(args, capture_output=True, text=True, cwd=tmp_path, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "Ray cluster with 2 CPU(s)" in proc.stderr
+    children = assert_team_sweep(MlflowClient(mlflow_server), "team-ray")
+    assert {r.data.tags["train.threads"] for r in children} == {"1"}  # Numba threads = the task's num_cpus
+    assert sorted(p.name for p in (tmp_path / "multirun").iterdir() if p.name.isdigit()) == ["0", "1", "2", "3"]
+
+
+def test_unreachable_ray_head_is_a_quick_clear_error(tmp_path):
+    pytest.importorskip("hydra_plugins.hydra_ray_launcher")
+    address = f"127.0.0.1:{_free_port()}"
+    args = tiny_sweep_command(tmp_path, "sqlite:///mlflow.db", "hydra/launcher=nbw2v_ray",
+                              f"hydra.launcher.ray.init.address={address}")  # fmt: skip
+    start = time.monotonic()
+    proc = subprocess.run(args, capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert proc.returncode != 0
+    assert f"no Ray cluster answers at hydra.launcher.ray.init.address={address}" in proc.stderr
+    assert "ray start --head" in proc.stderr and time.monotonic() - start < 60
+    assert not (tmp_path / "mlflow.db").exists()  # failed before any run was opened

@@ -192,7 +192,7 @@ def test_submitit_local_launcher_runs_the_sweep_with_the_tasks_cpus(tmp_path):
     )
     proc = subprocess.run(args, capture_output=True, text=True, cwd=tmp_path, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "1 thread(s) per job (cpus_per_task)" in proc.stderr
+    assert "1 thread(s) per job (the CPUs each job declares)" in proc.stderr
     parents, children = sweep_runs(MlflowClient(store), "nbw2v")
     assert len(parents) == 1 and parents[0].info.status == "FINISHED"
     assert len(children) == 4 and all(r.info.status == "FINISHED" for r in children)
