@@ -108,3 +108,21 @@ def thread_env_report() -> dict[str, str]:
     report["numba_threads"] = str(numba.get_num_threads())
     report["numba_threading_layer"] = str(numba.config.THREADING_LAYER)
     return report
+
+
+def cuda_kernel(fn=None, **overrides):
+    """``@numba.cuda.jit`` for the GPU kernels of :mod:`nbw2v.cuda` (imported only there, so the
+    CPU package never needs numba-cuda). No fastmath: the losses are checked against float64
+    references, and approximate division/exp would blur that. Cached like the CPU kernels."""
+    from numba import cuda
+
+    opts = {"cache": CACHE, **overrides}
+    return cuda.jit(**opts) if fn is None else cuda.jit(**opts)(fn)
+
+
+def cuda_device(fn=None, **overrides):
+    """``@numba.cuda.jit(device=True)`` for helpers called from the GPU kernels."""
+    from numba import cuda
+
+    opts = {"device": True, **overrides}
+    return cuda.jit(**opts) if fn is None else cuda.jit(**opts)(fn)

@@ -3,7 +3,10 @@
 Each work chunk gets its own xorshift64* stream whose seed is derived (splitmix64) from
 ``(seed, epoch, chunk)``: never from a thread id and never from NumPy's global state, so the
 draws of a chunk are the same whichever thread runs it, and deterministic mode reproduces
-bit-for-bit. All arithmetic stays in uint64 (mixing in int64 would make Numba use float64).
+bit-for-bit. All arithmetic stays in uint64 (mixing in int64 would make Numba use float64);
+the state crosses function boundaries as the same 64 bits typed int64, because a uint64 returned
+to Python becomes a Python int that Numba would type int64 and refuse above 2**63 (the CUDA
+simulator calls these functions from Python, one call at a time).
 """
 
 from __future__ import annotations
@@ -36,17 +39,17 @@ def stream_seed(seed, epoch, chunk):
     s = splitmix64(np.uint64(seed))
     s = splitmix64(s ^ np.uint64(epoch))
     s = splitmix64(s ^ np.uint64(chunk))
-    return s if s != np.uint64(0) else _GOLDEN
+    return np.int64(s if s != np.uint64(0) else _GOLDEN)
 
 
 @njit_serial
 def next_u64(state):
     """xorshift64*: returns (new_state, 64 random bits)."""
-    x = np.uint64(state)  # a Python int arrives as int64: shifts must be unsigned
+    x = np.uint64(state)  # the state's bits, as unsigned: shifts must be logical
     x ^= x >> _S12
     x ^= x << _S25
     x ^= x >> _S27
-    return x, x * _STAR
+    return np.int64(x), x * _STAR
 
 
 @njit_serial
@@ -65,11 +68,18 @@ def next_below(state, n):
 
 
 @njit_serial
-def sample_alias(state, threshold, alias):
-    """(new_state, a draw from the alias table): one 64-bit draw, high half picks the column,
-    low half decides between it and its alias."""
+def alias_draw(state, n):
+    """(new_state, column, u) of one draw from an alias table of n columns: one 64-bit draw, the
+    high half picks the column, the low half is u in [0, 1) deciding between it and its alias.
+    Scalars only, so the GPU kernels (and Numba's CUDA simulator) call it too."""
     state, r = next_u64(state)
-    n = threshold.shape[0]
     i = np.int64(((r >> _S32) * np.uint64(n)) >> _S32)
     u = float(r & _LOW32) * (1.0 / 4294967296.0)
+    return state, i, u
+
+
+@njit_serial
+def sample_alias(state, threshold, alias):
+    """(new_state, a draw from the alias table (threshold, alias))."""
+    state, i, u = alias_draw(state, threshold.shape[0])
     return state, (i if u < threshold[i] else np.int64(alias[i]))

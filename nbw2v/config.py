@@ -16,6 +16,7 @@ ARCHS = ("skipgram", "cbow")
 LOGGERS = ("mlflow", "none")
 VECTOR_FORMATS = ("binary", "text", "npz", "none")
 LOSSES = ("negative", "softmax")
+DEVICES = ("cpu", "cuda")
 NEG_COLLISIONS = ("skip", "keep", "redraw")
 CORPUS_FORMATS = ("auto", "text", "text8", "sst")
 
@@ -89,6 +90,10 @@ class TrainConfig:
     checkpoint_every_words: int = 0
     #: continue from a checkpoint file; "auto": this config's checkpoint in checkpoint_dir if any
     resume: str = ""
+    #: cpu, or cuda: the GPU trainer (skip-gram, negatives shared per window; pip install 'nbw2v[cuda]')
+    device: str = "cpu"
+    #: words per GPU block, the GPU's unit of Hogwild work (smaller: more blocks in flight)
+    gpu_chunk_words: int = 1000
 
 
 @dataclass
@@ -174,6 +179,35 @@ def _choice(cfg, key: str, choices: tuple[str, ...]) -> None:
         raise ConfigError(f"{key}={value!r}: expected one of {', '.join(choices)}")
 
 
+def _check_cuda(cfg: Any) -> None:
+    """What the GPU trainer implements, checked before anything touches a GPU."""
+    from .gpu.limits import MAX_CONTEXT, MAX_TARGETS, SHARED_LIMIT, window_shared_bytes
+
+    what = (_get(cfg, "loss.name"), _get(cfg, "model.arch"), _get(cfg, "train.shared_negatives"))
+    if what != ("negative", "skipgram", True):
+        raise ConfigError(
+            f"train.device=cuda: the GPU trainer is skip-gram with negatives shared per window, not "
+            f"loss.name={what[0]} model.arch={what[1]} train.shared_negatives={what[2]}; set loss.name=negative "
+            "model.arch=skipgram train.shared_negatives=true, or train.device=cpu"
+        )
+    if _get(cfg, "train.deterministic"):
+        raise ConfigError(
+            "train.deterministic=true: CPU only (GPU blocks update the vectors Hogwild, in no fixed order); "
+            "set train.device=cpu or train.deterministic=false"
+        )
+    window, negatives, dim = _get(cfg, "model.window"), _get(cfg, "loss.K"), _get(cfg, "model.dim")
+    if 2 * window > MAX_CONTEXT:
+        raise ConfigError(f"model.window={window}: the GPU trainer takes windows up to {MAX_CONTEXT // 2}")
+    if negatives + 1 > MAX_TARGETS:
+        raise ConfigError(f"loss.K={negatives}: the GPU trainer takes up to {MAX_TARGETS - 1} negatives")
+    need = window_shared_bytes(2 * window, negatives + 1, dim)
+    if need > SHARED_LIMIT:
+        raise ConfigError(
+            f"model.dim={dim}: with model.window={window} and loss.K={negatives} a GPU block stages {need // 1024} KB "
+            f"of rows in shared memory, above {SHARED_LIMIT // 1024} KB; lower model.dim, model.window or loss.K"
+        )
+
+
 def validate(cfg: Any) -> None:
     """Check every value; raise ``ConfigError`` naming the first bad key. Cheap: no I/O beyond
     checking that the corpus path exists and is readable."""
@@ -199,6 +233,10 @@ def validate(cfg: Any) -> None:
     _int_in(cfg, "train.softmax_batch", 1)
     _float_in(cfg, "train.checkpoint_every_s", 0.0, lo_open=False, hint=" (0: only on interruption)")
     _int_in(cfg, "train.checkpoint_every_words", 0, hint=" (0: off)")
+    _choice(cfg, "train.device", DEVICES)
+    _int_in(cfg, "train.gpu_chunk_words", 10)
+    if _get(cfg, "train.device") == "cuda":
+        _check_cuda(cfg)
     resume = str(_get(cfg, "train.resume"))
     if resume not in ("", "auto") and not Path(resume).expanduser().is_file():
         raise ConfigError(f"train.resume={resume!r}: no such checkpoint file (or use 'auto')")

@@ -168,6 +168,11 @@ def train(
     progress = progress or Progress()
     log = progress.message
     validate(cfg)
+    gpu = ""
+    if cfg.train.device == "cuda":  # before any read or compile: no GPU is an error, never a CPU run
+        from .gpu.device import require_gpu
+
+        gpu = require_gpu()
     threads = set_threads(threads_for(cfg))
     if cfg.loss.name == "softmax" and cfg.model.arch == "cbow":
         raise ConfigError("loss.name=softmax: only with model.arch=skipgram (CBOW trains with negative sampling)")
@@ -194,7 +199,8 @@ def train(
     output_vectors = np.zeros((n_words, dim), dtype=np.float32)
     threshold, alias = alias_table(vocab.noise_distribution(cfg.loss.ns_exponent))
     tables = Tables(vocab.keep_probs(cfg.data.sample), threshold, alias)
-    chunk_starts, words_before = make_chunks(corpus.sentence_starts, cfg.train.chunk_words)
+    chunk_words = cfg.train.gpu_chunk_words if gpu else cfg.train.chunk_words
+    chunk_starts, words_before = make_chunks(corpus.sentence_starts, chunk_words)
     arrays = CorpusArrays(corpus.ids, corpus.sentence_starts, chunk_starts, words_before)
     sched = Schedule(
         seed=int(cfg.seed),
@@ -221,6 +227,12 @@ def train(
     if hooks is not None:
         hooks.before_training(vocab, corpus, input_vectors, output_vectors, tables)
     runner = _SoftmaxRunner if cfg.loss.name == "softmax" else _NegativeRunner
+    if gpu:
+        from .gpu.trainer import CudaRunner
+
+        runner = CudaRunner
+        log(f"nbw2v: training on the GPU: {gpu}")
+        stats["gpu"] = gpu
     loop = runner(cfg, input_vectors, output_vectors, arrays, sched, tables, threads)
     loop.checkpoint = lambda st: save_checkpoint(
         checkpoint_path, input_vectors, output_vectors, st, cfg_hash, vocab_hash, vocab
@@ -313,6 +325,9 @@ class _Loop:
     def run_round(self, first: int, last: int, epoch: int) -> None:
         raise NotImplementedError
 
+    def sync_host(self) -> None:
+        """Bring the host matrices up to date (a GPU runner keeps them on the device)."""
+
     def lr_at(self, epoch: int, words_done: float) -> float:
         s = self.sched
         progress = (epoch * s.total_words + words_done) / (s.epochs * s.total_words)
@@ -321,6 +336,7 @@ class _Loop:
     def _save(self, epoch: int, next_chunk: int, epoch_losses, history) -> Path | None:
         if self.checkpoint is None:
             return None
+        self.sync_host()
         if not (np.isfinite(self.input_vectors).all() and np.isfinite(self.output_vectors).all()):
             return None  # never replace the last good checkpoint with a diverged state
         return self.checkpoint(
@@ -391,6 +407,7 @@ class _Loop:
                     last_checkpoint, last_checkpoint_done = time.perf_counter(), done_now
             epoch_loss = float(self.loss_sums.sum() / max(int(self.pair_counts.sum()), 1))
             epoch_losses.append(epoch_loss)
+            self.sync_host()
             tracker.log_metrics({"loss/epoch": epoch_loss, "train/epoch": epoch + 1}, step=(epoch + 1) * s.total_words)
             for name, matrix in (("input", self.input_vectors), ("output", self.output_vectors)):
                 if not np.isfinite(matrix).all():
