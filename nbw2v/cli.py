@@ -92,6 +92,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         ("train", "threads", args.threads),
         ("train", "deterministic", args.deterministic),
         ("train", "shared_negatives", not args.per_pair_negatives),
+        ("train", "device", args.device),
     ):
         if value is not None:
             setattr(getattr(cfg, section), key, value)
@@ -260,6 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--deterministic", action="store_true", default=None, help="bit-reproducible (no Hogwild)")
     p.add_argument("--per-pair-negatives", action="store_true", help="word2vec.c's per-pair negatives")
+    p.add_argument("--device", choices=["cpu", "cuda"], help="cuda: the GPU trainer (pip install 'nbw2v[cuda]')")
     p.add_argument("--probe", nargs="*", default=["king", "water", "god", "war"], help="words to show neighbours of")
     p.set_defaults(func=_cmd_train)
 

@@ -112,3 +112,27 @@ def test_kernel_and_trainer_modules_import_only_numpy_and_numba():
     proc = _run([sys.executable, "-c", code], {**os.environ, "NUMBA_ENABLE_CUDASIM": "1"})
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.strip() == "[]"
+
+
+@pytest.mark.slow
+def test_gpu_check_script_runs_its_steps_on_the_simulator(tmp_path):
+    env = {**os.environ, "NUMBA_ENABLE_CUDASIM": "1"}
+    proc = _run([sys.executable, str(TESTS.parent / "experiments" / "gpu_check.py"), "--smoke", "--out", str(tmp_path)],
+                env, timeout=600)  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    import json
+
+    report = json.loads((tmp_path / "gpu_check.json").read_text())
+    assert report["device"].startswith("Numba CUDA simulator")
+    assert report["agreement"] and all(r["ok"] for r in report["agreement"].values())
+    assert report["training"]["cuda"]["words_per_sec"] > 0 and report["training"]["cpu"]["words_per_sec"] > 0
+    assert report["softmax"]["V=16"]["kernel"]["softmax_pairs_per_sec"] > 0
+    assert "## (b) Skip-gram" in (tmp_path / "gpu_check.md").read_text()
+
+
+def test_gpu_check_without_a_gpu_says_so():
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_ENABLE_CUDASIM"}
+    if _real_gpu():
+        pytest.skip("a GPU is present")
+    proc = _run([sys.executable, str(TESTS.parent / "experiments" / "gpu_check.py")], env, timeout=300)
+    assert proc.returncode == 1 and "gpu_check: no usable GPU: no CUDA GPU or driver found" in proc.stderr

@@ -46,7 +46,8 @@ def _on_device(array):
     """(device array, was it copied from the host)."""
     if isinstance(array, np.ndarray):
         return cuda.to_device(np.ascontiguousarray(array)), True
-    return cuda.as_cuda_array(array), False
+    as_cuda_array = getattr(cuda, "as_cuda_array", None)  # (the simulator's arrays are already its own)
+    return (as_cuda_array(array) if as_cuda_array is not None else array), False
 
 
 def _gemm(a, b, out, trans_a: bool, trans_b: bool, backend: str) -> None:
@@ -74,9 +75,10 @@ def softmax_batch_loss_grad(center_vecs, outside_idx, outside_vectors, losses_ou
     outs = [_on_device(a) for a in (losses_out, grad_centers_out, grad_outside_out)]
     (losses, _), (grad_c, _), (grad_u, _) = outs
     n_pairs, n_words = x.shape[0], u.shape[0]
-    scores = (
-        cuda.as_cuda_array(scores_work) if scores_work is not None else cuda.device_array((n_pairs, n_words), x.dtype)
-    )
+    if scores_work is None:
+        scores = cuda.device_array((n_pairs, n_words), x.dtype)
+    else:
+        scores, _ = _on_device(scores_work)
     _gemm(x, u, scores, False, True, backend)  # S = X U^T
     block = threads or kernels.round_threads(n_words // 4)
     kernels.softmax_rows[n_pairs, block](scores, o, losses)  # S -> yhat - y
