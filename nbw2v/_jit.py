@@ -110,6 +110,15 @@ def thread_env_report() -> dict[str, str]:
     return report
 
 
+def rebind(fn, **globals_):
+    """``fn`` with some of the globals it calls replaced: one Python body compiled for the CPU
+    (``@njit``) and for the GPU (``cuda.jit(device=True)``) where a helper it calls differs
+    between the two (e.g. an array access the CUDA simulator must see as a device function)."""
+    import types
+
+    return types.FunctionType(fn.__code__, {**fn.__globals__, **globals_}, fn.__name__, fn.__defaults__, fn.__closure__)
+
+
 def cuda_kernel(fn=None, **overrides):
     """``@numba.cuda.jit`` for the GPU kernels of :mod:`nbw2v.cuda` (imported only there, so the
     CPU package never needs numba-cuda). No fastmath: the losses are checked against float64

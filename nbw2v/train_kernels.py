@@ -59,8 +59,9 @@ class Tables(NamedTuple):
     noise_alias: np.ndarray  # int32 (V,)
 
 
-@njit_serial
-def _subsample(ids, lo, hi, keep_prob, state, out):
+def subsample(ids, lo, hi, keep_prob, state, out):
+    """word2vec.c subsampling of ids[lo:hi] into out; returns (state, words kept). Plain Python
+    compiled for the CPU here and for the GPU by :mod:`nbw2v.gpu.kernels`."""
     n = 0
     for p in range(lo, hi):
         w = ids[p]
@@ -74,19 +75,23 @@ def _subsample(ids, lo, hi, keep_prob, state, out):
     return state, n
 
 
-@njit_serial
-def _draw_targets(state, center, sched, tables, targets):
-    """targets[0] = center, then K negatives by the collision rule; returns (state, m)."""
+_subsample = njit_serial(subsample)
+
+
+def draw_targets(state, center, negatives, collision, noise_threshold, noise_alias, targets):
+    """targets[0] = center, then K negatives from the alias table by the collision rule; returns
+    (state, m). Plain Python compiled twice: here for the CPU, and by :mod:`nbw2v.gpu.kernels`
+    for the GPU with its device-array ``sample_alias`` (see ``_jit.rebind``)."""
     targets[0] = center
     m = 1
-    for _ in range(sched.negatives):
-        state, w = sample_alias(state, tables.noise_threshold, tables.noise_alias)
+    for _ in range(negatives):
+        state, w = sample_alias(state, noise_threshold, noise_alias)
         if w == center:
-            if sched.collision == COLLIDE_SKIP:
+            if collision == COLLIDE_SKIP:
                 continue
-            if sched.collision == COLLIDE_REDRAW:
+            if collision == COLLIDE_REDRAW:
                 for _try in range(64):  # bounded: a word with ~all the noise mass cannot hang us
-                    state, w = sample_alias(state, tables.noise_threshold, tables.noise_alias)
+                    state, w = sample_alias(state, noise_threshold, noise_alias)
                     if w != center:
                         break
                 if w == center:
@@ -94,6 +99,16 @@ def _draw_targets(state, center, sched, tables, targets):
         targets[m] = w
         m += 1
     return state, m
+
+
+_draw_targets = njit_serial(draw_targets)
+
+
+@njit_serial
+def _draw(state, center, sched, tables, targets):
+    return _draw_targets(
+        state, center, sched.negatives, sched.collision, tables.noise_threshold, tables.noise_alias, targets
+    )
 
 
 @njit_serial
@@ -135,7 +150,7 @@ def train_chunk(input_vectors, output_vectors, corpus, chunk, epoch, sched, tabl
             if n_ctx == 0:
                 continue
             if sched.arch == ARCH_CBOW:
-                state, m = _draw_targets(state, sentence[t], sched, tables, targets)
+                state, m = _draw(state, sentence[t], sched, tables, targets)
                 loss += sgd_step_cbow_neg(
                     input_vectors,
                     output_vectors,
@@ -150,14 +165,14 @@ def train_chunk(input_vectors, output_vectors, corpus, chunk, epoch, sched, tabl
                 )
                 pairs += 1
             elif sched.shared_negatives:
-                state, m = _draw_targets(state, sentence[t], sched, tables, targets)
+                state, m = _draw(state, sentence[t], sched, tables, targets)
                 loss += sgd_step_shared_neg(
                     input_vectors, output_vectors, contexts[:n_ctx], targets[:m], lr, coef, delta, work, bits
                 )
                 pairs += n_ctx
             else:  # word2vec.c: fresh negatives for every (context, center) pair
                 for i in range(n_ctx):
-                    state, m = _draw_targets(state, sentence[t], sched, tables, targets)
+                    state, m = _draw(state, sentence[t], sched, tables, targets)
                     loss += sgd_step_neg(
                         input_vectors, output_vectors, contexts[i], targets[0], targets[1:m], lr, grad_buf, coef64
                     )

@@ -28,10 +28,10 @@ import math
 
 from numba import cuda, float64, int32, int64
 
-from .._jit import cuda_device, cuda_kernel
-from .._rng import alias_draw, next_below, next_float, stream_seed
+from .._jit import cuda_device, cuda_kernel, rebind
+from .._rng import alias_draw, next_below, stream_seed
 from ..losses._scalar import logistic_terms
-from ..train_kernels import COLLIDE_REDRAW, COLLIDE_SKIP
+from ..train_kernels import draw_targets, subsample
 from .limits import MAX_CONTEXT, MAX_TARGETS, MAX_THREADS, window_shared_bytes
 
 # ---- block helpers ---------------------------------------------------------------------------
@@ -198,27 +198,10 @@ def _sample_alias(state, threshold, alias):
     return state, (i if u < threshold[i] else int64(alias[i]))
 
 
-@cuda_device
-def _draw_targets(state, center, negatives, collision, noise_threshold, noise_alias, targets):
-    """The CPU trainer's ``_draw_targets``: targets[0] = center, then K negatives by the
-    collision rule (same stream, same order); returns (state, m)."""
-    targets[0] = center
-    m = 1
-    for _ in range(negatives):
-        state, w = _sample_alias(state, noise_threshold, noise_alias)
-        if w == center:
-            if collision == COLLIDE_SKIP:
-                continue
-            if collision == COLLIDE_REDRAW:
-                for _try in range(64):
-                    state, w = _sample_alias(state, noise_threshold, noise_alias)
-                    if w != center:
-                        break
-                if w == center:
-                    continue
-        targets[m] = w
-        m += 1
-    return state, m
+#: the CPU trainer's subsampling (same stream)
+_subsample = cuda_device(subsample)
+#: the CPU trainer's negative draws (same stream, same order), with the device-array sampler
+_draw_targets = cuda_device(rebind(draw_targets, sample_alias=_sample_alias))
 
 
 @cuda_kernel
@@ -255,16 +238,7 @@ def train_sgns(input_vectors, output_vectors, ids, sentence_starts, chunk_starts
         if tid == 0:
             progress = (float64(epoch) * total_words + words_done) / run_words
             lr_shared[0] = lr0 * max(min_lr_ratio, 1.0 - progress)
-            n_kept = 0
-            for p in range(lo, hi):  # the CPU trainer's _subsample
-                w = ids[p]
-                keep = keep_prob[w]
-                if keep < 1.0:
-                    state, u = next_float(state)
-                    if u >= keep:
-                        continue
-                kept[lo + n_kept] = w
-                n_kept += 1
+            state, n_kept = _subsample(ids, lo, hi, keep_prob, state, kept[lo:hi])
             meta[0] = n_kept
         words_done += hi - lo
         cuda.syncthreads()
