@@ -135,7 +135,7 @@ def softmax_rows(scores, outside_idx, losses):
 def gemm(a, b, c, trans_a, trans_b):
     """c = op(a) @ op(b), op = transpose when the flag is 1; one thread per element of c,
     accumulated in float64 (the fallback when CuPy's cuBLAS is not installed)."""
-    i, j = cuda.grid(2)
+    j, i = cuda.grid(2)  # x -> columns: a warp writes (and reads b by) consecutive columns
     rows, cols = c.shape
     if i >= rows or j >= cols:
         return

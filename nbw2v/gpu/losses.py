@@ -58,7 +58,7 @@ def _gemm(a, b, out, trans_a: bool, trans_b: bool, backend: str) -> None:
         cp.matmul(x.T if trans_a else x, y.T if trans_b else y, out=cp.asarray(out))
         return
     rows, cols = out.shape
-    grid = ((rows + _GEMM_TILE - 1) // _GEMM_TILE, (cols + _GEMM_TILE - 1) // _GEMM_TILE)
+    grid = ((cols + _GEMM_TILE - 1) // _GEMM_TILE, (rows + _GEMM_TILE - 1) // _GEMM_TILE)
     kernels.gemm[grid, (_GEMM_TILE, _GEMM_TILE)](a, b, out, int(trans_a), int(trans_b))
 
 
