@@ -24,7 +24,7 @@ from .evaluate import evaluate_configured, results_to_metrics
 from .gradcheck import check_training_tuples
 from .progress import Progress
 from .tracking import ENV_SWEEP, MlflowTracker, NullTracker, make_tracker
-from .train import build_vocab_and_corpus, flatten, threads_for, train
+from .train import build_vocab_and_corpus, flatten, require_device, threads_for, train
 
 
 def environment_tags(threads: int) -> dict[str, str]:
@@ -187,6 +187,7 @@ def run_experiment(
 
     Returns (None, {}) when ``logger.skip_finished`` finds this config already FINISHED."""
     validate(cfg)
+    gpu = require_device(cfg)  # no GPU for train.device=cuda: fail before opening a run or reading
     progress = progress or Progress()
     tracker = tracker if tracker is not None else make_tracker(cfg.logger)
     from ._jit import set_threads
@@ -201,6 +202,8 @@ def run_experiment(
             )
             return None, {}
     tags = {**environment_tags(threads), "nbw2v.config_hash": digest}
+    if gpu:
+        tags["train.gpu"] = gpu
     if os.environ.get(ENV_SWEEP):
         tags["nbw2v.sweep_id"] = os.environ[ENV_SWEEP]
     tracker.start(tags=tags)

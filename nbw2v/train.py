@@ -95,6 +95,16 @@ def threads_for(cfg) -> int:
     return int(os.environ.get(ENV_THREADS) or numba.config.NUMBA_NUM_THREADS)
 
 
+def require_device(cfg) -> str:
+    """ "" for the CPU; for ``train.device=cuda`` the GPU's description, or ``GpuUnavailable``
+    naming the reason: checked before any read or compile, never a silent CPU run."""
+    if cfg.train.device != "cuda":
+        return ""
+    from .gpu.device import require_gpu
+
+    return require_gpu()
+
+
 def available_memory_bytes() -> int | None:
     try:
         for line in Path("/proc/meminfo").read_text().splitlines():
@@ -168,11 +178,7 @@ def train(
     progress = progress or Progress()
     log = progress.message
     validate(cfg)
-    gpu = ""
-    if cfg.train.device == "cuda":  # before any read or compile: no GPU is an error, never a CPU run
-        from .gpu.device import require_gpu
-
-        gpu = require_gpu()
+    gpu = require_device(cfg)
     threads = set_threads(threads_for(cfg))
     if cfg.loss.name == "softmax" and cfg.model.arch == "cbow":
         raise ConfigError("loss.name=softmax: only with model.arch=skipgram (CBOW trains with negative sampling)")

@@ -73,10 +73,13 @@ def test_device_cuda_without_a_gpu_is_a_clear_error_before_any_work(tmp_path, mo
 @pytest.mark.skipif(_real_gpu(), reason="a GPU is present")
 def test_nbw2v_train_device_cuda_without_a_gpu_exits_2_with_the_reason(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "NUMBA_ENABLE_CUDASIM"}
-    proc = _run([str(BIN / "nbw2v-train"), "train.device=cuda", "logger=none", f"hydra.run.dir={tmp_path}"], env)
+    store = tmp_path / "mlflow.db"
+    args = ["train.device=cuda", f"logger.tracking_uri=sqlite:///{store}", f"hydra.run.dir={tmp_path}"]
+    proc = _run([str(BIN / "nbw2v-train"), *args], env)
     assert proc.returncode == 2
     assert "nbw2v-train: error: train.device=cuda: no usable GPU" in proc.stderr
-    assert "Traceback" not in proc.stderr
+    assert "Traceback" not in proc.stderr and "corpus words" not in proc.stderr  # nothing read
+    assert not store.exists()  # no MLflow run was opened
 
 
 @pytest.mark.parametrize(
