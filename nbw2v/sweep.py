@@ -166,9 +166,9 @@ class SweepCallback(Callback):
             check_ray_address(config)
         jobs = parallel_jobs(config)
         cores = os.cpu_count() or 1
-        threads = None
-        if cpus_per_job(config) and not config.train.threads:  # SLURM / Ray: the CPUs a job declares
-            threads = cpus_per_job(config)
+        threads, declared = None, cpus_per_job(config)
+        if declared and not config.train.threads:  # SLURM / Ray: the CPUs a job declares
+            threads = declared
             print(f"nbw2v sweep: {threads} thread(s) per job (the CPUs each job declares)", file=sys.stderr)
         elif jobs > 1 and not config.train.threads:
             threads = max(1, cores // jobs)
