@@ -1,12 +1,17 @@
-"""Training checkpoints: written atomically, resumed exactly.
+"""Training checkpoints: written atomically, locked, validated, resumed exactly.
 
-A checkpoint holds both matrices, the vocabulary's identity, the position (epoch and next
-chunk) and the loss bookkeeping of the epoch in progress. Random streams need no state: each
-chunk's stream is derived from (seed, epoch, chunk), so resuming at a chunk boundary replays
-exactly what an uninterrupted run would do (deterministic mode: identical vectors).
+A checkpoint holds both matrices, the vocabulary (so it is a complete model), hashes of the
+config, the vocabulary and the encoded corpus, the position (epoch and next chunk) and the
+loss bookkeeping of the epoch in progress. Random streams need no state: each chunk's stream
+is derived from (seed, epoch, chunk), so resuming at a chunk boundary replays exactly what an
+uninterrupted run would do (deterministic mode: identical vectors). A checkpoint with
+``epoch == train.epochs`` is a *finished* training whose evaluation or upload did not
+complete: resuming it skips straight to them.
 
-Files are written to ``<name>.tmp`` and renamed over the target (``os.replace``), so a crash or
-a full disk never leaves a half-written checkpoint in place of a good one.
+Files are written to ``<name>.tmp`` and renamed over the target (``os.replace``), so a crash,
+a second Ctrl-C or a full disk never leaves a half-written checkpoint in place of a good one;
+the partial temporary file is removed. One process at a time uses a checkpoint: a lock file
+(``filelock``, every OS) beside it is held for the whole run.
 """
 
 from __future__ import annotations
@@ -14,13 +19,31 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import tempfile
+import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from .arrayfile import ArrayFileError, check_fits, declared_bytes, npz_headers, pack_words, unpack_words
+from .config import ConfigError
+
+#: what reading a damaged .npz can raise (BadZipFile and zlib.error are not OSError/ValueError)
+_READ_ERRORS = (ArrayFileError, OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile, zlib.error)
+
+FORMATS = ("nbw2v-checkpoint-1", "nbw2v-checkpoint-2")
 #: keys that may differ between an interrupted run and its resumption
 RESUMABLE_DIFFERENCES = ("logger.", "train.resume", "train.checkpoint", "train.threads", "train.report_every_s")
+
+
+class CheckpointError(ConfigError):
+    """A checkpoint cannot be used (missing, damaged, another config or corpus, in use)."""
+
+
+class CheckpointWriteError(OSError):
+    """A checkpoint could not be written (read-only or full disk); training can go on."""
 
 
 def training_config_hash(flat_cfg: dict) -> str:
@@ -32,9 +55,18 @@ def words_hash(words: list[str]) -> str:
     return hashlib.sha256("\n".join(words).encode()).hexdigest()[:16]
 
 
+def corpus_hash(ids: np.ndarray, sentence_starts: np.ndarray) -> str:
+    """Content of the encoded corpus (order included): a shuffled corpus with the same words
+    and counts has another hash."""
+    h = hashlib.blake2b(digest_size=8)
+    h.update(np.ascontiguousarray(ids).data)
+    h.update(np.ascontiguousarray(sentence_starts).data)
+    return h.hexdigest()
+
+
 @dataclass
 class TrainState:
-    epoch: int = 0  # epoch in progress (0-based)
+    epoch: int = 0  # epoch in progress (0-based); == epochs: training finished
     next_chunk: int = 0  # first chunk of it not trained yet
     loss_sums: np.ndarray | None = None  # per chunk, this epoch
     pair_counts: np.ndarray | None = None
@@ -43,50 +75,286 @@ class TrainState:
 
 
 def save_checkpoint(
-    path: str | Path, input_vectors, output_vectors, state: TrainState, config_hash: str, vocab_hash: str, vocab=None
+    path: str | Path,
+    input_vectors,
+    output_vectors,
+    state: TrainState,
+    config_hash: str,
+    vocab_hash: str,
+    vocab=None,
+    corpus_digest: str = "",
 ) -> Path:
     """Write atomically. ``vocab`` (words and counts) is stored too, so a checkpoint is a
-    complete model; the position stands in for LR and RNG state (both are functions of it)."""
+    complete model; the position stands in for LR and RNG state (both are functions of it).
+    Raises ``CheckpointWriteError`` (the partial file removed) when the disk refuses."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     meta = {
-        "format": "nbw2v-checkpoint-1",
+        "format": FORMATS[-1],
         "config_hash": config_hash,
         "vocab_hash": vocab_hash,
+        "corpus_hash": corpus_digest,
         "epoch": state.epoch,
         "next_chunk": state.next_chunk,
         "epoch_losses": state.epoch_losses,
         "history": state.history,
     }
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        np.savez(
-            f,
-            input_vectors=input_vectors,
-            output_vectors=output_vectors,
-            loss_sums=np.zeros(0) if state.loss_sums is None else state.loss_sums,
-            pair_counts=np.zeros(0, np.int64) if state.pair_counts is None else state.pair_counts,
-            meta=np.array(json.dumps(meta)),
-            words=np.array(vocab.words if vocab is not None else [], dtype=str),
-            counts=np.asarray(vocab.counts if vocab is not None else [], dtype=np.int64),
-        )
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "wb") as f:
+            write_npz(
+                f,
+                input_vectors=input_vectors,
+                output_vectors=output_vectors,
+                loss_sums=np.zeros(0) if state.loss_sums is None else state.loss_sums,
+                pair_counts=np.zeros(0, np.int64) if state.pair_counts is None else state.pair_counts,
+                meta=np.array(json.dumps(meta)),
+                words=pack_words(vocab.words if vocab is not None else []),
+                counts=np.asarray(vocab.counts if vocab is not None else [], dtype=np.int64),
+            )
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise CheckpointWriteError(exc.errno, f"cannot write the checkpoint {path}: {exc.strerror or exc}") from None
+    except BaseException:  # a second Ctrl-C mid-write: no partial file left behind
+        tmp.unlink(missing_ok=True)
+        raise
     return path
 
 
-def load_checkpoint(path: str | Path) -> tuple[dict, dict[str, np.ndarray]]:
-    """(meta, arrays); ValueError naming the file when it is missing or not a checkpoint."""
+def write_npz(f, **arrays) -> None:
+    """``np.savez`` (uncompressed); one place, so tests can slow or break the write."""
+    np.savez(f, **arrays)
+
+
+def load_checkpoint(path: str | Path, shape: tuple[int, int] | None = None) -> tuple[dict, dict[str, np.ndarray]]:
+    """(meta, arrays); ``CheckpointError`` naming the file when it is missing, damaged, of
+    another format, or declares matrices of another ``shape`` (checked on the headers, before
+    anything is allocated)."""
     path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"train.resume={str(path)!r}: no such checkpoint file")
+    where = f"train.resume={str(path)!r}"
+    meta, headers = load_checkpoint_meta(path)
+    missing = {"input_vectors", "output_vectors", "loss_sums", "pair_counts"} - set(headers)
+    if missing:
+        raise CheckpointError(f"{where}: not an nbw2v checkpoint (no {', '.join(sorted(missing))})")
+    for name in ("input_vectors", "output_vectors"):
+        declared, dtype = headers[name]
+        if shape is not None and declared != tuple(shape):
+            raise CheckpointError(
+                f"{where}: the checkpoint's {name} are {declared}, this run's model is {tuple(shape)} "
+                "(the corpus, its vocabulary or model.dim changed)"
+            )
+        if dtype != np.float32 or len(declared) != 2:
+            raise CheckpointError(f"{where}: {name} of type {dtype} and shape {declared}: not a checkpoint")
     try:
+        check_fits(declared_bytes(headers), f"{where}: the checkpoint")
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {k: data[k] for k in ("input_vectors", "output_vectors", "loss_sums", "pair_counts")}
+            if "words" in data:
+                arrays["words"], arrays["counts"] = data["words"], data["counts"]
+    except _READ_ERRORS as exc:
+        raise _unreadable(where, exc) from None
+    return meta, arrays
+
+
+def _unreadable(where: str, exc: BaseException) -> CheckpointError:
+    if isinstance(exc, ArrayFileError) and "memory" in str(exc):
+        return CheckpointError(str(exc))
+    return CheckpointError(
+        f"{where}: not a readable nbw2v checkpoint ({str(exc).splitlines()[0][:300]}); truncated or damaged? "
+        "Delete it to start over"
+    )
+
+
+def checkpoint_words(arrays: dict[str, np.ndarray]) -> list[str]:
+    return unpack_words(arrays["words"]) if "words" in arrays else []
+
+
+def validate_state(meta: dict, arrays: dict, where: str, epochs: int, n_chunks: int) -> TrainState:
+    """The position and loss bookkeeping of a checkpoint as a TrainState, each value checked
+    against this run (a crafted ``epoch=-5`` or ``next_chunk=1e9`` is an error, not a crash)."""
+
+    def bad(what: str) -> CheckpointError:
+        return CheckpointError(f"{where}: damaged checkpoint: {what}")
+
+    epoch, next_chunk = meta.get("epoch"), meta.get("next_chunk")
+    if not isinstance(epoch, int) or isinstance(epoch, bool) or not 0 <= epoch <= epochs:
+        raise bad(f"epoch={epoch!r}, expected 0..{epochs}")
+    if not isinstance(next_chunk, int) or isinstance(next_chunk, bool) or not 0 <= next_chunk <= n_chunks:
+        raise bad(f"next_chunk={next_chunk!r}, expected 0..{n_chunks}")
+    if epoch == epochs and next_chunk != 0:
+        raise bad(f"next_chunk={next_chunk} after the last epoch")
+    losses = meta.get("epoch_losses")
+    if not isinstance(losses, list) or len(losses) != epoch or not all(isinstance(x, int | float) for x in losses):
+        raise bad(f"{len(losses) if isinstance(losses, list) else losses!r} epoch losses for epoch {epoch}")
+    history = meta.get("history")
+    if not isinstance(history, list) or not all(
+        isinstance(h, list) and len(h) == 2 and all(isinstance(x, int | float) for x in h) for h in history
+    ):
+        raise bad("the loss history is not a list of (words, loss) pairs")
+    loss_sums, pair_counts = arrays["loss_sums"], arrays["pair_counts"]
+    if next_chunk > 0 and (loss_sums.shape != (n_chunks,) or pair_counts.shape != (n_chunks,)):
+        raise bad(f"loss sums of shape {loss_sums.shape} for {n_chunks} chunks")
+    for name in ("input_vectors", "output_vectors"):
+        if not np.isfinite(arrays[name]).all():
+            raise bad(f"{name} contain NaN/inf")
+    return TrainState(
+        epoch=epoch,
+        next_chunk=next_chunk,
+        loss_sums=loss_sums if next_chunk > 0 else None,
+        pair_counts=pair_counts if next_chunk > 0 else None,
+        epoch_losses=[float(x) for x in losses],
+        history=[(int(h[0]), float(h[1])) for h in history],
+    )
+
+
+def _writable(folder: Path) -> str | None:
+    """None if a file can be created in ``folder`` (or, if it does not exist yet, in its nearest
+    existing parent: nothing is created); else the reason."""
+    probe = folder
+    while not probe.exists():
+        if probe.parent == probe:
+            return "no existing parent directory"
+        probe = probe.parent
+    if not probe.is_dir():
+        return f"{probe} is not a directory"
+    try:
+        with tempfile.NamedTemporaryFile(dir=probe, prefix=".nbw2v-write-test-"):
+            pass
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None
+
+
+#: concurrent runs of one configuration each get their own checkpoint file (slot), up to this many
+MAX_SLOTS = 16
+
+
+class CheckpointSlot:
+    """Where this run's checkpoints go, chosen and locked before any corpus read or MLflow run.
+
+    The directory must be writable. Each file ``nbw2v-<config hash>[.<n>].npz`` has a lock file
+    beside it (``filelock``: every OS), held for the whole run: two runs of one configuration
+    at once get two files, two processes never resume one checkpoint, and a checkpoint left by
+    an interrupted run is never silently overwritten by a fresh run."""
+
+    def __init__(self, checkpoint_dir: str, config_hash: str):
+        self.dir = Path(checkpoint_dir).expanduser().absolute()
+        self.config_hash = config_hash
+        self.path = self.candidates()[0]
+        self.resume_from: Path | None = None
+        self._locks: list = []
+
+    def candidates(self) -> list[Path]:
+        base = f"nbw2v-{self.config_hash}"
+        return [self.dir / f"{base}.npz"] + [self.dir / f"{base}.{n}.npz" for n in range(1, MAX_SLOTS)]
+
+    def prepare(self, resume: str) -> Path | None:
+        """Check the directory, choose and lock this run's file, decide what to resume from
+        (None: a fresh start). Raises CheckpointError/ConfigError naming the key and the fix."""
+        reason = _writable(self.dir)
+        if reason:
+            raise ConfigError(
+                f"train.checkpoint_dir={str(self.dir)!r}: cannot write checkpoints there ({reason}); set "
+                "train.checkpoint_dir to a writable directory"
+            )
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            if resume and resume != "auto":
+                self.resume_from = self._explicit(Path(resume).expanduser().absolute())
+            elif resume == "auto":
+                self.resume_from = self._first(with_file=True)
+                if self.resume_from is None:
+                    self._first(with_file=False)
+            else:
+                self._first(with_file=False)
+            return self.resume_from
+        except BaseException:
+            self.release()
+            raise
+
+    def _try_lock(self, path: Path):
+        from filelock import FileLock, Timeout
+
+        lock = FileLock(str(path.with_suffix(".lock")), timeout=0)
+        try:
+            lock.acquire()
+        except Timeout:
+            return None
+        except OSError as exc:
+            raise ConfigError(
+                f"train.checkpoint_dir={str(self.dir)!r}: cannot lock {path.name} ({exc.strerror or exc}); set "
+                "train.checkpoint_dir to a writable local directory"
+            ) from None
+        self._locks.append(lock)
+        return lock
+
+    def _unlock_last(self) -> None:
+        self._locks.pop().release()
+
+    def _first(self, with_file: bool) -> Path | None:
+        """Lock the first free file: one holding a checkpoint (``with_file``: resume it), or an
+        empty one for a fresh run; a free file holding an interrupted run's checkpoint stops a
+        fresh run (never overwritten)."""
+        for path in self.candidates():
+            if self._try_lock(path) is None:
+                continue  # another process runs this configuration with this file
+            if path.exists() == with_file:
+                self.path = path
+                return path if with_file else None
+            self._unlock_last()
+            if not with_file:
+                raise CheckpointError(
+                    f"train.resume is not set, but {path} holds the checkpoint of an interrupted run with this "
+                    "configuration; continue it with train.resume=auto, or delete the file to start over"
+                )
+        if with_file:
+            return None
+        raise CheckpointError(
+            f"train.checkpoint_dir={str(self.dir)!r}: {MAX_SLOTS} processes already train this configuration; wait "
+            "for one to finish, or use another train.checkpoint_dir"
+        )
+
+    def _explicit(self, source: Path) -> Path:
+        meta, _ = load_checkpoint_meta(source)
+        if meta.get("config_hash") != self.config_hash:
+            raise CheckpointError(
+                f"train.resume={str(source)!r}: the checkpoint was written with another configuration (only "
+                "logger.*, train.threads, train.checkpoint_* and train.report_every_s may change when resuming)"
+            )
+        if self._try_lock(source) is None:
+            raise CheckpointError(
+                f"train.resume={str(source)!r}: another process is resuming or writing this checkpoint; wait for it "
+                "to finish"
+            )
+        if source in self.candidates():  # one of this config's files: continue it in place
+            self.path = source
+        else:  # a checkpoint kept elsewhere: it stays as it is, this run writes to a file of its own
+            self._first(with_file=False)
+        return source
+
+    def release(self) -> None:
+        while self._locks:
+            self._unlock_last()
+
+
+def load_checkpoint_meta(path: Path) -> tuple[dict, dict]:
+    """A checkpoint's metadata alone (cheap: no matrices read), checked for readability."""
+    where = f"train.resume={str(path)!r}"
+    if not path.is_file():
+        raise CheckpointError(f"{where}: no such checkpoint file")
+    try:
+        headers = npz_headers(path)
+        if "meta" not in headers:
+            raise CheckpointError(f"{where}: not an nbw2v checkpoint (no metadata)")
         with np.load(path, allow_pickle=False) as data:
             meta = json.loads(str(data["meta"]))
-            arrays = {k: data[k] for k in ("input_vectors", "output_vectors", "loss_sums", "pair_counts")}
-    except (OSError, KeyError, ValueError, json.JSONDecodeError) as exc:
-        raise ValueError(f"train.resume={str(path)!r}: not a readable nbw2v checkpoint ({exc})") from None
-    if meta.get("format") != "nbw2v-checkpoint-1":
-        raise ValueError(f"train.resume={str(path)!r}: unknown checkpoint format {meta.get('format')!r}")
-    return meta, arrays
+    except CheckpointError:
+        raise
+    except _READ_ERRORS as exc:
+        raise _unreadable(where, exc) from None
+    if not isinstance(meta, dict) or meta.get("format") not in FORMATS:
+        raise CheckpointError(f"{where}: not an nbw2v checkpoint (format {str(meta)[:80]!r})")
+    return meta, headers

@@ -222,8 +222,34 @@ VECTORS_HELP = (
 def _cmd_replay(args: argparse.Namespace) -> int:
     from .journal import replay
 
-    run_id, count = replay(args.journal, args.tracking_uri)
-    print(f"replayed {count} tracking operation(s) into MLflow run {run_id}")
+    run_id, count = replay(
+        args.journal, args.tracking_uri, warn=lambda text: print(f"nbw2v replay: {text}", file=sys.stderr)
+    )
+    if count:
+        print(f"replayed {count} tracking operation(s) into MLflow run {run_id}")
+    return 0
+
+
+def _cmd_runs(args: argparse.Namespace) -> int:
+    """RUNNING runs and whether their process still lives; --close marks the stale ones KILLED."""
+    from .tracking import close_runs, running_runs
+
+    if args.max_age_min <= 0:
+        raise ValueError(f"--max-age-min: expected a number > 0, got {args.max_age_min}")
+    runs = running_runs(args.tracking_uri, args.experiment, args.max_age_min * 60)
+    shown = [r for r in runs if r["stale"]] if args.stale or args.close else runs
+    if not shown:
+        print("no stale RUNNING runs" if args.stale or args.close else "no RUNNING runs")
+        return 0
+    for r in shown:
+        state = f"stale: {r['stale']}" if r["stale"] else "alive"
+        started = time.strftime("%Y-%m-%d %H:%M", time.localtime(r["start_time"]))
+        print(f"{r['run_id']}  {r['run_name'] or '-':24s} started {started}  {state}")
+    if args.close:
+        close_runs([(r["run_id"], r["stale"]) for r in shown], args.tracking_uri)
+        print(f"closed {len(shown)} stale run(s) as KILLED")
+    elif any(r["stale"] for r in shown):
+        print("close them with: nbw2v runs --stale --close", file=sys.stderr)
     return 0
 
 
@@ -289,6 +315,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tracking-uri", default="", help="send it here instead of the store it was meant for")
     p.set_defaults(func=_cmd_replay)
 
+    p = sub.add_parser(
+        "runs",
+        help="RUNNING MLflow runs and whether their process lives (--stale --close ends dead ones as KILLED)",
+    )
+    p.add_argument("--stale", action="store_true", help="only runs whose process is gone")
+    p.add_argument("--close", action="store_true", help="mark the stale runs KILLED (implies --stale)")
+    p.add_argument(
+        "--max-age-min",
+        type=float,
+        default=60.0,
+        help="runs of other hosts are stale after this long without a heartbeat (default 60)",
+    )
+    p.add_argument("--experiment", default="", help="one experiment (default: all)")
+    p.add_argument("--tracking-uri", default="", help="MLflow store (default $MLFLOW_TRACKING_URI or ./mlflow.db)")
+    p.set_defaults(func=_cmd_runs)
+
     sub.add_parser("report", help="sweep report: table + heatmaps of a sweep's runs (nbw2v report --help)")
 
     p = sub.add_parser("neighbors", help="nearest neighbours of words in a vectors file")
@@ -338,17 +380,21 @@ def main(argv: list[str] | None = None) -> int:
             "neighbors": ("topn",),
         }.get(args.command, ()),
     )
+    from .liveness import Terminated, sigterm_raises
+
     try:
-        return args.func(args)
-    except ValueError as exc:  # ConfigError, CorpusError and bad arguments: one clear line
+        with sigterm_raises():
+            return args.func(args)
+    except ValueError as exc:  # ConfigError, CorpusError, vectors/checkpoint errors, bad arguments
         print(f"nbw2v {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except RuntimeError as exc:  # TrainingDiverged
         print(f"nbw2v {args.command}: failed: {exc}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print(f"nbw2v {args.command}: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        sigterm = isinstance(exc, Terminated)
+        print(f"nbw2v {args.command}: {exc or 'interrupted (Ctrl-C)'}", file=sys.stderr)
+        return 143 if sigterm else 130
 
 
 if __name__ == "__main__":

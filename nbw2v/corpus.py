@@ -39,6 +39,8 @@ TEXT8_URL = "http://mattmahoney.net/dc/text8.zip"
 TEXT8_ZIP_BYTES = 31_344_016  # published size of text8.zip
 TEXT8_BYTES = 100_000_000  # text8 is the first 1e8 bytes of the cleaned enwik9
 SST_HEADER = "sentence_index\tsentence"
+#: a run of this many characters with no whitespace is not text: refused, never held in memory
+MAX_TOKEN_CHARS = 64 << 20
 
 
 class CorpusError(ValueError):
@@ -114,6 +116,32 @@ def open_text(path: Path) -> io.TextIOBase:
     return io.TextIOWrapper(raw, encoding="utf-8", errors="strict", newline=None)
 
 
+def _open_bytes(path: Path):
+    name = path.name.lower()
+    if name.endswith(".gz"):
+        return gzip.open(path, "rb")
+    if name.endswith(".bz2"):
+        return bz2.open(path, "rb")
+    return open(path, "rb")  # noqa: SIM115
+
+
+def _first_bad_utf8(path: Path) -> str:
+    """'at line N, byte B' of the first byte that is not UTF-8 (run only after a decode error,
+    to name the real line); '' if it cannot be found."""
+    offset = 0
+    try:
+        with _open_bytes(path) as f:
+            for line_no, raw in enumerate(f, 1):
+                try:
+                    raw.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    return f"at line {line_no}, byte {offset + exc.start + 1:,}"
+                offset += len(raw)
+    except (OSError, EOFError):
+        return ""
+    return ""
+
+
 def detect_format(path: Path) -> str:
     try:
         with open_text(path) as f:
@@ -152,6 +180,11 @@ def read_blocks(path: Path, fmt: str, block_chars: int = 1 << 20) -> Iterator[tu
                             continue
                     if cut == 0:  # no break at all in this block (one huge token): keep reading
                         carry += chunk
+                        if len(carry) > MAX_TOKEN_CHARS:
+                            raise CorpusError(
+                                f"{path}: more than {MAX_TOKEN_CHARS:,} characters without a space or line break "
+                                f"after line {line_no}: not a text corpus (binary data?)"
+                            )
                         continue
                     block, carry = carry + chunk[:cut], chunk[cut:]
                 if not block:
@@ -169,8 +202,9 @@ def read_blocks(path: Path, fmt: str, block_chars: int = 1 << 20) -> Iterator[tu
                     line_no += block.count("\n")
                 yield block, False
     except UnicodeDecodeError as exc:
+        where = _first_bad_utf8(path)
         raise CorpusError(
-            f"{path}: not valid UTF-8 after line {line_no} ({exc.reason}); "
+            f"{path}: not valid UTF-8 {where or f'after line {line_no}'} ({exc.reason}); "
             "re-encode the file to UTF-8 (e.g. iconv -f latin1 -t utf-8)"
         ) from None
     except (EOFError, gzip.BadGzipFile, OSError) as exc:

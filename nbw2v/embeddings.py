@@ -11,10 +11,13 @@ Formats:
 
 from __future__ import annotations
 
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
 
+from .arrayfile import check_fits, declared_bytes, npz_headers, pack_words, unpack_words
 from .vocab import Vocab
 
 
@@ -99,12 +102,17 @@ class Embeddings:
             raise ValueError(f"fmt={fmt!r}: expected 'text', 'binary' or 'npz'")
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".tmp")
+        try:
+            self._write(tmp, fmt)
+            tmp.replace(path)
+        except BaseException:  # full disk, Ctrl-C: never a partial file left behind
+            tmp.unlink(missing_ok=True)
+            raise
+        return path
+
+    def _write(self, tmp: Path, fmt: str) -> None:
         if fmt == "npz":
-            arrays = {
-                "vectors": self.vectors,
-                "words": np.array(self.words, dtype=object).astype(str),
-                "counts": self.vocab.counts,
-            }
+            arrays = {"vectors": self.vectors, "words": pack_words(self.words), "counts": self.vocab.counts}
             if self.output_vectors is not None:
                 arrays["output_vectors"] = self.output_vectors
             with open(tmp, "wb") as f:
@@ -118,8 +126,6 @@ class Embeddings:
                 else:
                     for word, row in zip(self.words, self.vectors, strict=True):
                         f.write((word + " " + " ".join(f"{x:.6g}" for x in row) + "\n").encode("utf-8"))
-        tmp.replace(path)
-        return path
 
     @classmethod
     def load(cls, path: str | Path, fmt: str | None = None) -> Embeddings:
@@ -128,11 +134,46 @@ class Embeddings:
         if not path.exists():
             raise FileNotFoundError(f"{path}: no such vectors file")
         if fmt == "npz" or (fmt is None and path.suffix == ".npz"):
+            emb = cls._load_npz(path)
+        else:
+            emb = cls._load_word2vec(path, fmt)
+        bad = np.flatnonzero(~np.isfinite(emb.vectors).all(axis=1))
+        if bad.size:
+            row = int(bad[0])
+            where = f"line {row + 2}" if path.suffix != ".npz" else f"row {row}"
+            raise VectorsFormatError(
+                f"{path}: {bad.size:,} vector(s) contain NaN/inf, the first for {emb.words[row]!r} ({where}); "
+                "a diverged model? Retrain with a lower learning rate"
+            )
+        return emb
+
+    @classmethod
+    def _load_npz(cls, path: Path) -> Embeddings:
+        """An nbw2v ``.npz`` (vectors, words, counts) or a training checkpoint (its input
+        vectors); shapes are checked on the headers before any array is read."""
+        headers = npz_headers(path)
+        name = "vectors" if "vectors" in headers else "input_vectors"
+        if name not in headers or "words" not in headers:
+            raise VectorsFormatError(f"{path}: not an nbw2v vectors file or checkpoint (no vectors and words)")
+        shape, dtype = headers[name]
+        counts = headers.get("counts", ((0,), None))[0]
+        if len(shape) != 2 or dtype.kind != "f" or counts != shape[:1]:
+            raise VectorsFormatError(
+                f"{path}: {name} of shape {shape} and {counts[0] if counts else 0} word counts do not match"
+            )
+        check_fits(declared_bytes(headers), f"{path}", "; it declares more than this machine can hold")
+        try:
             with np.load(path, allow_pickle=False) as data:
-                vocab = Vocab([str(w) for w in data["words"]], data["counts"])
+                words = unpack_words(data["words"])
+                if len(words) != shape[0]:
+                    raise VectorsFormatError(f"{path}: {len(words):,} words for {shape[0]:,} vectors")
+                vocab = Vocab(words, data["counts"])
                 out = data["output_vectors"] if "output_vectors" in data else None
-                return cls(vocab, data["vectors"], out)
-        return cls._load_word2vec(path, fmt)
+                return cls(vocab, data[name], out)
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+            if isinstance(exc, VectorsFormatError):
+                raise
+            raise VectorsFormatError(f"{path}: cannot read ({str(exc).splitlines()[0][:200]}); damaged?") from None
 
     @classmethod
     def _load_word2vec(cls, path: Path, fmt: str | None) -> Embeddings:
@@ -144,6 +185,15 @@ class Embeddings:
                 raise VectorsFormatError(f"{path}: first line must be 'V d', got {header[:60]!r}") from None
             if n_words < 1 or dim < 1:
                 raise VectorsFormatError(f"{path}: header says {n_words} words of dimension {dim}")
+            # every number takes at least one byte (text) or four (binary): a header that announces
+            # more than the file can hold is refused before anything is allocated
+            size = path.stat().st_size
+            if n_words * dim > size:
+                raise VectorsFormatError(
+                    f"{path}: the header announces {n_words:,} words of dimension {dim:,}, more than the file's "
+                    f"{size:,} bytes can hold"
+                )
+            check_fits(n_words * dim * 4 + size, f"{path}: {n_words:,} x {dim:,} vectors")
             body = f.read()
         binary = fmt == "binary" if fmt else _looks_binary(body, dim)
         words: list[str] = []
@@ -187,9 +237,15 @@ class Embeddings:
 
 
 def _looks_binary(body: bytes, dim: int) -> bool:
-    """Binary rows hold raw float32 bytes after the word; text rows only printable ASCII.
-    Decide on the 4*d bytes after the first word: text if they are all printable."""
+    """Binary rows hold raw float32 bytes after the word: control bytes and invalid UTF-8 are
+    all but certain in 4*d of them. Text rows are UTF-8 in any alphabet (a word like 漢字 is no
+    sign of binary). Decided on the 4*d bytes after the first word."""
     space = body.find(b" ")
     sample = body[space + 1 : space + 1 + 4 * dim] if space >= 0 else body[: 4 * dim]
-    printable = set(range(32, 127)) | {9, 10, 13}
-    return not all(byte in printable for byte in sample)
+    if any((byte < 32 and byte not in (9, 10, 13)) or byte == 127 for byte in sample):
+        return True
+    try:
+        sample.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.start < len(sample) - 3  # a character cut at the sample's end is still text
+    return False

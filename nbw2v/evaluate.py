@@ -122,12 +122,16 @@ class SimilarityResult:
     pairs_used: int
     pairs_total: int
     missing: list[tuple[str, str]] = field(default_factory=list)
+    #: why there is no score although pairs were covered
+    note: str = ""
 
     @property
     def coverage(self) -> float:
         return self.pairs_used / self.pairs_total
 
     def summary(self) -> str:
+        if self.spearman is None and self.note:
+            return f"{self.name}: no score: {self.note} ({self.pairs_used} of {self.pairs_total} pairs covered)"
         if self.spearman is None:
             return f"{self.name}: 0 of {self.pairs_total} pairs covered (no score)"
         return f"{self.name}: Spearman {self.spearman:.3f} ({self.pairs_used} of {self.pairs_total} pairs covered)"
@@ -151,7 +155,11 @@ def evaluate_similarity(
         human.append(score)
     name = name or Path(path).stem
     if len(model) < 2:
-        return SimilarityResult(name, None, None, len(model), len(pairs), missing)
+        note = "" if not model else "one pair covered, a correlation needs two"
+        return SimilarityResult(name, None, None, len(model), len(pairs), missing, note)
+    if np.ptp(model) == 0:
+        note = f"every covered pair has the same cosine {model[0]:.3g} (a 1-dimensional model has only +-1)"
+        return SimilarityResult(name, None, None, len(model), len(pairs), missing, note)
     return SimilarityResult(name, spearman(model, human), pearson(model, human), len(model), len(pairs), missing)
 
 

@@ -7,12 +7,14 @@ registered as ``base_config``), turn it into a ``Config``, and call
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 import hydra
 from hydra.core.config_store import ConfigStore
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from .config import Config
@@ -27,22 +29,57 @@ def to_config(dcfg: DictConfig) -> Config:
     return OmegaConf.to_object(dcfg)
 
 
+def verbose() -> bool:
+    """Tracebacks for known failures only when asked (HYDRA_FULL_ERROR=1 or NBW2V_VERBOSE=1)."""
+    return any(os.environ.get(v, "0") not in ("", "0") for v in ("HYDRA_FULL_ERROR", "NBW2V_VERBOSE"))
+
+
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
 def _app(dcfg: DictConfig) -> float | None:
-    from .corpus import CorpusError
+    from .liveness import Terminated
     from .run import run_experiment
+    from .train import TrainingDiverged
 
+    multirun = HydraConfig.get().mode == RunMode.MULTIRUN
     try:
+        _redact_composed(dcfg)
         cfg = to_config(dcfg)
         overrides = list(HydraConfig.get().overrides.task)
         _, metrics = run_experiment(cfg, resolved_config=OmegaConf.to_yaml(dcfg), overrides=overrides)
-    except (ValueError, CorpusError) as exc:  # ConfigError, CorpusError, store errors: one clear line
-        print(f"nbw2v-train: error: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
-    except KeyboardInterrupt as exc:  # Ctrl-C / SIGTERM: the run is KILLED, the checkpoint kept
-        print(f"nbw2v-train: {exc or 'interrupted'}", file=sys.stderr)
-        raise SystemExit(130) from None
+    except ValueError as exc:  # ConfigError, CorpusError, checkpoint, vectors and store errors
+        _fail(f"error: {exc}", 2)
+    except TrainingDiverged as exc:
+        if multirun:  # one diverging configuration of a sweep: its run is FAILED, the sweep goes on
+            print(f"nbw2v-train: failed: {exc}", file=sys.stderr)
+            return float("nan")
+        _fail(f"failed: {exc}", 1)
+    except KeyboardInterrupt as exc:  # Ctrl-C / SIGTERM in any phase: the run is KILLED, work kept
+        sigterm = isinstance(exc, Terminated) or "SIGTERM" in str(exc)
+        _fail(str(exc) or "interrupted", 143 if sigterm else 130)
     return objective(metrics)
+
+
+def _fail(message: str, code: int) -> None:
+    """One line naming the cause and the fix; the traceback only when verbose."""
+    print(f"nbw2v-train: {message}", file=sys.stderr)
+    if verbose():
+        raise
+    raise SystemExit(code) from None
+
+
+def _redact_composed(dcfg: DictConfig) -> None:
+    """Credentials in a tracking URI that came from a config file (not the command line, which
+    main() already cleaned): move them to the environment and rewrite Hydra's saved copies."""
+    from .redact import move_credentials_to_env, redact
+
+    uri = str(dcfg.logger.tracking_uri or "")
+    clean, moved = move_credentials_to_env(uri)
+    if not moved:
+        return
+    dcfg.logger.tracking_uri = clean
+    output = Path(HydraConfig.get().runtime.output_dir) / str(HydraConfig.get().output_subdir or ".hydra")
+    for saved in output.glob("*.yaml") if output.is_dir() else ():
+        saved.write_text(redact(saved.read_text()))
 
 
 def objective(metrics: dict[str, float]) -> float:
@@ -55,9 +92,17 @@ def objective(metrics: dict[str, float]) -> float:
 
 
 def main() -> None:
+    from .liveness import sigterm_raises
+    from .redact import HINT, clean_argv
+
     if not CONF_DIR.is_dir():
         sys.exit(f"nbw2v-train: the config directory {CONF_DIR} is missing (install nbw2v from its repository)")
-    _app()
+    # credentials out of the overrides before Hydra writes them to .hydra/ and multirun.yaml
+    sys.argv[1:], moved = clean_argv(sys.argv[1:])
+    if moved:
+        print(f"nbw2v-train: WARNING: {HINT}; moved them there for this run", file=sys.stderr)
+    with sigterm_raises():  # SIGTERM in any phase (also a sweep's launcher) ends runs, never RUNNING
+        _app()
 
 
 if __name__ == "__main__":

@@ -18,13 +18,23 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
+from .checkpoint import CheckpointSlot, training_config_hash
 from .config import validate
 from .embeddings import Embeddings
 from .evaluate import evaluate_configured, results_to_metrics
 from .gradcheck import check_training_tuples
+from .liveness import Terminated, sigterm_raises
 from .progress import Progress
-from .tracking import ENV_SWEEP, MlflowTracker, NullTracker, make_tracker
-from .train import build_vocab_and_corpus, flatten, require_device, threads_for, train
+from .tracking import ENV_SWEEP, MlflowTracker, NullTracker, make_tracker, quiet_library_logging
+from .train import (
+    TrainingInterrupted,
+    build_vocab_and_corpus,
+    check_model,
+    flatten,
+    require_device,
+    threads_for,
+    train,
+)
 
 
 def environment_tags(threads: int) -> dict[str, str]:
@@ -66,9 +76,13 @@ def _git_commit() -> str | None:
     return out.stdout.strip() if out.returncode == 0 else None
 
 
-def evaluate_embeddings(emb: Embeddings, eval_cfg) -> dict[str, float]:
-    """The configured evaluations as flat metrics (``eval/<set>_spearman`` with coverage)."""
-    return results_to_metrics(evaluate_configured(emb, eval_cfg.similarity, eval_cfg.analogies, eval_cfg.restrict))
+def evaluate_embeddings(emb: Embeddings, eval_cfg, notes: list[str] | None = None) -> dict[str, float]:
+    """The configured evaluations as flat metrics (``eval/<set>_spearman`` with coverage);
+    ``notes`` collects why a covered set has no score."""
+    results = evaluate_configured(emb, eval_cfg.similarity, eval_cfg.analogies, eval_cfg.restrict)
+    if notes is not None:
+        notes.extend(r.summary() for r in results if getattr(r, "note", ""))
+    return results_to_metrics(results)
 
 
 def summarize(metrics: dict[str, float]) -> str:
@@ -81,7 +95,7 @@ def summarize(metrics: dict[str, float]) -> str:
             parts.append(
                 f"{name} Spearman {score:.3f} (coverage {value:.2f})"
                 if score is not None
-                else f"{name}: no pair covered"
+                else f"{name}: no score (coverage {value:.2f}{'' if value else ': no pair covered'})"
             )
     if "eval/analogy_coverage" in metrics:
         acc = metrics.get("eval/analogy_accuracy")
@@ -128,8 +142,9 @@ def loss_curve_png(history: list[tuple[int, float]], epoch_losses: list[float], 
 class _Hooks:
     """Gradient checks and per-epoch evaluation during training."""
 
-    def __init__(self, cfg, tracker, progress):
+    def __init__(self, cfg, tracker, progress, phase=None):
         self.cfg, self.tracker, self.progress = cfg, tracker, progress
+        self.phase = phase if phase is not None else [""]
         self.corpus = self.noise = None
 
     def _gradcheck(self, input_vectors, output_vectors, step: int) -> None:
@@ -156,7 +171,9 @@ class _Hooks:
         self.corpus, self.vocab = corpus, vocab
         self.noise = vocab.noise_distribution(self.cfg.loss.ns_exponent)
         if self.cfg.eval.gradcheck:
+            self.phase[0] = "checking gradients"
             self._gradcheck(input_vectors, output_vectors, step=0)
+        self.phase[0] = "training"
 
     def after_epoch(self, epoch, input_vectors, output_vectors, step) -> None:
         every = self.cfg.eval.gradcheck_every
@@ -176,6 +193,15 @@ def config_hash(cfg) -> str:
     return hashlib.sha256(json.dumps(items, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM during a tracked run: the run is KILLED; the message says in which
+    phase and where the trained model (if any) was kept."""
+
+    def __init__(self, message: str, checkpoint: Path | None = None):
+        super().__init__(message)
+        self.checkpoint = checkpoint
+
+
 def run_experiment(
     cfg,
     tracker=None,
@@ -183,29 +209,83 @@ def run_experiment(
     overrides: list[str] | None = None,
     progress: Progress | None = None,
 ) -> tuple[Embeddings | None, dict[str, float]]:
-    """Validate, open the tracked run, train, evaluate, log artifacts, close the run.
+    """Validate, check the checkpoint slot and the store, read the corpus, open the tracked run,
+    train, evaluate, log artifacts, close the run. Every check that can fail runs before the
+    run is opened; once open, the run always ends FINISHED, FAILED or KILLED (Ctrl-C and
+    SIGTERM in any phase), and the trained model is kept as a checkpoint until its results
+    are logged.
 
     Returns (None, {}) when ``logger.skip_finished`` finds this config already FINISHED."""
     validate(cfg)
     gpu = require_device(cfg)  # no GPU for train.device=cuda: fail before opening a run or reading
     progress = progress or Progress()
     tracker = tracker if tracker is not None else make_tracker(cfg.logger)
+    quiet_library_logging()
     from ._jit import set_threads
 
     threads = set_threads(threads_for(cfg))
     digest = config_hash(cfg)
-    if cfg.logger.skip_finished and isinstance(tracker, MlflowTracker):
-        done = tracker.find_finished(digest)
-        if done:
-            progress.message(
-                f"nbw2v: skipped: this config already FINISHED as MLflow run {done} (logger.skip_finished)"
-            )
-            return None, {}
+    phase = ["checking the checkpoint directory"]  # what the run was doing, for interruptions
+    slot = CheckpointSlot(cfg.train.checkpoint_dir, training_config_hash(flatten(cfg)))
+    with sigterm_raises():
+        slot.prepare(str(cfg.train.resume))
+        try:
+            return _tracked_run(cfg, tracker, resolved_config, overrides, progress, threads, digest, gpu, slot, phase)
+        except KeyboardInterrupt as exc:
+            if isinstance(exc, RunInterrupted):
+                raise
+            raise _interrupted(exc, phase[0], slot) from None
+        finally:
+            slot.release()
+
+
+def _interrupted(exc: KeyboardInterrupt, phase: str, slot: CheckpointSlot) -> RunInterrupted:
+    """One message for an interruption in any phase, naming what survived."""
+    how = "SIGTERM" if isinstance(exc, Terminated) or "SIGTERM" in str(exc) else "Ctrl-C"
+    checkpoint = getattr(exc, "checkpoint", None)
+    if checkpoint is None and slot.path.exists():
+        checkpoint = slot.path
+    if isinstance(exc, TrainingInterrupted) and str(exc):
+        text = str(exc)
+    else:
+        text = f"interrupted by {how} while {phase}"
+        if str(exc) and not isinstance(exc, Terminated):  # e.g. a second Ctrl-C cutting a checkpoint write
+            text += f" ({exc})"
+        if checkpoint is not None:
+            text += f"; the model is kept in the checkpoint {checkpoint}"
+    if checkpoint is not None:
+        text += (
+            "; rerun the same command with train.resume=auto to continue"
+            + (" (training is done: it only evaluates and logs)" if phase in _AFTER_TRAINING else "")
+            + f", or score it now: nbw2v eval {checkpoint}"
+        )
+    return RunInterrupted(text, checkpoint)
+
+
+_AFTER_TRAINING = ("evaluating the vectors", "logging the artifacts")
+
+
+def _tracked_run(cfg, tracker, resolved_config, overrides, progress, threads, digest, gpu, slot, phase):
+    if isinstance(tracker, MlflowTracker):
+        phase[0] = "connecting to the MLflow store"
+        if cfg.logger.on_error != "warn":
+            tracker.connect()  # an unusable store fails now, before the corpus is read
+        if cfg.logger.skip_finished:
+            done = tracker.find_finished(digest)
+            if done:
+                progress.message(
+                    f"nbw2v: skipped: this config already FINISHED as MLflow run {done} (logger.skip_finished)"
+                )
+                return None, {}
+    phase[0] = "reading the corpus"
+    prepared = build_vocab_and_corpus(cfg)  # bad corpora fail here, before any run is opened
+    check_model(cfg, prepared[0], prepared[1])
     tags = {**environment_tags(threads), "nbw2v.config_hash": digest}
     if gpu:
         tags["train.gpu"] = gpu
     if os.environ.get(ENV_SWEEP):
         tags["nbw2v.sweep_id"] = os.environ[ENV_SWEEP]
+    phase[0] = "opening the MLflow run"
     tracker.start(tags=tags)
     status = "FAILED"
     try:
@@ -214,13 +294,21 @@ def run_experiment(
             tracker.log_text(resolved_config, "config/config.yaml")
         if overrides is not None:
             tracker.log_text("\n".join(overrides) + "\n", "config/overrides.txt")
-        prepared = build_vocab_and_corpus(cfg)
-        emb = train(cfg, tracker, progress=progress, prepared=prepared, hooks=_Hooks(cfg, tracker, progress))
+        phase[0] = "training"
+        hooks = _Hooks(cfg, tracker, progress, phase)
+        emb = train(cfg, tracker, progress=progress, prepared=prepared, hooks=hooks, slot=slot, keep_checkpoint=True)
         words = int(emb.stats["train_words"] * cfg.train.epochs)
-        metrics = evaluate_embeddings(emb, cfg.eval)
+        phase[0] = "evaluating the vectors"
+        notes: list[str] = []
+        metrics = evaluate_embeddings(emb, cfg.eval, notes)
         tracker.log_metrics(metrics, step=words)
         progress.message("nbw2v: " + summarize(metrics))
+        for note in notes:
+            progress.message(f"nbw2v: {note}")
+        if notes:
+            tracker.set_tags({"nbw2v.eval_note": "; ".join(notes)})
         tracker.log_metrics({"perf/vocab_seconds": emb.stats["vocab_seconds"]}, step=words)
+        phase[0] = "logging the artifacts"
         _log_artifacts(cfg, tracker, emb)
         if isinstance(tracker, MlflowTracker):
             tracker.flush()
@@ -232,21 +320,47 @@ def run_experiment(
         return emb, metrics
     except KeyboardInterrupt as exc:
         status = "KILLED"
-        checkpoint = getattr(exc, "checkpoint", None)
-        tags = {"nbw2v.error": str(exc) or "interrupted (Ctrl-C)"}
-        if checkpoint:
-            tags["nbw2v.checkpoint"] = str(checkpoint)
+        interrupted = _interrupted(exc, phase[0], slot)
+        tags = {"nbw2v.error": str(interrupted)}
+        if interrupted.checkpoint:
+            tags["nbw2v.checkpoint"] = str(interrupted.checkpoint)
         _safe(tracker.set_tags, tags)
-        raise
+        raise interrupted from None
     except BaseException as exc:
         _safe(tracker.set_tags, {"nbw2v.error": f"{type(exc).__name__}: {exc}"[:4000]})
         _safe(tracker.log_text, traceback.format_exc(), "error.txt")
         raise
     finally:
         try:
-            tracker.end(status)
+            with _no_interrupts():  # ending the run must not itself be cut short
+                tracker.end(status)
         finally:
+            if status == "FINISHED":  # results logged: the trained model's checkpoint is done with
+                slot.path.unlink(missing_ok=True)
             progress.message(tracker.describe() if hasattr(tracker, "describe") else "")
+
+
+class _no_interrupts:
+    """Defer Ctrl-C / SIGTERM for a short critical section (closing the run); delivered after."""
+
+    def __enter__(self):
+        import signal
+        import threading
+
+        self.pending, self.previous = [], {}
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self.previous[sig] = signal.signal(sig, lambda signum, frame: self.pending.append(signum))
+        return self
+
+    def __exit__(self, *exc):
+        import signal
+
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
+        if self.pending and exc[0] is None:
+            raise Terminated("terminated (SIGTERM)") if self.pending[0] == signal.SIGTERM else KeyboardInterrupt()
+        return False
 
 
 def _safe(fn, *args) -> None:

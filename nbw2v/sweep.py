@@ -144,6 +144,7 @@ def warm_numba_cache() -> float:
         cfg = Config()
         cfg.data.corpus, cfg.data.min_count, cfg.data.sample = str(corpus), 1, 0.0
         cfg.model.dim, cfg.train.epochs, cfg.train.threads = 4, 1, 1
+        cfg.train.checkpoint_dir, cfg.data.cache = str(Path(tmp) / "checkpoints"), False
         for arch in ("skipgram", "cbow"):
             cfg.model.arch = arch
             train(cfg, progress=SilentProgress())

@@ -11,9 +11,13 @@ MLflow is imported only here, and only when an MLflow tracker is made.
 from __future__ import annotations
 
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Any, Protocol
+
+from . import redact
+from .redact import move_credentials_to_env
 
 RUN_STATUSES = ("FINISHED", "FAILED", "KILLED")
 #: environment set by the sweep callback for the jobs of a multirun (never MLFLOW_RUN_ID:
@@ -21,20 +25,64 @@ RUN_STATUSES = ("FINISHED", "FAILED", "KILLED")
 ENV_PARENT, ENV_SWEEP = "NBW2V_PARENT_RUN_ID", "NBW2V_SWEEP_ID"
 
 
-def with_retry(fn, *args, attempts: int = 12, **kwargs):
-    """Call an MLflow client method, retrying while a SQLite store is locked by a parallel job
-    (exponential backoff, ~60 s in all); any other error is raised at once."""
+#: how long MLflow calls keep retrying while a SQLite store is locked (env: NBW2V_LOCK_WAIT_S)
+LOCK_WAIT_S = 60.0
+
+
+def _is_locked(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return "database is locked" in text or "database is busy" in text
+
+
+def with_retry(fn, *args, wait_s: float | None = None, **kwargs):
+    """Call an MLflow client method, retrying while a SQLite store is locked by another process
+    (backoff up to 5 s a step, ``LOCK_WAIT_S`` = about a minute in all, at start-up as mid-run);
+    any other error is raised at once."""
+    wait_s = float(os.environ.get("NBW2V_LOCK_WAIT_S", LOCK_WAIT_S)) if wait_s is None else wait_s
+    deadline = time.monotonic() + wait_s
     delay = 0.05
-    for attempt in range(attempts):
+    while True:
         try:
             return fn(*args, **kwargs)
         except Exception as exc:  # noqa: BLE001  (MlflowException wraps sqlalchemy's OperationalError)
-            text = str(exc).lower()
-            if attempt == attempts - 1 or not ("database is locked" in text or "database is busy" in text):
+            if not _is_locked(exc) or time.monotonic() + delay > deadline:
                 raise
             time.sleep(delay)
-            delay = min(delay * 2, 10.0)
-    return None
+            delay = min(delay * 2, 5.0)
+
+
+def quiet_library_logging() -> None:
+    """MLflow's and Alembic's INFO lines on store creation ("Creating initial MLflow database
+    tables...", "Context impl SQLiteImpl") and matplotlib's font-cache line are noise at default
+    verbosity; NBW2V_VERBOSE=1 keeps them."""
+    import logging
+
+    if os.environ.get("NBW2V_VERBOSE", "0") not in ("", "0"):
+        return
+    for name in ("mlflow", "alembic", "matplotlib"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def probe_server(uri: str, timeout: float = 5.0) -> None:
+    """``GET <uri>/health`` with the credentials of MLflow's environment variables; a clear
+    ValueError when the server does not answer."""
+    import base64
+    import urllib.request
+
+    request = urllib.request.Request(uri.rstrip("/") + "/health")
+    user, password = os.environ.get("MLFLOW_TRACKING_USERNAME"), os.environ.get("MLFLOW_TRACKING_PASSWORD")
+    if user is not None and password is not None:
+        token = base64.b64encode(f"{user}:{password}".encode()).decode()
+        request.add_header("Authorization", f"Basic {token}")
+    elif os.environ.get("MLFLOW_TRACKING_TOKEN"):
+        request.add_header("Authorization", f"Bearer {os.environ['MLFLOW_TRACKING_TOKEN']}")
+    try:
+        urllib.request.urlopen(request, timeout=timeout).read()
+    except OSError as exc:
+        raise ValueError(
+            f"logger.tracking_uri={uri}: cannot reach the MLflow server ({redact.redact(str(exc))}); start it, "
+            "fix the URI, or set logger.on_error=warn to train and journal the tracking locally"
+        ) from None
 
 
 class Tracker(Protocol):
@@ -143,7 +191,10 @@ class MlflowTracker:
         # fail fast on a dead server (MLflow's own default retries for minutes), then journal
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "15")
-        self.tracking_uri = resolve_tracking_uri(tracking_uri)
+        # credentials never travel with the URI (params, messages, journal): MLflow's env vars
+        self.tracking_uri, moved = move_credentials_to_env(resolve_tracking_uri(tracking_uri))
+        if moved:
+            print(f"nbw2v: WARNING: {redact.HINT}; using them from the environment for this run", file=sys.stderr)
         self.on_error = on_error
         self.journal = None  # an offline Journal once the store failed
         self.experiment_name = experiment
@@ -171,30 +222,26 @@ class MlflowTracker:
         if db is not None and not db.parent.is_dir():
             raise ValueError(f"logger.tracking_uri={self.tracking_uri}: the directory {db.parent} does not exist")
         if self.tracking_uri.startswith(("http://", "https://")):
-            import urllib.request
-
-            try:
-                urllib.request.urlopen(self.tracking_uri.rstrip("/") + "/health", timeout=5).read()
-            except OSError as exc:
-                raise ValueError(
-                    f"logger.tracking_uri={self.tracking_uri}: cannot reach the MLflow server ({exc}); start it, "
-                    "fix the URI, or set logger.on_error=warn to train and journal the tracking locally"
-                ) from None
+            probe_server(self.tracking_uri)
+        quiet_library_logging()
         try:
-            client = MlflowClient(tracking_uri=self.tracking_uri)
+            client = with_retry(MlflowClient, tracking_uri=self.tracking_uri)  # opens (and migrates) the store
             experiment = with_retry(client.get_experiment_by_name, self.experiment_name)
             if experiment is None:
                 location = (db.parent / "mlartifacts").as_uri() if db is not None else None
                 try:
-                    self.experiment_id = client.create_experiment(self.experiment_name, artifact_location=location)
+                    self.experiment_id = with_retry(
+                        client.create_experiment, self.experiment_name, artifact_location=location
+                    )
                 except MlflowException:  # created meanwhile by a parallel job
-                    self.experiment_id = client.get_experiment_by_name(self.experiment_name).experiment_id
+                    self.experiment_id = with_retry(client.get_experiment_by_name, self.experiment_name).experiment_id
             else:
                 self.experiment_id = experiment.experiment_id
         except Exception as exc:  # noqa: BLE001  (MlflowException, or SQLAlchemy's for a corrupt file)
-            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            first = redact.redact(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+            hint = "; another process holds a write lock on it" if _is_locked(exc) else ""
             raise ValueError(
-                f"logger.tracking_uri={self.tracking_uri}: cannot use this MLflow store: {first}"
+                f"logger.tracking_uri={self.tracking_uri}: cannot use this MLflow store: {first}{hint}"
             ) from None
         self._client = client
         return client
@@ -209,7 +256,11 @@ class MlflowTracker:
         return runs[0].info.run_id if runs else None
 
     def start(self, tags: dict[str, str] | None = None) -> None:
-        tags = dict(tags or {})
+        from .liveness import TAG_HEARTBEAT, TAG_PROCESS, process_identity
+
+        tags = {k: redact.redact(v) for k, v in (tags or {}).items()}
+        tags[TAG_PROCESS] = process_identity()  # `nbw2v runs --stale` tells a dead run from a live one
+        tags[TAG_HEARTBEAT] = str(int(time.time()))
         if self.parent_run_id:
             tags["mlflow.parentRunId"] = self.parent_run_id
         try:
@@ -230,8 +281,9 @@ class MlflowTracker:
         from .journal import Journal
 
         self.journal = Journal(self.tracking_uri, self.experiment_name, self.run_id, self.run_name)
+        reason = redact.redact(str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__)
         print(
-            f"nbw2v: WARNING: MLflow store {self.tracking_uri} failed ({str(exc).splitlines()[0][:200]}); training "
+            f"nbw2v: WARNING: MLflow store {self.tracking_uri} failed ({reason}); training "
             f"goes on, tracking is journaled to {self.journal.path}; replay it later with: nbw2v replay "
             f"{self.journal.path}",
             file=sys.stderr,
@@ -258,7 +310,7 @@ class MlflowTracker:
             self.flush()
         finally:
             self._send(
-                {"op": "end", "status": status},
+                {"op": "end", "status": status, "time": int(time.time() * 1000)},
                 lambda: with_retry(self._client.set_terminated, self.run_id, status=status),
             )
 
@@ -267,7 +319,7 @@ class MlflowTracker:
     def log_params(self, params: dict[str, Any]) -> None:
         from mlflow.entities import Param
 
-        items = [Param(k, str(v)[:6000]) for k, v in params.items()]
+        items = [Param(k, redact.redact(str(v))[:6000]) for k, v in params.items()]
         for i in range(0, len(items), 100):
             chunk = items[i : i + 100]
             self._send(
@@ -286,13 +338,20 @@ class MlflowTracker:
     def flush(self) -> None:
         if not self._buffer or (self.run_id is None and self.journal is None):
             return
+        from mlflow.entities import RunTag
+
+        from .liveness import TAG_HEARTBEAT
+
         start = time.perf_counter()
         buffer, self._buffer = self._buffer, []
         for i in range(0, len(buffer), 1000):
             chunk = buffer[i : i + 1000]
+            beat = [RunTag(TAG_HEARTBEAT, str(int(time.time())))] if i == 0 and self.journal is None else []
             self._send(
                 {"op": "log_batch", "metrics": [[m.key, m.value, m.timestamp, m.step] for m in chunk]},
-                lambda chunk=chunk: with_retry(self._client.log_batch, self.run_id, metrics=chunk),
+                lambda chunk=chunk, beat=beat: with_retry(
+                    self._client.log_batch, self.run_id, metrics=chunk, tags=beat
+                ),
             )
         self._last_flush = time.monotonic()
         self.flush_seconds += time.perf_counter() - start
@@ -301,13 +360,14 @@ class MlflowTracker:
     def set_tags(self, tags: dict[str, str]) -> None:
         from mlflow.entities import RunTag
 
-        items = [RunTag(k, str(v)[:5000]) for k, v in tags.items()]
+        items = [RunTag(k, redact.redact(str(v))[:5000]) for k, v in tags.items()]
         self._send(
             {"op": "log_batch", "tags": [[t.key, t.value] for t in items]},
             lambda: with_retry(self._client.log_batch, self.run_id, tags=items),
         )
 
     def log_text(self, text: str, artifact_file: str) -> None:
+        text = redact.redact(text)  # config dumps, overrides, error reports: never a credential
         self._send(
             {"op": "log_text", "text": text, "artifact_file": artifact_file},
             lambda: with_retry(self._client.log_text, self.run_id, text, artifact_file),
@@ -402,6 +462,58 @@ def log_metrics_to_run(run_id: str, metrics: dict[str, float], tracking_uri: str
     client = MlflowClient(tracking_uri=resolve_tracking_uri(tracking_uri))
     now = int(time.time() * 1000)
     client.log_batch(run_id, metrics=[Metric(k, float(v), now, 0) for k, v in metrics.items()])
+
+
+def running_runs(tracking_uri: str = "", experiment: str = "", max_age_s: float = 3600.0) -> list[dict]:
+    """RUNNING runs of a store (one experiment, or all) with a verdict each: ``stale`` is the
+    reason the run's process is gone ('' when it looks alive). A sweep parent lives as long as
+    any of its children shows signs of life."""
+    from mlflow import MlflowClient
+
+    from .liveness import TAG_HEARTBEAT, verdict
+
+    uri = resolve_tracking_uri(tracking_uri)
+    quiet_library_logging()
+    client = with_retry(MlflowClient, tracking_uri=uri)
+    if experiment:
+        found = with_retry(client.get_experiment_by_name, experiment)
+        if found is None:
+            raise ValueError(f"--experiment {experiment}: no such experiment in {uri}")
+        ids = [found.experiment_id]
+    else:
+        ids = [e.experiment_id for e in with_retry(client.search_experiments)]
+    runs = with_retry(client.search_runs, ids, filter_string="attributes.status = 'RUNNING'", max_results=5000)
+    children: dict[str, float] = {}
+    for run in runs:  # latest sign of life per parent, from its running children
+        parent = run.data.tags.get("mlflow.parentRunId")
+        if parent:
+            beat = float(run.data.tags.get(TAG_HEARTBEAT, 0) or 0)
+            children[parent] = max(children.get(parent, 0.0), beat, run.info.start_time / 1000)
+    out = []
+    for run in runs:
+        started = max(run.info.start_time / 1000, children.get(run.info.run_id, 0.0))
+        out.append(
+            {
+                "run_id": run.info.run_id,
+                "run_name": run.info.run_name,
+                "experiment_id": run.info.experiment_id,
+                "start_time": run.info.start_time / 1000,
+                "process": run.data.tags.get("nbw2v.process", ""),
+                "stale": verdict(run.data.tags, max_age_s, started),
+            }
+        )
+    return out
+
+
+def close_runs(run_ids_reasons: list[tuple[str, str]], tracking_uri: str = "") -> None:
+    """Mark runs KILLED with the reason in ``nbw2v.error``."""
+    from mlflow import MlflowClient
+    from mlflow.entities import RunTag
+
+    client = with_retry(MlflowClient, tracking_uri=resolve_tracking_uri(tracking_uri))
+    for run_id, reason in run_ids_reasons:
+        with_retry(client.log_batch, run_id, tags=[RunTag("nbw2v.error", f"closed as stale: {reason}")])
+        with_retry(client.set_terminated, run_id, status="KILLED")
 
 
 def make_tracker(logger_cfg) -> NullTracker | MlflowTracker:

@@ -24,7 +24,19 @@ from typing import Any, Protocol
 import numpy as np
 
 from ._jit import set_threads
-from .checkpoint import TrainState, load_checkpoint, save_checkpoint, training_config_hash, words_hash
+from .arrayfile import available_memory_bytes
+from .checkpoint import (
+    CheckpointError,
+    CheckpointSlot,
+    CheckpointWriteError,
+    TrainState,
+    corpus_hash,
+    load_checkpoint,
+    save_checkpoint,
+    training_config_hash,
+    validate_state,
+    words_hash,
+)
 from .config import ConfigError, validate
 from .corpus import Corpus, encode_corpus, read_corpus
 from .embeddings import Embeddings
@@ -44,7 +56,7 @@ from .train_kernels import (
     make_chunks,
     train_chunks,
 )
-from .vocab import Vocab, alias_table
+from .vocab import MAX_WORD_CHARS, Vocab, alias_table
 
 #: the naive softmax costs O(V d) per pair; above this V*d it is refused (use loss=negative)
 SOFTMAX_MAX_VD = 50_000_000
@@ -105,16 +117,6 @@ def require_device(cfg) -> str:
     return require_gpu()
 
 
-def available_memory_bytes() -> int | None:
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemAvailable:"):
-                return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
-
-
 def _check_memory(n_words: int, dim: int, corpus_words: int, cfg) -> None:
     """Refuse, before allocating or compiling, a model that cannot fit in memory."""
     need = 2 * n_words * dim * 4 + corpus_words * 4
@@ -156,6 +158,7 @@ def _build_vocab_and_corpus(cfg) -> tuple[Vocab, Corpus, dict[str, float]]:
         "raw_types": float(len(raw.words)),
         "train_words": float(corpus.n_words),
         "sentences": float(corpus.n_sentences),
+        "long_tokens": float(sum(len(w) > MAX_WORD_CHARS for w in raw.words)),
     }
     return vocab, corpus, stats
 
@@ -166,24 +169,47 @@ def train(
     progress: Progress | None = None,
     prepared: tuple[Vocab, Corpus, dict[str, float]] | None = None,
     hooks: TrainHooks | None = None,
+    slot: CheckpointSlot | None = None,
+    keep_checkpoint: bool = False,
 ) -> Embeddings:
     """Train word vectors as ``cfg`` says; return them with ``.stats`` (timings, losses).
 
     ``progress``: where status goes (default: stderr, a live line on a terminal);
     ``SilentProgress()`` for none. ``prepared``: a ``build_vocab_and_corpus(cfg)`` result to
-    reuse (benchmarks, sweeps). Raises ``ConfigError`` for bad settings (before any work) and
-    ``TrainingDiverged``.
+    reuse (benchmarks, sweeps). ``slot``: the config's checkpoint slot, already prepared by the
+    caller (else train prepares and releases its own). ``keep_checkpoint``: leave a final
+    checkpoint of the trained model for the caller to remove once its results are safe.
+    Raises ``ConfigError`` for bad settings (before any work) and ``TrainingDiverged``.
     """
-    tracker = tracker or NullTracker()
-    progress = progress or Progress()
-    log = progress.message
     validate(cfg)
     gpu = require_device(cfg)
-    threads = set_threads(threads_for(cfg))
-    if cfg.loss.name == "softmax" and cfg.model.arch == "cbow":
-        raise ConfigError("loss.name=softmax: only with model.arch=skipgram (CBOW trains with negative sampling)")
+    own_slot = slot is None
+    if own_slot:  # checked before the corpus is read
+        slot = CheckpointSlot(cfg.train.checkpoint_dir, training_config_hash(flatten(cfg)))
+        slot.prepare(str(cfg.train.resume))
+    try:
+        vocab, corpus, stats = prepared or build_vocab_and_corpus(cfg)
+        check_model(cfg, vocab, corpus)
+        return _train(
+            cfg,
+            tracker or NullTracker(),
+            progress or Progress(),
+            vocab,
+            corpus,
+            stats,
+            hooks,
+            slot,
+            keep_checkpoint,
+            gpu,
+        )
+    finally:
+        if own_slot:
+            slot.release()
 
-    vocab, corpus, stats = prepared or build_vocab_and_corpus(cfg)
+
+def check_model(cfg, vocab: Vocab, corpus: Corpus) -> None:
+    """What can be refused once the vocabulary is known, before any allocation, compile or
+    tracked run: the naive softmax's size limit and the memory the model needs."""
     n_words, dim = len(vocab), cfg.model.dim
     if cfg.loss.name == "softmax" and n_words * dim > SOFTMAX_MAX_VD:
         raise ConfigError(
@@ -191,6 +217,17 @@ def train(
             f"(limit {SOFTMAX_MAX_VD:,}); raise data.min_count, set data.max_vocab_size, or use loss.name=negative"
         )
     _check_memory(n_words, dim, corpus.n_words, cfg)
+
+
+def _train(cfg, tracker, progress, vocab, corpus, stats, hooks, slot, keep_checkpoint, gpu) -> Embeddings:
+    log = progress.message
+    threads = set_threads(threads_for(cfg))
+    n_words, dim = len(vocab), cfg.model.dim
+    if stats.get("long_tokens"):
+        log(
+            f"nbw2v: ignored {int(stats['long_tokens']):,} word type(s) longer than {MAX_WORD_CHARS:,} characters "
+            "(not words: binary data or markup?)"
+        )
     log(
         f"nbw2v: {stats['raw_words']:,.0f} corpus words, vocabulary {n_words:,} words "
         f"(min_count={cfg.data.min_count}), {corpus.n_words:,} training words in {corpus.n_sentences:,} "
@@ -220,16 +257,17 @@ def train(
         arch=ARCH_CBOW if cfg.model.arch == "cbow" else ARCH_SKIPGRAM,
         shared_negatives=bool(cfg.train.shared_negatives),
     )
-    cfg_hash, vocab_hash = training_config_hash(flatten(cfg)), words_hash(vocab.words)
-    checkpoint_path = Path(cfg.train.checkpoint_dir).expanduser() / f"nbw2v-{cfg_hash}.npz"
+    vocab_hash, corpus_digest = words_hash(vocab.words), corpus_hash(corpus.ids, corpus.sentence_starts)
     state = TrainState()
-    resume = str(cfg.train.resume)
-    if resume == "auto" and checkpoint_path.exists():
-        resume = str(checkpoint_path)
-    if resume and resume != "auto":
-        state = _resume(resume, cfg_hash, vocab_hash, input_vectors, output_vectors)
-        log(f"nbw2v: resuming from {resume} at epoch {state.epoch + 1}, chunk {state.next_chunk}")
-    stats["checkpoint_path"] = str(checkpoint_path)
+    if slot.resume_from is not None:
+        state = _resume(slot.resume_from, vocab, corpus_digest, input_vectors, output_vectors, cfg, chunk_starts)
+        where = (
+            "after training (evaluation and logging only)"
+            if state.epoch == sched.epochs
+            else (f"at epoch {state.epoch + 1}, chunk {state.next_chunk}")
+        )
+        log(f"nbw2v: resuming from {slot.resume_from} {where}")
+    stats["checkpoint_path"] = str(slot.path)
     if hooks is not None:
         hooks.before_training(vocab, corpus, input_vectors, output_vectors, tables)
     runner = _SoftmaxRunner if cfg.loss.name == "softmax" else _NegativeRunner
@@ -240,61 +278,64 @@ def train(
         log(f"nbw2v: training on the GPU: {gpu}")
         stats["gpu"] = gpu
     loop = runner(cfg, input_vectors, output_vectors, arrays, sched, tables, threads)
-    loop.checkpoint = lambda st: save_checkpoint(
-        checkpoint_path, input_vectors, output_vectors, st, cfg_hash, vocab_hash, vocab
+    loop.checkpoint = lambda st, path=None: save_checkpoint(
+        path or slot.path, input_vectors, output_vectors, st, slot.config_hash, vocab_hash, vocab, corpus_digest
     )
+    loop.warn = log
     compile_start = time.perf_counter()
     loop.run_round(0, 0, 0)  # no chunk: compiles (or loads from the cache) outside the timed loop
     stats["compile_seconds"] = time.perf_counter() - compile_start
     if stats["compile_seconds"] > 1.0:
         log(f"nbw2v: compiled the training kernels in {stats['compile_seconds']:.1f} s (cached for next runs)")
     try:
-        with _deferred_signals(loop):
+        with _deferred_signals(loop, keep_checkpoint):
             epoch_losses = loop.run(tracker, progress, stats, hooks, state)
+            for name, matrix in (("input", input_vectors), ("output", output_vectors)):
+                if not np.isfinite(matrix).all():
+                    raise TrainingDiverged(f"the {name} vectors contain NaN/inf after training (lower train.lr)")
+            if keep_checkpoint:  # the trained model survives an interrupted evaluation or upload
+                loop.final_checkpoint = loop.save(sched.epochs, 0, epoch_losses, stats["loss_history"])
     finally:
         progress.close()
-    checkpoint_path.unlink(missing_ok=True)  # finished: a later resume=auto must not replay it
-    for name, matrix in (("input", input_vectors), ("output", output_vectors)):
-        if not np.isfinite(matrix).all():
-            raise TrainingDiverged(f"the {name} vectors contain NaN/inf after training (lower train.lr)")
+    if not keep_checkpoint:
+        slot.path.unlink(missing_ok=True)  # finished: a later resume=auto must not replay it
     emb = Embeddings(vocab, input_vectors, output_vectors)
     emb.stats = {**stats, "epoch_losses": epoch_losses, "threads": threads}
     return emb
 
 
-def _resume(path: str, cfg_hash: str, vocab_hash: str, input_vectors, output_vectors) -> TrainState:
-    meta, arrays = load_checkpoint(path)
-    if meta["config_hash"] != cfg_hash:
-        raise ConfigError(
-            f"train.resume={path!r}: the checkpoint was written with another configuration (only logger.*, "
-            "train.threads, train.checkpoint_* and train.report_every_s may change when resuming)"
+def _resume(path, vocab, corpus_digest, input_vectors, output_vectors, cfg, chunk_starts) -> TrainState:
+    """Load a checkpoint into the matrices after checking it belongs to this corpus and model
+    (shapes on the file's headers before anything is read, then vocabulary, corpus content and
+    every position value)."""
+    where = f"train.resume={str(path)!r}"
+    meta, arrays = load_checkpoint(path, shape=input_vectors.shape)
+    if meta.get("vocab_hash") != words_hash(vocab.words):
+        raise CheckpointError(f"{where}: the corpus or its vocabulary changed since the checkpoint")
+    if meta.get("corpus_hash") and meta["corpus_hash"] != corpus_digest:
+        raise CheckpointError(
+            f"{where}: the corpus changed since the checkpoint (same words and counts, other content or order); "
+            "delete the checkpoint to start over"
         )
-    if meta["vocab_hash"] != vocab_hash or arrays["input_vectors"].shape != input_vectors.shape:
-        raise ConfigError(f"train.resume={path!r}: the corpus or its vocabulary changed since the checkpoint")
+    state = validate_state(meta, arrays, where, int(cfg.train.epochs), int(chunk_starts.shape[0] - 1))
     input_vectors[:] = arrays["input_vectors"]
     output_vectors[:] = arrays["output_vectors"]
-    return TrainState(
-        epoch=int(meta["epoch"]),
-        next_chunk=int(meta["next_chunk"]),
-        loss_sums=arrays["loss_sums"],
-        pair_counts=arrays["pair_counts"],
-        epoch_losses=list(meta["epoch_losses"]),
-        history=[tuple(h) for h in meta["history"]],
-    )
+    return state
 
 
 class _deferred_signals:
     """While training: Ctrl-C (SIGINT) and SIGTERM only set a flag that the loop checks after
     each round (so a checkpoint is always taken at a consistent chunk boundary); a second
-    Ctrl-C interrupts at once."""
+    Ctrl-C interrupts at once (a checkpoint being written is then removed, never left half)."""
 
-    def __init__(self, loop):
+    def __init__(self, loop, keep_checkpoint: bool = False):
         self.loop = loop
+        self.keep_checkpoint = keep_checkpoint
         self.previous = {}
 
     def _handler(self, signum, frame):
         if self.loop.stop_signal is not None and signum == signal.SIGINT:
-            raise KeyboardInterrupt
+            raise KeyboardInterrupt("interrupted again (second Ctrl-C): stopped at once")
         self.loop.stop_signal = signum
 
     def __enter__(self):
@@ -306,16 +347,31 @@ class _deferred_signals:
     def __exit__(self, exc_type, exc, tb):
         for sig, handler in self.previous.items():
             signal.signal(sig, handler)
-        if exc_type is None and self.loop.stop_signal is not None:  # arrived after the last round
-            raise TrainingInterrupted("training interrupted after its last round", None)
+        loop = self.loop
+        if exc_type is None and loop.stop_signal is not None:  # arrived after the last round
+            path = loop.final_checkpoint
+            if path is None and not self.keep_checkpoint:
+                path = loop.save(loop.sched.epochs, 0, loop.epoch_losses, loop.history, fallback=True)
+            where = f"; the trained model is in the checkpoint {path}" if path else ""
+            raise TrainingInterrupted(
+                f"interrupted by {signal_name(loop.stop_signal)} after training finished{where}", path
+            )
         return False
+
+
+def signal_name(signum: int | None) -> str:
+    return "SIGTERM" if signum == signal.SIGTERM else "Ctrl-C"
 
 
 class _Loop:
     """Epochs, rounds of chunks, progress reports, checkpoints; subclasses run one round."""
 
     stop_signal: int | None = None
-    checkpoint = None  # callable(TrainState) -> Path, set by train()
+    checkpoint = None  # callable(TrainState, path=None) -> Path, set by train()
+    warn = print  # where checkpoint warnings go (train sets progress.message)
+    final_checkpoint: Path | None = None
+    epoch_losses: list[float] = []
+    history: list = []
 
     def __init__(self, cfg, input_vectors, output_vectors, arrays, sched, tables, threads):
         self.cfg, self.sched, self.tables, self.arrays = cfg, sched, tables, arrays
@@ -327,6 +383,7 @@ class _Loop:
         per_round = 1 if deterministic else max(threads * 2, self.n_chunks // 50)
         self.rounds = [(c, min(c + per_round, self.n_chunks)) for c in range(0, self.n_chunks, per_round)]
         self.deterministic = deterministic
+        self._write_failed = False
 
     def run_round(self, first: int, last: int, epoch: int) -> None:
         raise NotImplementedError
@@ -339,15 +396,39 @@ class _Loop:
         progress = (epoch * s.total_words + words_done) / (s.epochs * s.total_words)
         return s.lr0 * max(s.min_lr_ratio, 1.0 - progress)
 
-    def _save(self, epoch: int, next_chunk: int, epoch_losses, history) -> Path | None:
+    def save(self, epoch: int, next_chunk: int, epoch_losses, history, fallback: bool = False) -> Path | None:
+        """Write a checkpoint; a disk that refuses (read-only, full) is a warning, never the end
+        of the run. ``fallback``: on failure try the temporary directory too (an interruption:
+        the last chance to keep the work)."""
         if self.checkpoint is None:
             return None
         self.sync_host()
         if not (np.isfinite(self.input_vectors).all() and np.isfinite(self.output_vectors).all()):
             return None  # never replace the last good checkpoint with a diverged state
-        return self.checkpoint(
-            TrainState(epoch, next_chunk, self.loss_sums, self.pair_counts, list(epoch_losses), list(history))
-        )
+        sums, counts = (self.loss_sums, self.pair_counts) if next_chunk else (None, None)
+        state = TrainState(epoch, next_chunk, sums, counts, list(epoch_losses), list(history))
+        try:
+            path = self.checkpoint(state)
+            self._write_failed = False
+            return path
+        except CheckpointWriteError as exc:
+            import tempfile
+
+            target = Path(tempfile.gettempdir()) / f"nbw2v-checkpoint-{os.getpid()}.npz"
+            if fallback:
+                self.warn(f"nbw2v: WARNING: {exc.strerror}; trying {target}")
+            elif not self._write_failed:  # once per failing streak, not every interval
+                self.warn(f"nbw2v: WARNING: {exc.strerror}; training goes on (free space or fix train.checkpoint_dir)")
+            self._write_failed = True
+            if not fallback:
+                return None
+        try:
+            path = self.checkpoint(state, target)
+        except CheckpointWriteError as exc:
+            self.warn(f"nbw2v: WARNING: {exc.strerror}; the trained state could not be saved")
+            return None
+        self.warn(f"nbw2v: saved the checkpoint to {path} instead")
+        return path
 
     def run(
         self, tracker: Tracker, progress: Progress, stats: dict, hooks: TrainHooks | None, state: TrainState
@@ -360,7 +441,8 @@ class _Loop:
         checkpoint_words = int(self.cfg.train.checkpoint_every_words)
         last_checkpoint_done = state.epoch * s.total_words + int(words_before[state.next_chunk])
         total = s.epochs * s.total_words
-        epoch_losses = list(state.epoch_losses)
+        epoch_losses = self.epoch_losses = list(state.epoch_losses)
+        self.history = history
         start = last_report = last_checkpoint = time.perf_counter()
         start_done = state.epoch * s.total_words + int(words_before[state.next_chunk])
         interval_loss, interval_pairs = 0.0, 0
@@ -400,16 +482,17 @@ class _Loop:
                     tracker.log_metrics({"loss/train": mean, "train/lr": lr, "perf/words_per_sec": speed}, step=done)
                     interval_loss, interval_pairs, last_report = 0.0, 0, now
                 if self.stop_signal is not None:
-                    path = self._save(epoch, last, epoch_losses, history)
-                    name = "SIGTERM" if self.stop_signal == signal.SIGTERM else "Ctrl-C"
-                    where = f"; checkpoint {path} (resume with train.resume={path})" if path else ""
-                    raise TrainingInterrupted(f"training interrupted by {name} in epoch {epoch + 1}{where}", path)
+                    path = self.save(epoch, last, epoch_losses, history, fallback=True)
+                    where = f"; the checkpoint {path} keeps its state" if path else "; no checkpoint could be written"
+                    raise TrainingInterrupted(
+                        f"training interrupted by {signal_name(self.stop_signal)} in epoch {epoch + 1}{where}", path
+                    )
                 done_now = epoch * s.total_words + int(words_before[last])
                 due = (checkpoint_every and now - last_checkpoint >= checkpoint_every) or (
                     checkpoint_words and done_now - last_checkpoint_done >= checkpoint_words
                 )
                 if due and last < self.n_chunks:
-                    self._save(epoch, last, epoch_losses, history)
+                    self.save(epoch, last, epoch_losses, history)
                     last_checkpoint, last_checkpoint_done = time.perf_counter(), done_now
             epoch_loss = float(self.loss_sums.sum() / max(int(self.pair_counts.sum()), 1))
             epoch_losses.append(epoch_loss)
@@ -427,11 +510,13 @@ class _Loop:
                 start += hook_seconds  # evaluation/gradcheck time is not training time
                 last_report += hook_seconds
             if checkpoint_every and epoch + 1 < s.epochs and time.perf_counter() - last_checkpoint >= checkpoint_every:
-                self.loss_sums[:] = 0.0
-                self.pair_counts[:] = 0
-                self._save(epoch + 1, 0, epoch_losses, history)
+                self.save(epoch + 1, 0, epoch_losses, history)
                 last_checkpoint = time.perf_counter()
         elapsed = time.perf_counter() - start
+        if start_done >= total:  # resumed from a checkpoint of a finished training
+            stats.update(train_seconds=0.0, words_per_sec=0.0, train_words_per_sec=0.0)
+            progress.message(f"nbw2v: training was already complete; final epoch loss {epoch_losses[-1]:.4f}")
+            return epoch_losses
         fraction = (total - start_done) / total  # of the run trained in this process
         stats["train_seconds"] = elapsed
         stats["words_per_sec"] = stats["raw_words"] * s.epochs * fraction / max(elapsed, 1e-9)

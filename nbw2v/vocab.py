@@ -15,6 +15,9 @@ import numpy as np
 
 from .config import ConfigError
 
+#: longer "words" (a base64 blob, a minified line) are left out of every vocabulary
+MAX_WORD_CHARS = 1000
+
 
 @dataclass
 class Vocab:
@@ -41,9 +44,15 @@ class Vocab:
     ) -> tuple[Vocab, np.ndarray]:
         """Build the vocabulary; also return ``remap`` (input index -> vocab id, -1 if dropped)."""
         counts = np.asarray(counts, dtype=np.int64)
+        too_long = [i for i, w in enumerate(words) if len(w) > MAX_WORD_CHARS]
+        if too_long:
+            counts = counts.copy()
+            counts[too_long] = 0  # below any min_count: dropped like rare words
         keep = np.flatnonzero(counts >= min_count)
         if keep.size == 0:
             top = int(counts.max()) if counts.size else 0
+            if top == 0:
+                raise ConfigError(f"the corpus has no word of at most {MAX_WORD_CHARS} characters: not a text corpus?")
             raise ConfigError(
                 f"data.min_count={min_count}: no word occurs that often (the most frequent occurs {top} "
                 f"times); lower data.min_count to at most {max(top, 1)}"

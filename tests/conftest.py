@@ -1,4 +1,11 @@
 import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -31,7 +38,6 @@ TINY_TEXT = "\n".join(["the king and the queen rule", "water flows to the sea"] 
 def tiny_sweep_command(tmp_path, store, *extra):
     """``nbw2v-train --multirun`` of a 2 x 2 grid (window x K) on a tiny corpus, 1 epoch, logging to
     ``store``; writes the corpus to ``tmp_path/tiny.txt`` unless a test already did."""
-    import sys
     from pathlib import Path
 
     corpus = tmp_path / "tiny.txt"
@@ -58,3 +64,55 @@ def sweep_runs(client, experiment):
     runs = client.search_runs([client.get_experiment_by_name(experiment).experiment_id])
     parents = [r for r in runs if r.data.tags.get("nbw2v.role") == "sweep"]
     return parents, [r for r in runs if r.data.tags.get("nbw2v.role") != "sweep"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """``mlflow server`` on 127.0.0.1 (SQLite backend, artifacts served), started and stopped by tests."""
+
+    def __init__(self, root: Path, port: int):
+        self.root, self.port, self.proc = root, port, None
+        self.uri = f"http://127.0.0.1:{port}"
+
+    def start(self):
+        cmd = [
+            str(Path(sys.executable).parent / "mlflow"),
+            "server",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--backend-store-uri",
+            f"sqlite:///{self.root / 'server.db'}",
+            "--artifacts-destination",
+            str(self.root / "artifacts"),
+            "--workers",
+            "1",
+        ]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(self.uri + "/health", timeout=2).read()
+                return self
+            except OSError:
+                time.sleep(0.3)
+        self.stop()
+        pytest.fail("mlflow server did not start within 90 s")
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=30)
+
+
+@pytest.fixture
+def server(tmp_path):
+    srv = Server(tmp_path, free_port())
+    yield srv
+    srv.stop()

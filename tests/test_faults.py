@@ -73,7 +73,7 @@ def test_interrupt_writes_a_checkpoint_and_resume_is_exact(corpus, tmp_path, sig
             break
         assert time.monotonic() < deadline, "".join(seen)
     rest = proc.stderr.read()
-    assert proc.wait(timeout=120) == 130, rest[-2000:]
+    assert proc.wait(timeout=120) == (130 if sig == signal.SIGINT else 143), rest[-2000:]
     assert "checkpoint" in rest and "train.resume=" in rest
     checkpoints = list((tmp_path / "ckpt").glob("nbw2v-*.npz"))
     assert len(checkpoints) == 1 and not list((tmp_path / "ckpt").glob("*.tmp"))
@@ -184,7 +184,7 @@ def test_checkpoints_every_n_words_are_written_atomically(corpus, tmp_path, monk
     monkeypatch.setattr(train_mod, "save_checkpoint", spy)
     train(_cfg(corpus, tmp_path, checkpoint_every_s=0.0, checkpoint_every_words=50_000), progress=SilentProgress())
     assert len(saved) >= 5  # 2 epochs of 240k words
-    assert not list((tmp_path / "ckpt").glob("*"))  # finished: checkpoint removed, no temp file left
+    assert not [p for p in (tmp_path / "ckpt").glob("*") if p.suffix != ".lock"]  # finished: nothing left
 
 
 def test_corrupt_sqlite_store_is_a_clear_error(tmp_path):

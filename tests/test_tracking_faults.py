@@ -3,74 +3,19 @@ train and journal with logger.on_error=warn), and a server killed mid-run (train
 nothing lost: the journal is replayed once the server is back)."""
 
 import json
-import os
-import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 mlflow = pytest.importorskip("mlflow")
+from conftest import free_port  # noqa: E402
 from mlflow import MlflowClient  # noqa: E402
 
 BIN = Path(sys.executable).parent
 EXE = BIN / "nbw2v-train"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    """``mlflow server`` on 127.0.0.1 (SQLite backend, artifacts served), started and stopped by tests."""
-
-    def __init__(self, root: Path, port: int):
-        self.root, self.port, self.proc = root, port, None
-        self.uri = f"http://127.0.0.1:{port}"
-
-    def start(self):
-        cmd = [
-            str(BIN / "mlflow"),
-            "server",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(self.port),
-            "--backend-store-uri",
-            f"sqlite:///{self.root / 'server.db'}",
-            "--artifacts-destination",
-            str(self.root / "artifacts"),
-            "--workers",
-            "1",
-        ]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(self.uri + "/health", timeout=2).read()
-                return self
-            except OSError:
-                time.sleep(0.3)
-        self.stop()
-        pytest.fail("mlflow server did not start within 90 s")
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout=30)
-
-
-@pytest.fixture
-def server(tmp_path):
-    srv = Server(tmp_path, _free_port())
-    yield srv
-    srv.stop()
 
 
 def _base(tmp_path, uri, *extra):
@@ -96,7 +41,7 @@ def _journal(stderr: str) -> str:
 
 @pytest.mark.slow
 def test_unreachable_server_fails_fast_or_journals_with_warn(tmp_path):
-    dead = f"http://127.0.0.1:{_free_port()}"
+    dead = f"http://127.0.0.1:{free_port()}"
     started = time.monotonic()
     proc = subprocess.run(_base(tmp_path, dead), capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert proc.returncode == 2 and "cannot reach the MLflow server" in proc.stderr

@@ -1,0 +1,93 @@
+"""Is the process behind a RUNNING MLflow run still alive?
+
+SIGKILL, an OOM kill or a lost node cannot be caught: the run stays RUNNING in MLflow. Every
+nbw2v run carries the tag ``nbw2v.process`` = ``host:pid:start-ticks`` (the start time tells a
+reused pid apart) and a ``nbw2v.heartbeat`` tag (unix seconds) refreshed with every metrics
+flush. :func:`verdict` decides from them; ``nbw2v runs --stale [--close]`` lists and closes.
+Also: SIGTERM, which by default kills Python without cleanup, becomes an exception here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import threading
+import time
+from pathlib import Path
+
+TAG_PROCESS, TAG_HEARTBEAT = "nbw2v.process", "nbw2v.heartbeat"
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a scheduler's stop, ``kill``), raised like Ctrl-C so every ``finally`` runs."""
+
+
+@contextlib.contextmanager
+def sigterm_raises():
+    """While inside: SIGTERM raises ``Terminated`` in the main thread (elsewhere: unchanged)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise Terminated("terminated (SIGTERM)")
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _start_ticks(pid: int) -> str:
+    """The process start time in clock ticks since boot (Linux); '' where unknown."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return stat.rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return ""
+
+
+def process_identity(pid: int | None = None) -> str:
+    pid = os.getpid() if pid is None else pid
+    return f"{socket.gethostname()}:{pid}:{_start_ticks(pid)}"
+
+
+def process_alive(identity: str) -> bool | None:
+    """True/False for a process of this host; None for another host (unknowable from here)."""
+    parts = identity.rsplit(":", 2)
+    if len(parts) != 3 or not parts[1].isdigit():
+        return None
+    host, pid, ticks = parts[0], int(parts[1]), parts[2]
+    if host != socket.gethostname():
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # exists, another user's
+    return not ticks or _start_ticks(pid) in ("", ticks)
+
+
+def verdict(tags: dict[str, str], max_age_s: float, started_s: float, now: float | None = None) -> str:
+    """'' if the run's process looks alive, else why the run is stale: its process (on this
+    host) is gone, or (elsewhere) no heartbeat, nor a start, for ``max_age_s``."""
+    now = time.time() if now is None else now
+    identity = tags.get(TAG_PROCESS, "")
+    alive = process_alive(identity) if identity else None
+    if alive is False:
+        return f"its process ({identity.rsplit(':', 1)[0]}) is gone"
+    if alive:
+        return ""
+    try:
+        last = max(float(tags.get(TAG_HEARTBEAT, "0")), started_s)
+    except ValueError:
+        last = started_s
+    age = now - last
+    if age > max_age_s:
+        where = f" (process {identity.rsplit(':', 1)[0]})" if identity else ""
+        return f"no sign of life for {age / 60:.0f} min{where}"
+    return ""
