@@ -36,7 +36,7 @@ def verbose() -> bool:
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
 def _app(dcfg: DictConfig) -> float | None:
-    from .liveness import Terminated
+    from .liveness import Terminated, mark_interrupted
     from .run import run_experiment
     from .train import TrainingDiverged
 
@@ -55,6 +55,7 @@ def _app(dcfg: DictConfig) -> float | None:
         _fail(f"failed: {exc}", 1)
     except KeyboardInterrupt as exc:  # Ctrl-C / SIGTERM in any phase: the run is KILLED, work kept
         sigterm = isinstance(exc, Terminated) or "SIGTERM" in str(exc)
+        mark_interrupted("SIGTERM" if sigterm else "SIGINT")
         _fail(str(exc) or "interrupted", 143 if sigterm else 130)
     return objective(metrics)
 
@@ -70,12 +71,13 @@ def _fail(message: str, code: int) -> None:
 def _redact_composed(dcfg: DictConfig) -> None:
     """Credentials in a tracking URI that came from a config file (not the command line, which
     main() already cleaned): move them to the environment and rewrite Hydra's saved copies."""
-    from .redact import move_credentials_to_env, redact
+    from .redact import HINT, move_credentials_to_env, redact
 
     uri = str(dcfg.logger.tracking_uri or "")
     clean, moved = move_credentials_to_env(uri)
     if not moved:
         return
+    print(f"nbw2v-train: WARNING: {HINT}; moved them there for this run", file=sys.stderr)
     dcfg.logger.tracking_uri = clean
     output = Path(HydraConfig.get().runtime.output_dir) / str(HydraConfig.get().output_subdir or ".hydra")
     for saved in output.glob("*.yaml") if output.is_dir() else ():

@@ -51,6 +51,18 @@ class Journal:
         return str(target)
 
 
+class LostJournal:
+    """Stands in when no journal can be written (the disk is full): operations are dropped."""
+
+    path = Path("(no journal: the disk refused it)")
+
+    def append(self, op: dict) -> None:
+        pass
+
+    def keep_file(self, local_path: str | Path) -> str:
+        return str(local_path)
+
+
 def read_journal(path: Path) -> tuple[list[dict], list[int]]:
     """(records, damaged line numbers): every complete JSON record is kept; a line cut off when
     the process stopped (or otherwise not JSON) is skipped and named."""

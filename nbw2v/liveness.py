@@ -24,6 +24,15 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM (a scheduler's stop, ``kill``), raised like Ctrl-C so every ``finally`` runs."""
 
 
+#: set once this process was interrupted (Ctrl-C or SIGTERM): exit handlers (a sweep's parent
+#: run) then end KILLED rather than FAILED
+INTERRUPTED = {"signal": ""}
+
+
+def mark_interrupted(how: str) -> None:
+    INTERRUPTED["signal"] = how
+
+
 @contextlib.contextmanager
 def sigterm_raises():
     """While inside: SIGTERM raises ``Terminated`` in the main thread (elsewhere: unchanged)."""
@@ -32,6 +41,7 @@ def sigterm_raises():
         return
 
     def handler(signum, frame):
+        mark_interrupted("SIGTERM")
         raise Terminated("terminated (SIGTERM)")
 
     previous = signal.signal(signal.SIGTERM, handler)

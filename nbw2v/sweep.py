@@ -245,7 +245,9 @@ class SweepCallback(Callback):
 
     def _end_at_exit(self) -> None:
         if self.tracker is not None and not self.ended:
-            interrupted = isinstance(getattr(sys, "last_value", None), KeyboardInterrupt)
+            from .liveness import INTERRUPTED
+
+            interrupted = bool(INTERRUPTED["signal"]) or isinstance(getattr(sys, "last_value", None), KeyboardInterrupt)
             try:
                 self.tracker.end("KILLED" if interrupted else "FAILED")
             except Exception:  # noqa: BLE001  (exiting anyway)

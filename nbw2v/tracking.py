@@ -197,6 +197,7 @@ class MlflowTracker:
             print(f"nbw2v: WARNING: {redact.HINT}; using them from the environment for this run", file=sys.stderr)
         self.on_error = on_error
         self.journal = None  # an offline Journal once the store failed
+        self._journal_failed = False
         self.experiment_name = experiment
         self.run_name = run_name or None
         self.flush_every_s = flush_every_s
@@ -276,12 +277,20 @@ class MlflowTracker:
         self.run_name = run.info.run_name
 
     def _go_offline(self, exc: BaseException) -> None:
-        import sys
+        from .journal import Journal, LostJournal
 
-        from .journal import Journal
-
-        self.journal = Journal(self.tracking_uri, self.experiment_name, self.run_id, self.run_name)
         reason = redact.redact(str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__)
+        try:
+            self.journal = Journal(self.tracking_uri, self.experiment_name, self.run_id, self.run_name)
+        except OSError as err:  # a full disk under the store and the journal alike
+            self.journal = LostJournal()
+            self._journal_failed = True
+            print(
+                f"nbw2v: WARNING: MLflow store {self.tracking_uri} failed ({reason}) and no journal can be written "
+                f"({err.strerror}); tracking of this run is lost from here on, training goes on",
+                file=sys.stderr,
+            )
+            return
         print(
             f"nbw2v: WARNING: MLflow store {self.tracking_uri} failed ({reason}); training "
             f"goes on, tracking is journaled to {self.journal.path}; replay it later with: nbw2v replay "
@@ -297,9 +306,18 @@ class MlflowTracker:
                 return
             except Exception as exc:  # noqa: BLE001
                 self._go_offline(exc)
-        if op.get("op") == "log_artifact":
-            op = {**op, "path": self.journal.keep_file(op["path"])}
-        self.journal.append(op)
+        try:
+            if op.get("op") == "log_artifact":
+                op = {**op, "path": self.journal.keep_file(op["path"])}
+            self.journal.append(op)
+        except OSError as exc:  # the journal's disk is full too: training still goes on
+            if not self._journal_failed:
+                print(
+                    f"nbw2v: WARNING: cannot write the tracking journal {self.journal.path} ({exc.strerror}); "
+                    "tracking of this run is lost from here on, training goes on",
+                    file=sys.stderr,
+                )
+            self._journal_failed = True
 
     def end(self, status: str = "FINISHED") -> None:
         if self.run_id is None and self.journal is None:

@@ -728,3 +728,81 @@ def test_config_errors_still_fail_before_anything(tmp_path):
     (tmp_path / "file.txt").write_text("not a directory")
     with pytest.raises(ConfigError, match="train.checkpoint_dir"):
         train(cfg, progress=SilentProgress())
+
+
+@pytest.mark.slow
+def test_sigterm_to_a_sweep_ends_the_job_and_the_parent_killed(tmp_path):
+    corpus = tmp_path / "tiny.txt"
+    corpus.write_text("\n".join(["the king and the queen rule", "water flows to the sea"] * 3000))
+    cmd = [
+        str(EXE),
+        "--multirun",
+        f"data.corpus={corpus}",
+        "data.min_count=1",
+        "train.epochs=3",
+        "model.dim=8",
+        "model.window=2,3",
+        "eval.analogies=",
+        "train.report_every_s=0",
+        "train.chunk_words=100",
+        "train=deterministic",
+        f"logger.tracking_uri=sqlite:///{tmp_path / 'm.db'}",
+        f"hydra.sweep.dir={tmp_path / 'multirun'}",
+        f"train.checkpoint_dir={tmp_path / 'ckpt'}",
+    ]
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, cwd=tmp_path)
+    jobs = 0
+    for line in proc.stderr:
+        jobs += "gradient check" in line
+        if jobs == 2 and "epoch 2/3" in line:  # inside the second job
+            proc.send_signal(signal.SIGTERM)
+            break
+    rest = proc.stderr.read()
+    assert proc.wait(timeout=120) == 143, rest[-2000:]
+    assert rest.strip().splitlines()[-1].startswith("nbw2v-train: training interrupted by SIGTERM")
+    status = {
+        r.data.tags.get("nbw2v.role", "job"): r.info.status for r in runs(tmp_path) if r.info.status != "FINISHED"
+    }
+    assert status == {"sweep": "KILLED", "job": "KILLED"}
+
+
+@pytest.mark.slow
+def test_credentials_from_a_config_file_are_never_written(corpus, tmp_path):
+    extra = tmp_path / "extra" / "logger"
+    extra.mkdir(parents=True)
+    (extra / "team.yaml").write_text(
+        f"name: mlflow\ntracking_uri: http://alice:{SECRET}@127.0.0.1:{free_port()}/\non_error: warn\n"
+    )
+    args = [a for a in overrides(tmp_path, corpus) if not a.startswith("logger.")]
+    proc = subprocess.run(
+        [str(EXE), *args, f"hydra.searchpath=[file://{tmp_path / 'extra'}]", "logger=team"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "MLFLOW_TRACKING_USERNAME" in proc.stderr and SECRET not in proc.stderr
+    for folder in ("out", "mlflow-offline", "ckpt"):
+        assert SECRET not in _all_text_under(tmp_path / folder)
+
+
+def test_a_full_disk_under_store_and_journal_loses_tracking_not_training(tmp_path, monkeypatch, capsys):
+    import nbw2v.journal as journal_mod
+    from nbw2v.tracking import MlflowTracker
+
+    tracker = MlflowTracker(f"sqlite:///{tmp_path / 'm.db'}", "nbw2v", flush_every_s=0.0)
+    tracker.start()
+
+    def full(*args, **kwargs):
+        raise OSError(28, "database or disk is full")
+
+    def no_journal(self, *args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(tracker._client, "log_batch", full)
+    monkeypatch.setattr(journal_mod.Journal, "__init__", no_journal)
+    tracker.log_metrics({"loss/train": 1.0}, step=1)  # neither raises ...
+    tracker.log_metrics({"loss/train": 0.9}, step=2)
+    err = capsys.readouterr().err
+    assert err.count("tracking of this run is lost from here on, training goes on") == 1  # ... and it says so once
