@@ -72,6 +72,11 @@ def overrides(tmp_path, corpus, *extra, epochs=1):
     return [b for b in base if b.split("=", 1)[0] not in keys] + list(extra)
 
 
+def nbw2v_train(tmp_path, args, **kwargs) -> subprocess.CompletedProcess:
+    """``nbw2v-train ARGS`` in ``tmp_path``, output captured."""
+    return subprocess.run([str(EXE), *args], capture_output=True, text=True, cwd=tmp_path, timeout=300, **kwargs)
+
+
 def runs(tmp_path):
     db = tmp_path / "m.db"
     if not db.exists():
@@ -134,9 +139,7 @@ def test_a_signal_in_any_phase_ends_the_run_and_keeps_the_trained_model(corpus, 
         pairs = tmp_path / "pairs.tsv"
         pairs.write_text("w1\tw2\t1\nw3\tw4\t2\nw5\tw6\t3\n")
         assert main(["eval", str(tmp_path / "kept.npz"), "--analogies", "", "--similarity", str(pairs)]) == 0
-        finished = subprocess.run(
-            [str(EXE), *args, "train.resume=auto"], capture_output=True, text=True, cwd=tmp_path, timeout=300
-        )
+        finished = nbw2v_train(tmp_path, [*args, "train.resume=auto"])
         assert finished.returncode == 0, finished.stderr[-2000:]
         assert "training was already complete" in finished.stderr
         assert not checkpoint.exists()  # removed once the results are logged
@@ -336,9 +339,7 @@ def test_damaged_checkpoint_fails_before_the_corpus_and_any_run(corpus, tmp_path
     cfg_args = overrides(tmp_path, corpus)
     bad = tmp_path / "bad.npz"
     bad.write_bytes(b"PK\x03\x04" + os.urandom(2000))  # truncated/corrupt zip
-    proc = subprocess.run(
-        [str(EXE), *cfg_args, f"train.resume={bad}"], capture_output=True, text=True, cwd=tmp_path, timeout=300
-    )
+    proc = nbw2v_train(tmp_path, [*cfg_args, f"train.resume={bad}"])
     assert proc.returncode == 2 and "not a readable nbw2v checkpoint" in proc.stderr, proc.stderr[-2000:]
     assert "Traceback" not in proc.stderr and "corpus words" not in proc.stderr and runs(tmp_path) == []
 
@@ -443,14 +444,7 @@ def test_credentials_in_the_tracking_uri_are_never_written(corpus, tmp_path, ser
     uri = server.uri.replace("http://", f"http://alice:{SECRET}@")
     args = [a for a in overrides(tmp_path, corpus) if not a.startswith("logger.tracking_uri")]
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_TRACKING")}
-    proc = subprocess.run(
-        [str(EXE), *args, f"logger.tracking_uri={uri}", "logger.save_vectors=none"],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        timeout=300,
-        env=env,
-    )
+    proc = nbw2v_train(tmp_path, [*args, f"logger.tracking_uri={uri}", "logger.save_vectors=none"], env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]  # the /health probe works with credentials too
     assert SECRET not in proc.stdout + proc.stderr
     assert "MLFLOW_TRACKING_USERNAME" in proc.stderr  # steered to the environment
@@ -617,9 +611,7 @@ def test_the_corpus_cache_follows_content_not_mtime(tmp_path):
 def test_whitespace_only_corpus_opens_no_run(tmp_path):
     path = tmp_path / "blank.txt"
     path.write_text("   \n\t\n  \n")
-    proc = subprocess.run(
-        [str(EXE), *overrides(tmp_path, path)], capture_output=True, text=True, cwd=tmp_path, timeout=300
-    )
+    proc = nbw2v_train(tmp_path, [*overrides(tmp_path, path)])
     assert proc.returncode == 2 and "no words found" in proc.stderr and "Traceback" not in proc.stderr
     assert runs(tmp_path) == []
 
@@ -703,7 +695,7 @@ def test_a_store_locked_at_start_is_waited_for(corpus, tmp_path):
 def test_divergence_is_one_line_unless_verbose(corpus, tmp_path):
     args = [*overrides(tmp_path, corpus, "train.lr=9.9", "model.dim=64"), "eval.gradcheck=false"]
     env = {k: v for k, v in os.environ.items() if k not in ("HYDRA_FULL_ERROR", "NBW2V_VERBOSE")}
-    proc = subprocess.run([str(EXE), *args], capture_output=True, text=True, cwd=tmp_path, timeout=300, env=env)
+    proc = nbw2v_train(tmp_path, [*args], env=env)
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines()[-1].startswith("nbw2v-train: failed:")
     assert "lower train.lr" in proc.stderr
@@ -711,12 +703,9 @@ def test_divergence_is_one_line_unless_verbose(corpus, tmp_path):
     assert "Creating initial MLflow database tables" not in proc.stderr  # MLflow's INFO noise is gone
     (run,) = runs(tmp_path)
     assert run.info.status == "FAILED"
-    verbose = subprocess.run(
-        [str(EXE), *[a for a in args if not a.startswith("hydra.run.dir")], f"hydra.run.dir={tmp_path / 'o2'}"],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        timeout=300,
+    verbose = nbw2v_train(
+        tmp_path,
+        [*[a for a in args if not a.startswith("hydra.run.dir")], f"hydra.run.dir={tmp_path / 'o2'}"],
         env={**env, "HYDRA_FULL_ERROR": "1"},
     )
     assert verbose.returncode != 0 and "Traceback" in verbose.stderr
@@ -774,13 +763,7 @@ def test_credentials_from_a_config_file_are_never_written(corpus, tmp_path):
         f"name: mlflow\ntracking_uri: http://alice:{SECRET}@127.0.0.1:{free_port()}/\non_error: warn\n"
     )
     args = [a for a in overrides(tmp_path, corpus) if not a.startswith("logger.")]
-    proc = subprocess.run(
-        [str(EXE), *args, f"hydra.searchpath=[file://{tmp_path / 'extra'}]", "logger=team"],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        timeout=300,
-    )
+    proc = nbw2v_train(tmp_path, [*args, f"hydra.searchpath=[file://{tmp_path / 'extra'}]", "logger=team"])
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "MLFLOW_TRACKING_USERNAME" in proc.stderr and SECRET not in proc.stderr
     for folder in ("out", "mlflow-offline", "ckpt"):
