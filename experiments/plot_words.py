@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 import matplotlib
 
@@ -37,7 +38,9 @@ def main(argv=None) -> int:
     parser.add_argument("vectors")
     parser.add_argument("words", nargs="+")
     parser.add_argument("--method", choices=["pca", "tsne"], default="pca")
-    parser.add_argument("--out", default="words.png")
+    parser.add_argument(
+        "--out", default="", help="PNG to write (default: a temporary file when --log-to-run, else words.png)"
+    )
     parser.add_argument("--tracking-uri", default="")
     parser.add_argument("--log-to-run", action="store_true", help="log the PNG to the MLflow run given as VECTORS")
     args = parser.parse_args(argv)
@@ -60,6 +63,10 @@ def main(argv=None) -> int:
         ax.annotate(w, (x, y), fontsize=9, xytext=(3, 3), textcoords="offset points")
     ax.set_title(f"{args.method.upper()} of {len(known)} words")
     fig.tight_layout()
+    if not args.out:  # logged to the run: nothing written into the working directory
+        import tempfile
+
+        args.out = str(Path(tempfile.mkdtemp(prefix="nbw2v-plot-")) / "words.png") if args.log_to_run else "words.png"
     fig.savefig(args.out)
     print(f"wrote {args.out}")
     if args.log_to_run:

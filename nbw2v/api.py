@@ -31,7 +31,7 @@ def _outside_and_center(center_vec, outside_vectors):
 
 
 def naive_softmax_loss_and_grad(center_vec, outside_idx, outside_vectors):
-    """Naive-softmax loss ``-log softmax(U v_c)_o`` and its gradients (MATH.md section 1).
+    """Naive-softmax loss ``-log softmax(U v_c)_o`` and its gradients (docs/math.md "Naive softmax").
 
     center_vec (d,), outside_idx int in [0, V), outside_vectors (V, d).
     Returns ``(loss, grad_center_vec (d,), grad_outside_vectors (V, d))``.
@@ -45,7 +45,7 @@ def naive_softmax_loss_and_grad(center_vec, outside_idx, outside_vectors):
 
 
 def neg_sampling_loss_and_grad(center_vec, outside_idx, outside_vectors, neg_indices):
-    """Negative-sampling loss and gradients for one pair with explicit negatives (MATH.md 2).
+    """Negative-sampling loss and gradients for one pair with explicit negatives (docs/math.md 2).
 
     neg_indices: K >= 1 word indices; a word drawn twice counts twice and a negative equal to
     ``outside_idx`` is an ordinary negative term. Returns
@@ -71,7 +71,7 @@ def skipgram(
     loss: str = "softmax",
     neg_indices=None,
 ):
-    """Skip-gram loss of one center word over its outside words (MATH.md section 3).
+    """Skip-gram loss of one center word over its outside words (docs/math.md "Skip-gram over a window").
 
     center_vectors, outside_vectors: (V, d). loss: "softmax" or "negative"; with "negative",
     neg_indices has shape (len(outside_word_indices), K). Returns

@@ -31,7 +31,9 @@ class DataConfig:
     corpus: str = "bundled"
     #: auto (by name/content), text (one sentence per line), text8, sst (datasetSentences.txt)
     format: str = "auto"
+    #: lower-case the text before counting
     lowercase: bool = True
+    #: words rarer than this are dropped before windowing (word2vec.c)
     min_count: int = 5
     #: keep at most this many most frequent words (0: no limit)
     max_vocab_size: int = 0
@@ -47,7 +49,9 @@ class DataConfig:
 
 @dataclass
 class ModelConfig:
+    #: skipgram (predict the context from the center word) or cbow (the center from its context)
     arch: str = "skipgram"
+    #: vector dimension d
     dim: int = 100
     #: maximum window size m; each center word uses a random window in [1, m] (word2vec.c)
     window: int = 5
@@ -55,6 +59,7 @@ class ModelConfig:
 
 @dataclass
 class LossConfig:
+    #: negative (negative sampling, O(K d) per pair) or softmax (the exact naive softmax, O(V d))
     name: str = "negative"
     #: number of negatives K
     K: int = 5
@@ -66,7 +71,9 @@ class LossConfig:
 
 @dataclass
 class TrainConfig:
+    #: passes over the corpus
     epochs: int = 5
+    #: initial learning rate (word2vec.c: 0.025 for skip-gram, 0.05 for CBOW)
     lr: float = 0.025
     #: the learning rate decays linearly to lr * min_lr_ratio (word2vec.c: 1e-4)
     min_lr_ratio: float = 1e-4
@@ -122,6 +129,7 @@ class LoggerConfig:
     name: str = "mlflow"
     #: any MLflow tracking URI; "" -> $MLFLOW_TRACKING_URI, else sqlite:///<cwd>/mlflow.db (made absolute)
     tracking_uri: str = ""
+    #: MLflow experiment the runs go to
     experiment: str = "nbw2v"
     #: MLflow run name ("" lets MLflow pick one)
     run_name: str = ""
@@ -144,6 +152,7 @@ class Config:
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     logger: LoggerConfig = field(default_factory=LoggerConfig)
+    #: initialisation, and every chunk's random stream (derived from seed, epoch, chunk)
     seed: int = 1
 
 
@@ -262,8 +271,55 @@ def validate(cfg: Any) -> None:
     if corpus not in ("bundled", "text8"):
         path = Path(corpus).expanduser()
         if not path.exists():
-            raise ConfigError(f"data.corpus={corpus!r}: no such file or directory")
+            hint = (
+                " (data=refcorpus is the project's benchmark corpus: set data.corpus=PATH or NBW2V_REFCORPUS to it, "
+                "or to any large text file; or use data=text8)"
+                if "refcorpus" in corpus
+                else ""
+            )
+            raise ConfigError(f"data.corpus={corpus!r}: no such file or directory{hint}")
         if not os.access(path, os.R_OK):
             raise ConfigError(f"data.corpus={corpus!r}: not readable (check its permissions)")
         if path.is_file() and path.stat().st_size == 0:
             raise ConfigError(f"data.corpus={corpus!r}: the file is empty")
+
+
+def reference_markdown() -> str:
+    """The configuration reference (every key, its default and its ``#:`` comment above) as
+    Markdown tables: docs/configuration.md embeds it (``python -m nbw2v.config`` prints it; a
+    test keeps the two equal)."""
+    import ast
+    import dataclasses
+    import inspect
+    import sys
+
+    source = inspect.getsource(sys.modules[__name__])
+    lines = source.splitlines()
+    comments: dict[tuple[str, str], str] = {}
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.ClassDef):
+            for stmt in node.body:
+                if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
+                    i, text = stmt.lineno - 2, []
+                    while i >= 0 and lines[i].strip().startswith("#:"):
+                        text.insert(0, lines[i].strip()[2:].strip())
+                        i -= 1
+                    comments[(node.name, stmt.target.id)] = " ".join(text)
+    cfg = Config()
+    out = []
+    for group in dataclasses.fields(cfg):
+        section = getattr(cfg, group.name)
+        if not dataclasses.is_dataclass(section):
+            continue
+        out += [f"### `{group.name}`", "", "| key | default | meaning |", "|---|---|---|"]
+        for f in dataclasses.fields(section):
+            meaning = comments.get((type(section).__name__, f.name), "").replace("|", "\\|")
+            out.append(f"| `{group.name}.{f.name}` | `{getattr(section, f.name)!r}` | {meaning} |")
+        out.append("")
+    out += ["### top level", "", "| key | default | meaning |", "|---|---|---|"]
+    out.append(f"| `seed` | `{cfg.seed!r}` | {comments.get(('Config', 'seed'), '')} |")
+    return "\n".join(out) + "\n"
+
+
+if __name__ == "__main__":
+    print(reference_markdown(), end="")

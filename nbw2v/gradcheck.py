@@ -1,4 +1,4 @@
-"""Gradient checks: the analytic kernels against central differences (MATH.md section 4).
+"""Gradient checks: the analytic kernels against central differences (docs/math.md "The gradient check").
 
     g_num[i] = (J(x + h e_i) - J(x - h e_i)) / (2 h)
     err[i]   = |g_num[i] - g_analytic[i]| / max(1, |g_num[i]|, |g_analytic[i]|)
@@ -20,7 +20,7 @@ from . import api
 from .losses import neg_pair_loss_grad, neg_window_loss_grad, softmax_window_loss_grad
 
 DEFAULT_STEP = 1e-4
-#: Above this a gradient is reported as wrong (MATH.md: correct ones give ~1e-9).
+#: Above this a gradient is reported as wrong (docs/math.md: correct ones give ~1e-9).
 TOLERANCE = 1e-6
 
 
@@ -175,7 +175,8 @@ def gradcheck_all(seed=0, n_words=8, dim=5, n_neg=4, window=2, h=DEFAULT_STEP) -
 
 
 def check_shared_window(context_words, target_words, input_vectors, output_vectors, h=DEFAULT_STEP):
-    """Gradient check of the shared-negatives window kernel the trainer uses (MATH.md 7)."""
+    """Gradient check of the shared-negatives window kernel the trainer uses (docs/math.md,
+    "Shared negatives over a window")."""
     from .losses import shared_neg_window_loss_grad
 
     X, Y = _f64(input_vectors), _f64(output_vectors)

@@ -19,14 +19,46 @@ from omegaconf import DictConfig, OmegaConf
 
 from .config import Config
 
-CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
+
+def find_conf_dir() -> Path:
+    """The Hydra config tree: ``nbw2v/conf`` inside an installed wheel, ``conf/`` at the top of
+    a repository checkout (editable install)."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "conf", here.parent / "conf"):
+        if (candidate / "config.yaml").is_file():
+            return candidate
+    return here / "conf"
+
+
+CONF_DIR = find_conf_dir()
 
 ConfigStore.instance().store(name="base_config", node=Config)
 
 
 def to_config(dcfg: DictConfig) -> Config:
-    """The composed DictConfig as a ``Config`` dataclass (``???`` values raise)."""
+    """The composed DictConfig as a ``Config`` dataclass (``???`` values raise). Keys the
+    schema does not know are refused, also when added with ``+`` (Hydra's advice for a typo)."""
+    _check_known_keys(dcfg, Config(), "")
     return OmegaConf.to_object(dcfg)
+
+
+def _check_known_keys(node, schema, prefix: str) -> None:
+    import dataclasses
+    import difflib
+
+    from .config import ConfigError
+
+    fields = {f.name: getattr(schema, f.name) for f in dataclasses.fields(schema)}
+    for key in node.keys():
+        if key == "hydra":
+            continue
+        if key not in fields:
+            close = difflib.get_close_matches(str(key), list(fields), n=1)
+            hint = f"; did you mean {prefix}{close[0]}?" if close else f"; known keys: {', '.join(fields)}"
+            raise ConfigError(f"{prefix}{key}: no such setting{hint}")
+        child = node[key]
+        if dataclasses.is_dataclass(fields[key]) and isinstance(child, DictConfig):
+            _check_known_keys(child, fields[key], f"{prefix}{key}.")
 
 
 def verbose() -> bool:
@@ -98,7 +130,7 @@ def main() -> None:
     from .redact import HINT, clean_argv
 
     if not CONF_DIR.is_dir():
-        sys.exit(f"nbw2v-train: the config directory {CONF_DIR} is missing (install nbw2v from its repository)")
+        sys.exit(f"nbw2v-train: the config directory {CONF_DIR} is missing: a broken install? Reinstall nbw2v")
     # credentials out of the overrides before Hydra writes them to .hydra/ and multirun.yaml
     sys.argv[1:], moved = clean_argv(sys.argv[1:])
     if moved:

@@ -1,4 +1,4 @@
-"""Plain NumPy float64 implementation of MATH.md: the test oracle.
+"""Plain NumPy float64 implementation of docs/math.md: the test oracle.
 
 Slow and obvious on purpose: every formula is written as in the specification, with dense
 gradients. Tests compare the Numba kernels against it; nothing else should call it.
@@ -25,7 +25,7 @@ def softmax(scores):
 
 
 def naive_softmax_loss_and_grad(center_vec, outside_idx, outside_vectors):
-    """MATH.md section 1. Returns (loss, dJ/dv_c (d,), dJ/dU (V, d))."""
+    """docs/math.md "Naive softmax". Returns (loss, dJ/dv_c (d,), dJ/dU (V, d))."""
     v_c = np.asarray(center_vec, dtype=np.float64)
     U = np.asarray(outside_vectors, dtype=np.float64)
     scores = U @ v_c
@@ -40,7 +40,7 @@ def naive_softmax_loss_and_grad(center_vec, outside_idx, outside_vectors):
 
 
 def neg_sampling_loss_and_grad(center_vec, outside_idx, outside_vectors, neg_indices):
-    """MATH.md section 2 with explicit negatives. Returns (loss, dJ/dv_c, dJ/dU (V, d))."""
+    """docs/math.md "Negative sampling" with explicit negatives. Returns (loss, dJ/dv_c, dJ/dU (V, d))."""
     v_c = np.asarray(center_vec, dtype=np.float64)
     U = np.asarray(outside_vectors, dtype=np.float64)
     u_o = U[outside_idx]
@@ -64,7 +64,7 @@ def skipgram(
     loss="softmax",
     neg_indices=None,
 ):
-    """MATH.md section 3: sum of per-pair losses and gradients over the outside words.
+    """docs/math.md "Skip-gram over a window": sum of per-pair losses and gradients over the outside words.
 
     Returns (loss, dJ/dC (V, d), dJ/dU (V, d)); only row ``center_word_idx`` of dJ/dC is non-zero.
     """
@@ -85,7 +85,7 @@ def skipgram(
 
 
 def shared_negative_window(context_rows, output_rows):
-    """MATH.md section 7 loss and gradients for one window with shared negatives.
+    """docs/math.md "Shared negatives over a window" loss and gradients for one window with shared negatives.
 
     context_rows X (n, d) (input vectors), output_rows Y (K+1, d) (row 0: the center word's
     output vector, rows 1..K: the negatives). Returns (loss, dJ/dX, dJ/dY).

@@ -178,7 +178,9 @@ def main(argv=None) -> int:
     parser.add_argument("--filter", default="", help="an MLflow filter string selecting runs")
     parser.add_argument("--tracking-uri", default="", help="MLflow store (default $MLFLOW_TRACKING_URI or ./mlflow.db)")
     parser.add_argument("--experiment", default="nbw2v")
-    parser.add_argument("--out", default="", help="output directory (default sweep-report-<id>)")
+    parser.add_argument(
+        "--out", default="", help="output directory (default reports/<sweep id>, or reports/filter-<time> for --filter)"
+    )
     parser.add_argument("--no-log", action="store_true", help="do not log the report to the sweep's parent run")
     args = parser.parse_args(argv)
     try:
@@ -189,7 +191,10 @@ def main(argv=None) -> int:
     if not rows:
         print("nbw2v report: error: no run matches", file=sys.stderr)
         return 1
-    out = Path(args.out or f"sweep-report-{args.sweep_id or 'filter'}")
+    import time
+
+    default = args.sweep_id or time.strftime("filter-%Y%m%d-%H%M%S")  # a second --filter report never overwrites
+    out = Path(args.out or Path("reports") / default)
     paths = build_report(rows, out, title=f"sweep {args.sweep_id}" if args.sweep_id else args.filter)
     print(table(rows))
     print(f"wrote {', '.join(str(p) for p in paths)}")

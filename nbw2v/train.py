@@ -41,7 +41,7 @@ from .config import ConfigError, validate
 from .corpus import Corpus, encode_corpus, read_corpus
 from .embeddings import Embeddings
 from .losses import softmax_batch_loss_grad
-from .progress import Progress
+from .progress import Progress, format_eta
 from .tracking import NullTracker, Tracker
 from .train_kernels import (
     ARCH_CBOW,
@@ -446,6 +446,7 @@ class _Loop:
         start = last_report = last_checkpoint = time.perf_counter()
         start_done = state.epoch * s.total_words + int(words_before[state.next_chunk])
         interval_loss, interval_pairs = 0.0, 0
+        estimated = False
         for epoch in range(state.epoch, s.epochs):
             rounds = self.rounds
             if epoch == state.epoch and state.loss_sums is not None:  # resumed mid-epoch
@@ -470,6 +471,15 @@ class _Loop:
                 interval_loss += round_loss
                 interval_pairs += int(self.pair_counts[first:last].sum())
                 now = time.perf_counter()
+                if not estimated and now - start >= 1.0:  # one estimate, early: long runs say so up front
+                    estimated = True
+                    done = epoch * s.total_words + int(words_before[last]) - start_done
+                    eta = (total - start_done - done) * (now - start) / max(done, 1)
+                    if eta > 120:
+                        progress.message(
+                            f"nbw2v: estimated training time {format_eta(eta)} ({done / (now - start):,.0f} training "
+                            f"words/s, {s.epochs} epoch(s) of {s.total_words:,} words)"
+                        )
                 if now - last_report >= report_every or (epoch == s.epochs - 1 and last == self.n_chunks):
                     done = epoch * s.total_words + int(words_before[last])
                     speed = (done - start_done) / max(now - start, 1e-9)

@@ -1,4 +1,4 @@
-"""Cases worked by hand (MATH.md section 6), for the kernels (public API) and the reference."""
+"""Cases worked by hand (docs/math.md "A case to check by hand"), for the kernels (public API) and the reference."""
 
 import math
 
@@ -61,7 +61,7 @@ def test_skipgram_softmax_window_toy(impl):
     yhat = np.array([math.exp(0.5), math.exp(0.5), math.exp(-0.5)]) / z
     coef = 2 * yhat - [1.0, 1.0, 0.0]
     np.testing.assert_allclose(g_C[1], U_TOY.T @ coef, rtol=1e-13)
-    np.testing.assert_array_equal(g_C[[0, 2]], 0.0)  # dJ/dv_w = 0 for w != c (MATH.md 3)
+    np.testing.assert_array_equal(g_C[[0, 2]], 0.0)  # dJ/dv_w = 0 for w != c (docs/math.md 3)
     np.testing.assert_allclose(g_U, np.outer(coef, V_C), rtol=1e-13)
 
 
@@ -77,7 +77,7 @@ def test_skipgram_negative_window_toy(impl):
 
 
 def test_shared_negative_window_reference_matches_pairwise_sum():
-    """MATH.md section 7: the shared-negatives window is the pairwise negative-sampling sum."""
+    """docs/math.md, "Shared negatives over a window": the window is the pairwise negative-sampling sum."""
     rng = np.random.default_rng(3)
     X, Y = rng.standard_normal((4, 3)), rng.standard_normal((6, 3))
     loss, g_X, g_Y = reference.shared_negative_window(X, Y)

@@ -19,7 +19,7 @@ def test_all_kernel_gradients_pass_the_check(seed):
     }
     for key, err in results.items():
         assert err <= gradcheck.TOLERANCE, (key, err)
-        assert err < 1e-7, (key, err)  # MATH.md: ~1e-9 for a correct float64 gradient
+        assert err < 1e-7, (key, err)  # docs/math.md: ~1e-9 for a correct float64 gradient
 
 
 def test_check_detects_a_wrong_gradient():

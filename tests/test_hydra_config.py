@@ -63,3 +63,19 @@ def test_out_of_range_values_fail_validation_with_the_key():
         validate(to_config(_compose("logger.save_vectors=pickle")))
     with pytest.raises(ConfigError, match="eval.similarity"):
         validate(to_config(_compose("eval.similarity=[nosuchfile.tsv]")))
+
+
+@pytest.mark.parametrize(
+    "override,message",
+    [("+model.windw=3", "model.windw: no such setting; did you mean model.window?"), ("+foo=1", "foo: no such")],
+)
+def test_unknown_keys_are_refused_even_when_appended(override, message):
+    with pytest.raises(ConfigError, match=message):
+        to_config(_compose(override))
+
+
+def test_sweep_is_an_ordinary_optional_group():
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        cfg = compose(config_name="config", overrides=["sweep=window_k_dim"], return_hydra_config=True)
+    assert cfg.hydra.sweeper.params["model.window"] == "2,5,10"
+    assert to_config(_compose("sweep=window_k_dim")).train.epochs == 3

@@ -164,7 +164,7 @@ def test_optuna_sweeper_config_runs(tmp_path):
         str(EXE),
         "--multirun",
         "hydra/sweeper=optuna",
-        "+sweep=optuna_ws353",
+        "sweep=optuna_ws353",
         "hydra.sweeper.n_trials=2",
         f"data.corpus={tmp_path / 'tiny.txt'}",
         "data.min_count=1",

@@ -1,4 +1,4 @@
-"""Numba CUDA kernels: the same math as the CPU kernels (MATH.md sections 1, 2, 5, 7), on a GPU.
+"""Numba CUDA kernels: the same math as the CPU kernels (docs/math.md sections 1, 2, 5, 7), on a GPU.
 
 Imports numpy and numba only (numba-cuda provides ``numba.cuda``). The random streams
 (:mod:`nbw2v._rng`) and the stable logistic terms (:mod:`nbw2v.losses._scalar`) are the CPU
@@ -155,7 +155,7 @@ def gemm(a, b, c, trans_a, trans_b):
 def shared_neg_windows(context_words, n_context, target_words, input_vectors, output_vectors, grad_inputs,
                        grad_outputs, losses):  # fmt: skip
     """Window b (one block): context_words[b, :n_context[b]] against target_words[b] (center
-    word first, then the shared negatives), MATH.md section 7. Writes grad_inputs[b, i]
+    word first, then the shared negatives), docs/math.md "Shared negatives over a window". Writes grad_inputs[b, i]
     (dJ/dx_i), grad_outputs[b, k] (dJ/dy_k) and losses[b] (float64). Dynamic shared memory:
     :func:`window_shared_bytes` of (max n_context, m, dim)."""
     b = cuda.blockIdx.x

@@ -92,7 +92,7 @@ def softmax_batch_loss_grad(center_vecs, outside_idx, outside_vectors, losses_ou
 
 def shared_neg_windows_loss_grad(context_words, n_context, target_words, input_vectors, output_vectors,
                                  grad_inputs_out, grad_outputs_out, losses_out, threads: int = 0):  # fmt: skip
-    """B windows at once (one GPU block each), MATH.md section 7: window b scores
+    """B windows at once (one GPU block each), docs/math.md "Shared negatives over a window": window b scores
     context_words[b, :n_context[b]] (input rows) against target_words[b] (output rows; index 0
     the center word, the rest its shared negatives). Writes grad_inputs_out (B, n, d),
     grad_outputs_out (B, m, d) (one row per occurrence) and losses_out (B,) float64; returns

@@ -21,7 +21,7 @@ def sigmoid(x):
 
 @njit_serial
 def log_sigmoid(x):
-    """``log sigmoid(x) = -log1p(exp(-x))``, stable for large ``|x|`` (MATH.md section 2)."""
+    """``log sigmoid(x) = -log1p(exp(-x))``, stable for large ``|x|`` (docs/math.md "Negative sampling")."""
     if x >= 0.0:
         return -math.log1p(math.exp(-x))
     return x - math.log1p(math.exp(x))

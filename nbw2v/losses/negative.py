@@ -1,4 +1,5 @@
-"""Negative-sampling skip-gram loss and gradients (MATH.md sections 2 and 3) as Numba kernels.
+"""Negative-sampling skip-gram loss and gradients as Numba kernels (docs/math.md: "Negative
+sampling", "Skip-gram over a window").
 
 Pairing: the textbook one (center input vector ``v_c`` against outside vectors). The negatives
 are an explicit argument: a word drawn twice contributes twice, and a negative equal to the
@@ -97,7 +98,7 @@ def scatter_add_rows(outside_indices, neg_indices, grad_rows, out):
     """Add compact row gradients into a dense (V, d) ``out`` (not cleared), in order.
 
     outside_indices (n,), neg_indices (n, K), grad_rows (n, K+1, d) as written by the window
-    or batch kernels. Repeated words add up, as MATH.md requires.
+    or batch kernels. Repeated words add up, as docs/math.md requires.
     """
     d = out.shape[1]
     for i in range(outside_indices.shape[0]):
@@ -114,7 +115,7 @@ def scatter_add_rows(outside_indices, neg_indices, grad_rows, out):
 def shared_neg_window_loss_grad(
     context_words, target_words, input_vectors, output_vectors, grad_inputs_out, grad_outputs_out
 ):
-    """Negative sampling with negatives shared across a window (MATH.md section 7).
+    """Negative sampling with negatives shared across a window (docs/math.md "Shared negatives over a window").
 
     Pairing of word2vec.c: the *context* words' input vectors (rows ``context_words`` (n,) of
     ``input_vectors``) are scored against the output vectors of ``target_words`` (m,): index 0

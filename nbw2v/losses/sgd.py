@@ -1,4 +1,4 @@
-"""Fused SGD steps (MATH.md section 5): the update applied in place, no dense gradient formed.
+"""Fused SGD steps (docs/math.md "The training update"): the update applied in place, no dense gradient formed.
 
 They are kept apart from the gradient kernels and tested against them: one step equals
 ``params - lr * grad`` to float tolerance, repeated words included. For that, every
@@ -105,7 +105,7 @@ def sgd_step_shared_neg(
 ):
     """One SGD step of :func:`~nbw2v.losses.negative.shared_neg_window_loss_grad`, in place.
 
-    The three small matrix products of MATH.md section 7: ``S = X Y^T``,
+    The three small matrix products of docs/math.md "Shared negatives over a window": ``S = X Y^T``,
     ``G = lr (L - sigma(S))``, ``X += G Y``, ``Y += G^T X_old``, every loaded row reused across
     the window. Scratch: coef_buf (>= n, >= m) and delta_buf (>= n, d) in the vectors' dtype,
     work float64 (3, >= n m), bits int64 (>= n m). Returns the loss before the step (float64).

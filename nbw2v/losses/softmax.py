@@ -1,4 +1,4 @@
-"""Naive-softmax skip-gram loss and gradients (MATH.md sections 1 and 3) as Numba kernels.
+"""Naive-softmax skip-gram loss and gradients (docs/math.md sections 1 and 3) as Numba kernels.
 
 Pairing: the textbook one. The *center* word's input vector ``v_c`` (a row of the center
 matrix) is scored against every *outside* vector (rows of ``outside_vectors``, shape (V, d)).
@@ -29,7 +29,7 @@ def softmax_window_loss_grad(center_vec, outside_indices, outside_vectors, grad_
     of U). Returns the loss (float64). The scores ``U v_c`` are shared by the n outside words,
     so a window costs one O(V d) pass, not n: with ``p = softmax(U v_c)`` and ``count_w`` the
     times ``w`` occurs among the outside words, the gradient coefficient of row w is
-    ``n p_w - count_w`` (MATH.md section 3 summed in closed form). n = 1 is the single pair.
+    ``n p_w - count_w`` (docs/math.md "Skip-gram over a window" summed in closed form). n = 1 is the single pair.
     """
     n_words, d = outside_vectors.shape
     n_out = outside_indices.shape[0]
