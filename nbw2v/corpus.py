@@ -310,3 +310,14 @@ def encode_corpus(raw: RawCorpus, remap: np.ndarray, max_sentence_length: int) -
     if ids.size == 0:
         raise ConfigError("the vocabulary keeps no word of the corpus: lower data.min_count")
     return Corpus(ids, np.concatenate([starts, [ids.size]]).astype(np.int64))
+
+
+def shuffle_sentences(corpus: Corpus, seed: int) -> Corpus:
+    """The same sentences in a random order (seeded): one gather of the ids, O(words)."""
+    starts = corpus.sentence_starts
+    lengths = np.diff(starts)
+    order = np.random.default_rng([int(seed), 0x5F_5EED]).permutation(lengths.size)
+    new_lengths = lengths[order]
+    new_starts = np.concatenate([[0], np.cumsum(new_lengths)]).astype(np.int64)
+    source = np.repeat(starts[:-1][order] - new_starts[:-1], new_lengths) + np.arange(corpus.n_words)
+    return Corpus(np.ascontiguousarray(corpus.ids[source]), new_starts)

@@ -69,7 +69,7 @@ def verbose() -> bool:
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
 def _app(dcfg: DictConfig) -> float | None:
     from .liveness import Terminated, mark_interrupted
-    from .run import run_experiment
+    from .run import objective, run_experiment
     from .train import TrainingDiverged
 
     multirun = HydraConfig.get().mode == RunMode.MULTIRUN
@@ -77,7 +77,13 @@ def _app(dcfg: DictConfig) -> float | None:
         _redact_composed(dcfg)
         cfg = to_config(dcfg)
         overrides = list(HydraConfig.get().overrides.task)
-        _, metrics = run_experiment(cfg, resolved_config=OmegaConf.to_yaml(dcfg), overrides=overrides)
+        from .progress import Progress
+
+        label = f"job {HydraConfig.get().job.num}" if multirun else ""  # parallel jobs interleave lines
+        progress = Progress(label=label)
+        _, metrics = run_experiment(
+            cfg, resolved_config=OmegaConf.to_yaml(dcfg), overrides=overrides, progress=progress
+        )
     except ValueError as exc:  # ConfigError, CorpusError, checkpoint, vectors and store errors
         _fail(f"error: {exc}", 2)
     except TrainingDiverged as exc:
@@ -114,15 +120,6 @@ def _redact_composed(dcfg: DictConfig) -> None:
     output = Path(HydraConfig.get().runtime.output_dir) / str(HydraConfig.get().output_subdir or ".hydra")
     for saved in output.glob("*.yaml") if output.is_dir() else ():
         saved.write_text(redact(saved.read_text()))
-
-
-def objective(metrics: dict[str, float]) -> float:
-    """The value optimising sweepers (Optuna) maximise: WordSim353 Spearman, else the first
-    similarity score computed, else NaN (a trial Optuna records as failed, not a crash)."""
-    if "eval/wordsim353_spearman" in metrics:
-        return float(metrics["eval/wordsim353_spearman"])
-    scores = [v for k, v in metrics.items() if k.endswith("_spearman")]
-    return float(scores[0]) if scores else float("nan")
 
 
 def main() -> None:

@@ -15,13 +15,17 @@ def format_eta(seconds: float) -> str:
 class Progress:
     """``update(...)`` renders one status; on a TTY it redraws one line, else it prints a line."""
 
-    def __init__(self, stream: TextIO | None = None, tty: bool | None = None):
+    def __init__(self, stream: TextIO | None = None, tty: bool | None = None, label: str = ""):
         self.stream = stream or sys.stderr
         self.tty = self.stream.isatty() if tty is None else tty
         self._open = False
+        #: put before every line (the job of a sweep: parallel jobs interleave their lines)
+        self.label = f"[{label}] " if label else ""
 
     def message(self, text: str) -> None:
         self._end_line()
+        if self.label:
+            text = "\n".join(self.label + line for line in text.splitlines())
         print(text, file=self.stream, flush=True)
 
     def update(self, epoch: int, epochs: int, fraction: float, loss: float, lr: float, speed: float, eta: float):
@@ -33,11 +37,11 @@ class Progress:
         )
         if self.tty:
             bar = "#" * filled + "-" * (width - filled)
-            self.stream.write(f"\r  [{bar}] {status}\x1b[K")
+            self.stream.write(f"\r{self.label}  [{bar}] {status}\x1b[K")
             self.stream.flush()
             self._open = True
         else:
-            print(f"  {status}", file=self.stream, flush=True)
+            print(f"{self.label}  {status}", file=self.stream, flush=True)
 
     def _end_line(self) -> None:
         if self._open:

@@ -18,7 +18,7 @@ COLUMNS = [
     ("K", "params", "loss.K"),
     ("dim", "params", "model.dim"),
     ("final loss", "metrics", "loss/epoch"),
-    ("gradcheck max err", "metrics", "gradcheck/max_rel_err"),
+    ("gradcheck log10 err", "metrics", "gradcheck/log10_max_rel_err"),
     ("WS353", "metrics", "eval/wordsim353_spearman"),
     ("SimLex", "metrics", "eval/simlex999_spearman"),
     ("analogy", "metrics", "eval/analogy_accuracy"),
@@ -51,9 +51,37 @@ def load_sweep(tracking_uri: str, experiment: str, sweep_id: str = "", filter_st
         for label, kind, key in COLUMNS:
             value = getattr(run.data, kind).get(key)
             row[label] = float(value) if value is not None else None
+        if row["gradcheck log10 err"] is None and run.data.metrics.get("gradcheck/max_rel_err"):  # older runs
+            row["gradcheck log10 err"] = float(np.log10(run.data.metrics["gradcheck/max_rel_err"]))
+        row["params"] = dict(run.data.params)
         rows.append(row)
+    for row, axis in ((r, a) for a in swept_axes(rows) for r in rows):
+        row[axis] = _number(row["params"].get(axis))
     rows.sort(key=lambda r: tuple(r[c] if r[c] is not None else -1 for c in ("dim", "window", "K")))
     return parent, rows
+
+
+#: params that never define a configuration of a sweep
+_NOT_AXES = ("logger.", "train.threads", "train.checkpoint", "train.resume", "train.report_every_s", "data.cache")
+_SHORT = {"model.window": "window", "loss.K": "K", "model.dim": "dim"}
+
+
+def swept_axes(rows: list[dict]) -> list[str]:
+    """Params that differ between the runs (beyond window, K and dim, which always have a
+    column): every axis of the sweep, e.g. ``train.lr`` in an Optuna study."""
+    keys = sorted({k for r in rows for k in r.get("params", {})})
+    return [
+        k
+        for k in keys
+        if k not in _SHORT and not k.startswith(_NOT_AXES) and len({r.get("params", {}).get(k) for r in rows}) > 1
+    ]
+
+
+def _number(value):
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return value
 
 
 def _fmt(value, label: str) -> str:
@@ -61,8 +89,12 @@ def _fmt(value, label: str) -> str:
         return "—"
     if label in ("window", "K", "dim"):
         return f"{value:g}"
-    if label == "gradcheck max err":
-        return f"{value:.1e}"
+    if label == "gradcheck log10 err":
+        return f"{value:.1f}"
+    if not isinstance(value, float):
+        return str(value)
+    if label not in {c for c, _, _ in COLUMNS}:  # a swept axis
+        return f"{value:g}"
     if label == "analogy":
         return f"{100 * value:.1f}%"
     if label == "words/s":
@@ -73,14 +105,17 @@ def _fmt(value, label: str) -> str:
 
 
 def table(rows: list[dict]) -> str:
-    labels = [label for label, _, _ in COLUMNS]
+    labels = [label for label, _, _ in COLUMNS[:3]] + swept_axes(rows) + [label for label, _, _ in COLUMNS[3:]]
     lines = ["| run | status | " + " | ".join(labels) + " |", "|---|---|" + "---|" * len(labels)]
     for r in rows:
         lines.append(f"| {r['name']} | {r['status']} | " + " | ".join(_fmt(r[c], c) for c in labels) + " |")
     return "\n".join(lines) + "\n"
 
 
-def _heatmaps(rows, metric: str, path: Path, title: str, cmap: str) -> Path | None:
+def _heatmaps(rows, metric: str, path: Path, title: str, cmap: str, label: str, per_term: bool = False) -> Path | None:
+    """One window x K panel per dimension, one shared colour scale (labelled), each cell's
+    value written in black or white by the cell's brightness. ``per_term``: divide by K + 1
+    (a pair's negative-sampling loss has K + 1 logistic terms, so raw losses favour small K)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -93,25 +128,42 @@ def _heatmaps(rows, metric: str, path: Path, title: str, cmap: str) -> Path | No
     if not dims:
         return None
     fig, axes = plt.subplots(1, len(dims), figsize=(3.6 * len(dims) + 0.8, 3.4), dpi=110, squeeze=False)
-    values = [r[metric] for r in usable if r[metric] is not None]
+
+    def value(r):
+        v = r[metric]
+        return None if v is None else (v / (r["K"] + 1) if per_term else v)
+
+    values = [value(r) for r in usable if value(r) is not None]
     vmin, vmax = (min(values), max(values)) if values else (0, 1)
+    norm = matplotlib.colors.Normalize(vmin=vmin, vmax=vmax if vmax > vmin else vmin + 1e-12)
+    colours = matplotlib.colormaps[cmap]
     for ax, dim in zip(axes[0], dims, strict=True):
         grid = np.full((len(windows), len(ks)), np.nan)
         for r in usable:
-            if r["dim"] == dim and r[metric] is not None:
-                grid[windows.index(r["window"]), ks.index(r["K"])] = r[metric]
-        image = ax.imshow(grid, cmap=cmap, vmin=vmin, vmax=vmax, origin="lower", aspect="auto")
+            if r["dim"] == dim and value(r) is not None:
+                grid[windows.index(r["window"]), ks.index(r["K"])] = value(r)
+        image = ax.imshow(grid, cmap=cmap, norm=norm, origin="lower", aspect="auto")
         for i in range(len(windows)):
             for j in range(len(ks)):
                 if np.isfinite(grid[i, j]):
-                    ax.text(j, i, f"{grid[i, j]:.3f}", ha="center", va="center", fontsize=8)
+                    red, green, blue, _ = colours(norm(grid[i, j]))
+                    dark = 0.299 * red + 0.587 * green + 0.114 * blue < 0.5
+                    ax.text(
+                        j,
+                        i,
+                        f"{grid[i, j]:.3f}",
+                        ha="center",
+                        va="center",
+                        fontsize=8,
+                        color="white" if dark else "black",
+                    )
         ax.set_xticks(range(len(ks)), [f"{k:g}" for k in ks])
         ax.set_yticks(range(len(windows)), [f"{w:g}" for w in windows])
         ax.set_xlabel("K (negatives)")
         if ax is axes[0][0]:
             ax.set_ylabel("window")
         ax.set_title(f"dim {dim:g}")
-    fig.colorbar(image, ax=axes[0].tolist(), shrink=0.9)
+    fig.colorbar(image, ax=axes[0].tolist(), shrink=0.9, label=label)
     fig.suptitle(title, y=1.02)
     fig.savefig(path, bbox_inches="tight")
     plt.close(fig)
@@ -158,8 +210,16 @@ def build_report(rows: list[dict], out_dir: str | Path, title: str = "sweep") ->
     paths = [out / "runs.md"]
     paths[0].write_text(f"# {title}\n\n{len(rows)} run(s)\n\n" + table(rows))
     for made in (
-        _heatmaps(rows, "WS353", out / "heatmap_ws353.png", f"{title}: WordSim353 Spearman", "viridis"),
-        _heatmaps(rows, "final loss", out / "heatmap_loss.png", f"{title}: final training loss", "magma_r"),
+        _heatmaps(rows, "WS353", out / "heatmap_ws353.png", f"{title}: WordSim353", "viridis", "Spearman rho"),
+        _heatmaps(
+            rows,
+            "final loss",
+            out / "heatmap_loss.png",
+            f"{title}: final training loss per logistic term",
+            "magma_r",
+            "loss / (K + 1)",
+            per_term=True,
+        ),
         _dim_plot(rows, out / "scores_vs_dim.png", f"{title}: scores vs dimension"),
     ):
         if made is not None:

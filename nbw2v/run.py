@@ -8,6 +8,7 @@ artifacts (resolved config, vectors, loss curve, nearest-neighbour table).
 
 from __future__ import annotations
 
+import math
 import os
 import platform
 import subprocess
@@ -85,6 +86,15 @@ def evaluate_embeddings(emb: Embeddings, eval_cfg, notes: list[str] | None = Non
     return results_to_metrics(results)
 
 
+def objective(metrics: dict[str, float]) -> float:
+    """The value optimising sweepers (Optuna) maximise: WordSim353 Spearman, else the first
+    similarity score computed, else NaN (a trial Optuna records as failed, not a crash)."""
+    if "eval/wordsim353_spearman" in metrics:
+        return float(metrics["eval/wordsim353_spearman"])
+    scores = [v for k, v in metrics.items() if k.endswith("_spearman")]
+    return float(scores[0]) if scores else float("nan")
+
+
 def summarize(metrics: dict[str, float]) -> str:
     """One line: every score with its coverage (a set with nothing covered says so)."""
     parts = []
@@ -117,7 +127,15 @@ def neighbours_table(emb: Embeddings, words: list[str], topn: int = 10) -> str:
     return "\n".join(lines) + "\n"
 
 
-def loss_curve_png(history: list[tuple[int, float]], epoch_losses: list[float], words_per_epoch: int, path: Path):
+LOSS_NOTE = (
+    "Mean loss per pair before each update (negative sampling: K+1 logistic terms). In corpus order, a corpus\n"
+    "grouped by source can show the last epoch's loss rising as the learning rate goes to zero: data.shuffle=true."
+)
+
+
+def loss_curve_png(
+    history: list[tuple[int, float]], epoch_losses: list[float], words_per_epoch: int, path: Path, note: str = ""
+):
     import matplotlib
 
     matplotlib.use("Agg")
@@ -134,7 +152,11 @@ def loss_curve_png(history: list[tuple[int, float]], epoch_losses: list[float], 
     ax.set_ylabel("training loss")
     ax.grid(alpha=0.3)
     ax.legend()
-    fig.tight_layout()
+    if note:
+        fig.text(0.01, 0.01, note, fontsize=6.5, color="0.35", va="bottom")
+        fig.tight_layout(rect=(0, 0.07, 1, 1))
+    else:
+        fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
 
@@ -162,13 +184,18 @@ class _Hooks:
             samples=c.eval.gradcheck_samples,
             seed=c.seed,
         )
-        self.tracker.log_metrics({f"gradcheck/{k}": v for k, v in errs.items()}, step=step)
+        metrics = {f"gradcheck/{k}": v for k, v in errs.items()}
+        # ~1e-10 reads as "0" on MLflow's chart axes: the exponent is what a person compares
+        metrics.update({f"gradcheck/log10_{k}": math.log10(max(v, 1e-16)) for k, v in errs.items()})  # 0 -> -16
+        self.tracker.log_metrics(metrics, step=step)
+        when = "before training" if step == 0 else f"after epoch {step // max(self.words_per_epoch, 1)}"
         self.progress.message(
-            f"nbw2v: gradient check (float64, real tuples): max relative error {errs['max_rel_err']:.2e}"
+            f"nbw2v: gradient check {when} (float64, real tuples): max relative error {errs['max_rel_err']:.2e}"
         )
 
     def before_training(self, vocab, corpus, input_vectors, output_vectors, tables) -> None:
         self.corpus, self.vocab = corpus, vocab
+        self.words_per_epoch = corpus.n_words
         self.noise = vocab.noise_distribution(self.cfg.loss.ns_exponent)
         if self.cfg.eval.gradcheck:
             self.phase[0] = "checking gradients"
@@ -182,6 +209,7 @@ class _Hooks:
         if self.cfg.eval.per_epoch:
             metrics = evaluate_embeddings(Embeddings(self.vocab, input_vectors), self.cfg.eval)
             self.tracker.log_metrics(metrics, step=step)
+            self.progress.message(f"nbw2v: after epoch {epoch}: " + summarize(metrics))
 
 
 def config_hash(cfg) -> str:
@@ -388,7 +416,8 @@ def _log_artifacts(cfg, tracker, emb: Embeddings) -> None:
     tracker.log_text(neighbours_table(emb, list(cfg.eval.probe_words)), "neighbours.md")
     with tempfile.TemporaryDirectory() as tmp:
         png = Path(tmp) / "loss_curve.png"
-        loss_curve_png(stats.get("loss_history", []), stats["epoch_losses"], int(stats["train_words"]), png)
+        note = "" if cfg.data.shuffle else LOSS_NOTE
+        loss_curve_png(stats.get("loss_history", []), stats["epoch_losses"], int(stats["train_words"]), png, note)
         tracker.log_artifact(png)
         fmt = cfg.logger.save_vectors
         if fmt != "none":

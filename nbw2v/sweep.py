@@ -235,6 +235,9 @@ class SweepCallback(Callback):
             for path in paths:
                 tracker.log_artifact(path, "report")
             print(f"nbw2v sweep: report in {out}", file=sys.stderr)
+            best = self._log_best(tracker, rows)
+            if best:
+                print(f"nbw2v sweep: best {best}", file=sys.stderr)
         finally:
             tracker.set_tags(
                 {"nbw2v.sweep_children": str(len(rows)), "nbw2v.sweep_failed": str(statuses.count("FAILED"))}
@@ -242,6 +245,31 @@ class SweepCallback(Callback):
             tracker.end(status)
             self.ended = True
         print(f"nbw2v sweep: {len(rows)} run(s), {status}\n{tracker.describe()}", file=sys.stderr)
+
+    @staticmethod
+    def _log_best(tracker: MlflowTracker, rows: list[dict]) -> str:
+        """The best FINISHED child by the sweep's objective (WordSim353, else the first
+        similarity score) on the parent: its scores under the children's metric names (so the
+        parent's row in the runs table sorts and compares with them), and which config it was."""
+        import math
+
+        from .report import swept_axes
+        from .run import objective
+
+        client = tracker.connect()
+        children = [with_retry(client.get_run, r["run_id"]) for r in rows if r["status"] == "FINISHED"]
+        scored = [(objective(c.data.metrics), c) for c in children]
+        scored = [(v, c) for v, c in scored if not math.isnan(v)]
+        if not scored:
+            return ""
+        value, child = max(scored, key=lambda item: item[0])
+        keep = ("eval/", "loss/epoch", "gradcheck/log10_max_rel_err", "gradcheck/max_rel_err")
+        tracker.log_metrics({k: v for k, v in child.data.metrics.items() if k.startswith(keep)})
+        axes = ["model.window", "loss.K", "model.dim", *swept_axes(rows)]
+        chosen = " ".join(f"{a}={child.data.params.get(a)}" for a in axes if a in child.data.params)
+        tracker.set_tags({"nbw2v.best_run": child.info.run_id, "nbw2v.best_config": chosen})
+        tracker.flush()
+        return f"{value:.3f}: {chosen} (run {child.info.run_name})"
 
     def _end_at_exit(self) -> None:
         if self.tracker is not None and not self.ended:

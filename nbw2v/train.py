@@ -38,7 +38,7 @@ from .checkpoint import (
     words_hash,
 )
 from .config import ConfigError, validate
-from .corpus import Corpus, encode_corpus, read_corpus
+from .corpus import Corpus, encode_corpus, read_corpus, shuffle_sentences
 from .embeddings import Embeddings
 from .losses import softmax_batch_loss_grad
 from .progress import Progress, format_eta
@@ -142,8 +142,13 @@ def build_vocab_and_corpus(cfg) -> tuple[Vocab, Corpus, dict[str, float]]:
         stats = {**stats, "vocab_cached": float(hit)}
         if hit:
             stats["vocab_seconds"] = time.perf_counter() - start
-        return vocab, corpus, stats
-    return _build_vocab_and_corpus(cfg)
+    else:
+        vocab, corpus, stats = _build_vocab_and_corpus(cfg)
+    if getattr(cfg.data, "shuffle", False):
+        start = time.perf_counter()
+        corpus = shuffle_sentences(corpus, cfg.seed)
+        stats = {**stats, "shuffle_seconds": time.perf_counter() - start}
+    return vocab, corpus, stats
 
 
 def _build_vocab_and_corpus(cfg) -> tuple[Vocab, Corpus, dict[str, float]]:
@@ -235,7 +240,10 @@ def _train(cfg, tracker, progress, vocab, corpus, stats, hooks, slot, keep_check
         f"{stats['vocab_seconds']:.1f} s"
     )
     tracker.log_params(flatten(cfg))
-    tracker.log_metrics({"data/vocab_size": n_words, "data/train_words": corpus.n_words}, step=0)
+    # constants of the run are params (metrics would sort first in every chart and plot as dots)
+    tracker.log_params(
+        {"corpus.vocab_size": n_words, "corpus.train_words": corpus.n_words, "corpus.words": int(stats["raw_words"])}
+    )
 
     rng = np.random.default_rng(cfg.seed)
     input_vectors = ((rng.random((n_words, dim), dtype=np.float32) - 0.5) / dim).astype(np.float32)

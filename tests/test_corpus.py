@@ -162,3 +162,17 @@ def test_a_line_longer_than_a_block_streams_and_stays_one_line(tmp_path, monkeyp
     vocab, corp = _encode(raw, max_len=1000)
     assert np.diff(corp.sentence_starts).tolist() == [1000, 1000, 503, 3, 1000, 1000, 503]
     assert [vocab.words[i] for i in corp.ids[:3]] == ["w0", "w1", "w2"]
+
+
+def test_shuffle_sentences_keeps_every_sentence_and_is_seeded():
+    from nbw2v.corpus import Corpus, shuffle_sentences
+
+    ids = np.arange(20, dtype=np.int32)
+    starts = np.array([0, 3, 4, 9, 15, 20], dtype=np.int64)
+    corpus = Corpus(ids, starts)
+    shuffled = shuffle_sentences(corpus, seed=1)
+    sentences = lambda c: sorted(tuple(c.ids[a:b]) for a, b in zip(c.sentence_starts[:-1], c.sentence_starts[1:]))  # noqa: E731
+    assert sentences(shuffled) == sentences(corpus)
+    assert not np.array_equal(shuffled.ids, corpus.ids)  # another order ...
+    again = shuffle_sentences(corpus, seed=1)
+    assert np.array_equal(again.ids, shuffled.ids) and np.array_equal(again.sentence_starts, shuffled.sentence_starts)

@@ -33,8 +33,11 @@ def test_parallel_sweep_is_one_group_with_a_report_and_resumes(tmp_path):
         "\n".join(["the king and the queen rule the land", "water flows in the river to the sea"] * 300) + "\n"
     )
     store = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    log = _sweep(tmp_path, store)
+    pairs = tmp_path / "pairs.tsv"
+    pairs.write_text("king\tqueen\t8\nwater\triver\t7\nsea\tland\t5\nthe\tand\t1\n")
+    log = _sweep(tmp_path, store, f"eval.similarity=[{pairs}]")
     assert "2 parallel jobs x 1 thread(s) each" in log
+    assert "[job 0] nbw2v: gradient check" in log and "[job 3]" in log  # parallel jobs' lines are labelled
     client = MlflowClient(store)
     exp = client.get_experiment_by_name("sweep").experiment_id
     parents, children = sweep_runs(client, "sweep")
@@ -49,7 +52,7 @@ def test_parallel_sweep_is_one_group_with_a_report_and_resumes(tmp_path):
     assert grid == {("2", "2"), ("2", "5"), ("3", "2"), ("3", "5")}
     for child in children:  # parallel writers lost nothing
         metrics = child.data.metrics
-        for key in ("loss/epoch", "gradcheck/max_rel_err", "eval/wordsim353_coverage", "perf/words_per_sec"):
+        for key in ("loss/epoch", "gradcheck/max_rel_err", "gradcheck/log10_max_rel_err", "eval/pairs_spearman"):
             assert key in metrics, key
         assert len(client.get_metric_history(child.info.run_id, "loss/train")) >= 1
         assert child.data.params["train.threads"] == "0" and child.data.tags["train.threads"] == "1"
@@ -62,11 +65,16 @@ def test_parallel_sweep_is_one_group_with_a_report_and_resumes(tmp_path):
     } <= report
     table = (tmp_path / "multirun" / "report" / "runs.md").read_text()
     assert table.count("| FINISHED |") == 4
+    # the parent carries its best child's scores (sortable beside the children) and says which
+    top = max(c.data.metrics["eval/pairs_spearman"] for c in children)
+    best = next(c for c in children if c.info.run_id == parent.data.tags["nbw2v.best_run"])
+    assert parent.data.metrics["eval/pairs_spearman"] == best.data.metrics["eval/pairs_spearman"] == top
+    assert f"model.window={best.data.params['model.window']}" in parent.data.tags["nbw2v.best_config"]
 
     # resume: two children "crashed"; the same sweep with logger.skip_finished trains only those
     for child in children[:2]:
         client.set_terminated(child.info.run_id, "FAILED")
-    log = _sweep(tmp_path, store, "logger.skip_finished=true")
+    log = _sweep(tmp_path, store, f"eval.similarity=[{pairs}]", "logger.skip_finished=true")
     assert f"resuming sweep {sweep_id}" in log
     assert log.count("skipped: this config already FINISHED") == 2
     runs = client.search_runs([exp], filter_string=f"tags.`nbw2v.sweep_id` = '{sweep_id}'")
@@ -95,19 +103,25 @@ def test_report_command_reads_a_sweep(tmp_path, capsys):
             "K": k,
             "dim": d,
             "final loss": 2.0 + 0.01 * i,
-            "gradcheck max err": 1e-10,
+            "gradcheck log10 err": -10.0,
             "WS353": 0.3 + 0.01 * i,
             "SimLex": 0.2,
             "analogy": 0.1,
             "words/s": 1e6,
             "train s": 10.0,
+            "params": {"model.window": str(w), "train.lr": str(0.01 * (1 + i % 2)), "logger.run_name": f"r{i}"},
+            "train.lr": 0.01 * (1 + i % 2),
         }
         for i, (w, k, d) in enumerate([(2, 5, 50), (5, 5, 50), (2, 15, 100), (5, 15, 100)])
     ]
     paths = build_report(rows, tmp_path / "rep", title="t")
     assert [p.name for p in paths] == ["runs.md", "heatmap_ws353.png", "heatmap_loss.png", "scores_vs_dim.png"]
     assert all(p.stat().st_size > 1000 for p in paths[1:])
-    assert table(rows).count("| FINISHED |") == 4
+    text = table(rows)
+    assert text.count("| FINISHED |") == 4
+    header = text.splitlines()[0]
+    assert "| train.lr |" in header and "logger.run_name" not in header  # every swept axis, no noise
+    assert "| -10.0 |" in text  # the gradient-check error readable as a power of ten
 
 
 @pytest.mark.slow
@@ -148,7 +162,7 @@ def test_report_command_on_a_real_sweep(tmp_path, capsys):
 
 
 def test_objective_for_optimising_sweepers():
-    from nbw2v.hydra_app import objective
+    from nbw2v.run import objective
 
     assert objective({"eval/wordsim353_spearman": 0.61, "eval/simlex999_spearman": 0.3}) == 0.61
     assert objective({"eval/pairs_spearman": 0.2, "eval/wordsim353_coverage": 0.0}) == 0.2
