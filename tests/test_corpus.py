@@ -171,7 +171,10 @@ def test_shuffle_sentences_keeps_every_sentence_and_is_seeded():
     starts = np.array([0, 3, 4, 9, 15, 20], dtype=np.int64)
     corpus = Corpus(ids, starts)
     shuffled = shuffle_sentences(corpus, seed=1)
-    sentences = lambda c: sorted(tuple(c.ids[a:b]) for a, b in zip(c.sentence_starts[:-1], c.sentence_starts[1:]))  # noqa: E731
+
+    def sentences(c):
+        return sorted(tuple(c.ids[c.sentence_starts[i] : c.sentence_starts[i + 1]]) for i in range(c.n_sentences))
+
     assert sentences(shuffled) == sentences(corpus)
     assert not np.array_equal(shuffled.ids, corpus.ids)  # another order ...
     again = shuffle_sentences(corpus, seed=1)
