@@ -268,6 +268,9 @@ class SweepCallback(Callback):
         axes = ["model.window", "loss.K", "model.dim", *swept_axes(rows)]
         chosen = " ".join(f"{a}={child.data.params.get(a)}" for a in axes if a in child.data.params)
         tracker.set_tags({"nbw2v.best_run": child.info.run_id, "nbw2v.best_config": chosen})
+        # the best child's settings under the same names: the parent's row in the runs table reads
+        # as "best config -> its scores" beside its children
+        tracker.log_params({a: child.data.params[a] for a in axes if a in child.data.params})
         tracker.flush()
         return f"{value:.3f}: {chosen} (run {child.info.run_name})"
 

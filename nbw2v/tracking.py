@@ -238,6 +238,7 @@ class MlflowTracker:
                     self.experiment_id = with_retry(client.get_experiment_by_name, self.experiment_name).experiment_id
             else:
                 self.experiment_id = experiment.experiment_id
+            ensure_scores_view(client, self.experiment_id, experiment)
         except Exception as exc:  # noqa: BLE001  (MlflowException, or SQLAlchemy's for a corrupt file)
             first = redact.redact(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
             hint = "; another process holds a write lock on it" if _is_locked(exc) else ""
@@ -413,12 +414,62 @@ class MlflowTracker:
             else f"(tracking server {self.tracking_uri})"
         )
         base = ui_url if self.tracking_uri.startswith(("sqlite:", "file:")) else self.tracking_uri.rstrip("/")
-        runs = f"{base}/#/experiments/{self.experiment_id}/runs?workflowType=machine_learning"
-        run = f"{base}/#/experiments/{self.experiment_id}/runs/{self.run_id}?workflowType=machine_learning"
+        links = ui_links(base, self.experiment_id, self.run_id)
         return (
-            f"MLflow run {self.run_name} ({self.run_id})\n"
-            f"  open the dashboard: {ui}\n  runs table: {runs}\n  this run:   {run}"
+            f"MLflow run {self.run_name} ({self.run_id})\n  open the dashboard: {ui}\n"
+            f"  runs table (scores, best first): {links['scores']}\n"
+            f"  this run:   {links['run']}\n  its charts: {links['metrics']}"
         )
+
+
+#: the runs-table view nbw2v keeps on every experiment (MLflow's shared view state: an experiment
+#: tag the UI reads for ``?viewStateShareKey=``): the sweep axes and the scores as columns, best
+#: WordSim353 first. Without it MLflow's table shows no param or metric until columns are picked.
+SCORES_VIEW = "nbw2v-scores"
+SCORES_VIEW_STATE = {
+    "selectedColumns": [
+        "params.`model.window`",
+        "params.`loss.K`",
+        "params.`model.dim`",
+        "params.`train.lr`",
+        "metrics.`eval/wordsim353_spearman`",
+        "metrics.`eval/simlex999_spearman`",
+        "metrics.`eval/analogy_accuracy`",
+        "metrics.`gradcheck/log10_max_rel_err`",
+        "metrics.`loss/epoch`",
+        "metrics.`perf/words_per_sec_total`",
+    ],
+    "orderByKey": "metrics.`eval/wordsim353_spearman`",
+    "orderByAsc": False,
+}
+
+
+def ensure_scores_view(client, experiment_id: str, experiment=None) -> None:
+    """Create (or update) the experiment's ``nbw2v-scores`` shared view; best effort."""
+    import json
+
+    key, value = f"mlflow.sharedViewState.{SCORES_VIEW}", json.dumps(SCORES_VIEW_STATE)
+    try:
+        experiment = experiment or with_retry(client.get_experiment, experiment_id)
+        if experiment.tags.get(key) != value:
+            with_retry(client.set_experiment_tag, experiment_id, key, value)
+    except Exception:  # noqa: BLE001  (a read-only store or an old server: the plain links still work)
+        pass
+
+
+def ui_links(base: str, experiment_id: str, run_id: str | None = None) -> dict[str, str]:
+    """Links that open the "Model training" layout (MLflow 3 otherwise opens GenAI traces):
+    the runs table in the scores view, a run's overview, its model-metric charts, artifacts."""
+    layout = "workflowType=machine_learning"
+    exp = f"{base}/#/experiments/{experiment_id}"
+    links = {"runs": f"{exp}/runs?{layout}", "scores": f"{exp}/runs?{layout}&viewStateShareKey={SCORES_VIEW}"}
+    if run_id:
+        links.update(
+            run=f"{exp}/runs/{run_id}?{layout}",
+            metrics=f"{exp}/runs/{run_id}/model-metrics?{layout}",
+            artifacts=f"{exp}/runs/{run_id}/artifacts?{layout}",
+        )
+    return links
 
 
 def download_run_vectors(source: str, tracking_uri: str = "") -> tuple[Path, str]:

@@ -2,6 +2,7 @@
 
 The store is created (and migrated) once per session; each test uses its own experiment."""
 
+import json
 import os
 import subprocess
 import sys
@@ -168,7 +169,9 @@ def test_hydra_app_single_and_multirun(store, tiny_corpus, tmp_path):
     env = {**os.environ, "HYDRA_FULL_ERROR": "1"}
     single = subprocess.run([str(exe), *base], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=600)
     assert single.returncode == 0, single.stderr[-3000:]
-    assert "runs table:" in single.stderr and "workflowType=machine_learning" in single.stderr
+    assert "runs table (scores, best first):" in single.stderr and "viewStateShareKey=nbw2v-scores" in single.stderr
+    links = [w for w in single.stderr.split() if w.startswith("http://")]
+    assert len(links) == 3 and all("workflowType=machine_learning" in link for link in links)  # Model training layout
     multi = subprocess.run(
         [str(exe), "--multirun", *base, "model.window=2,3"],
         capture_output=True,
@@ -184,6 +187,9 @@ def test_hydra_app_single_and_multirun(store, tiny_corpus, tmp_path):
     assert len(everything) == 4  # the single run, the multirun's parent and its 2 children
     assert len(runs) == 3 and all(r.info.status == "FINISHED" for r in everything)
     assert sorted(r.data.params["model.window"] for r in runs) == ["2", "3", "5"]
+    # the experiment carries the scores view the printed link opens (MLflow's shared view state)
+    view = json.loads(client.get_experiment_by_name("hydra").tags["mlflow.sharedViewState.nbw2v-scores"])
+    assert "metrics.`eval/wordsim353_spearman`" in view["selectedColumns"] and view["orderByAsc"] is False
     bad = subprocess.run([str(exe), *base, "loss.K=0"], capture_output=True, text=True, cwd=tmp_path, timeout=600)
     assert bad.returncode == 2 and "loss.K=0: expected an integer in [1, 1000]" in bad.stderr
 
