@@ -139,6 +139,9 @@ class LoggerConfig:
     run_name: str = ""
     #: vectors logged as an artifact: binary, text, npz or none
     save_vectors: str = "binary"
+    #: also log the vectors as an MLflow model (pyfunc: neighbours and vectors of words; the Models
+    #: column, the model registry); costs a second copy of the vectors in the artifact store
+    log_model: bool = True
     #: step metrics are buffered and flushed with one batch call at most this often
     flush_every_s: float = 5.0
     #: resume: skip a run whose exact config already FINISHED (in the same sweep, or experiment)

@@ -424,3 +424,7 @@ def _log_artifacts(cfg, tracker, emb: Embeddings) -> None:
             name = {"binary": "vectors.bin", "text": "vectors.txt", "npz": "vectors.npz"}[fmt]
             emb.save(Path(tmp) / name, fmt=fmt)
             tracker.log_artifact(Path(tmp) / name, "vectors")
+        if cfg.logger.log_model and isinstance(tracker, MlflowTracker):
+            native = emb.save(Path(tmp) / "model-vectors.npz", fmt="npz")  # fast to load when serving
+            probe = next((w for w in cfg.eval.probe_words if w in emb), emb.words[0])
+            tracker.log_vectors_model(native, probe)

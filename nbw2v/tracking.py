@@ -398,6 +398,18 @@ class MlflowTracker:
             lambda: with_retry(self._client.log_artifact, self.run_id, str(local_path), artifact_path),
         )
 
+    def log_vectors_model(self, vectors_path: str | Path, example_word: str) -> None:
+        """The vectors as an MLflow model (pyfunc ``WordVectorsModel``: a DataFrame column
+        ``word`` in; neighbours, cosines and the vector out; param ``topn``) with a signature, so
+        the run shows it in the Models column and it can be registered. Best effort: a failure
+        is a warning (the plain vectors file is logged anyway)."""
+        if self.journal is not None or self.run_id is None:
+            return
+        try:
+            _log_vectors_model(self.tracking_uri, self.experiment_id, self.run_id, Path(vectors_path), example_word)
+        except Exception as exc:  # noqa: BLE001
+            print(f"nbw2v: WARNING: the vectors were not logged as an MLflow model ({exc})", file=sys.stderr)
+
     # ---- finding the run ------------------------------------------------------------------------
 
     def describe(self, ui_url: str = "http://127.0.0.1:5000") -> str:
@@ -470,6 +482,32 @@ def ui_links(base: str, experiment_id: str, run_id: str | None = None) -> dict[s
             artifacts=f"{exp}/runs/{run_id}/artifacts?{layout}",
         )
     return links
+
+
+def _log_vectors_model(tracking_uri: str, experiment_id: str, run_id: str, vectors_path: Path, word: str) -> None:
+    import mlflow
+    import pandas as pd
+    from mlflow.models import Model, infer_signature
+
+    from . import __version__, pyfunc_model
+    from .embeddings import Embeddings
+
+    example = pd.DataFrame({"word": [word]})
+    output = pyfunc_model.WordVectorsModel(Embeddings.load(vectors_path)).predict(None, example, {"topn": 10})
+    signature = infer_signature(example, output, params={"topn": 10})
+    mlflow.set_tracking_uri(tracking_uri)
+    mlflow.set_experiment(experiment_id=experiment_id)  # the logged model belongs with its run
+    Model.log(
+        None,  # artifact_path: deprecated for name, still positional
+        name="model",
+        flavor=mlflow.pyfunc,
+        python_model=pyfunc_model.__file__,
+        artifacts={"vectors": str(vectors_path)},
+        signature=signature,
+        input_example=example,
+        pip_requirements=[f"nbw2v=={__version__}", "numpy", "pandas"],
+        run_id=run_id,
+    )
 
 
 def download_run_vectors(source: str, tracking_uri: str = "") -> tuple[Path, str]:

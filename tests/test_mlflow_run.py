@@ -211,3 +211,26 @@ def test_eval_reads_a_runs_vectors_and_logs_back(store, tiny_corpus, capsys):
     assert main(["neighbors", f"runs:/{run_id}/vectors", "king", "--tracking-uri", store]) == 0
     assert main(["eval", "f" * 32, "--tracking-uri", store]) == 2
     assert "not found in the MLflow store" in capsys.readouterr().err
+
+
+def test_the_vectors_are_an_mlflow_model(store, tiny_corpus):
+    import mlflow
+    import pandas as pd
+
+    cfg = _cfg(store, tiny_corpus, "model")
+    emb, _ = run_experiment(cfg, progress=SilentProgress())
+    client, run = _only_run(store, "model")
+    mlflow.set_tracking_uri(store)
+    (logged,) = mlflow.search_logged_models(experiment_ids=[run.info.experiment_id], output_format="list")
+    assert logged.source_run_id == run.info.run_id  # the run's Models column
+    model = mlflow.pyfunc.load_model(logged.model_uri)
+    assert [i.name for i in model.metadata.signature.inputs.inputs] == ["word"]
+    out = model.predict(pd.DataFrame({"word": ["king", "notaword"]}), params={"topn": 3})
+    assert out["neighbours"][0] == [w for w, _ in emb.most_similar("king", topn=3)]
+    assert out["vector"][0] == pytest.approx(emb["king"].tolist()) and list(out["neighbours"][1]) == []
+    assert {a.path for a in client.list_artifacts(run.info.run_id)} >= {"vectors"}  # the plain file too
+
+    cfg.logger.experiment, cfg.logger.log_model = "nomodel", False
+    run_experiment(cfg, progress=SilentProgress())
+    exp = client.get_experiment_by_name("nomodel").experiment_id
+    assert mlflow.search_logged_models(experiment_ids=[exp], output_format="list") == []
