@@ -244,7 +244,13 @@ class SweepCallback(Callback):
             )
             tracker.end(status)
             self.ended = True
-        print(f"nbw2v sweep: {len(rows)} run(s), {status}\n{tracker.describe()}", file=sys.stderr)
+        from .tracking import ui_links
+
+        compare = ui_links(tracker.ui_base(), tracker.experiment_id, compare=[r["run_id"] for r in rows])["compare"]
+        print(
+            f"nbw2v sweep: {len(rows)} run(s), {status}\n{tracker.describe()}\n  compare the runs: {compare}",
+            file=sys.stderr,
+        )
 
     @staticmethod
     def _log_best(tracker: MlflowTracker, rows: list[dict]) -> str:

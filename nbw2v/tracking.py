@@ -412,6 +412,10 @@ class MlflowTracker:
 
     # ---- finding the run ------------------------------------------------------------------------
 
+    def ui_base(self, ui_url: str = "http://127.0.0.1:5000") -> str:
+        """Where the UI of this store is: ``mlflow ui``'s default for a local store, else the server."""
+        return ui_url if self.tracking_uri.startswith(("sqlite:", "file:")) else self.tracking_uri.rstrip("/")
+
     def describe(self, ui_url: str = "http://127.0.0.1:5000") -> str:
         """How to open this run: the ``mlflow ui`` command and the links to the runs table
         ("Model training" view, not MLflow 3's default traces view) and to the run."""
@@ -425,8 +429,7 @@ class MlflowTracker:
             if self.tracking_uri.startswith(("sqlite:", "file:"))
             else f"(tracking server {self.tracking_uri})"
         )
-        base = ui_url if self.tracking_uri.startswith(("sqlite:", "file:")) else self.tracking_uri.rstrip("/")
-        links = ui_links(base, self.experiment_id, self.run_id)
+        links = ui_links(self.ui_base(ui_url), self.experiment_id, self.run_id)
         return (
             f"MLflow run {self.run_name} ({self.run_id})\n  open the dashboard: {ui}\n"
             f"  runs table (scores, best first): {links['scores']}\n"
@@ -469,12 +472,18 @@ def ensure_scores_view(client, experiment_id: str, experiment=None) -> None:
         pass
 
 
-def ui_links(base: str, experiment_id: str, run_id: str | None = None) -> dict[str, str]:
+def ui_links(base: str, experiment_id: str, run_id: str | None = None, compare: list[str] = ()) -> dict[str, str]:
     """Links that open the "Model training" layout (MLflow 3 otherwise opens GenAI traces):
-    the runs table in the scores view, a run's overview, its model-metric charts, artifacts."""
+    the runs table in the scores view, a run's overview, its model-metric charts, artifacts,
+    and the Compare page of several runs."""
+    import json
+
     layout = "workflowType=machine_learning"
     exp = f"{base}/#/experiments/{experiment_id}"
     links = {"runs": f"{exp}/runs?{layout}", "scores": f"{exp}/runs?{layout}&viewStateShareKey={SCORES_VIEW}"}
+    if compare:
+        ids = json.dumps(list(compare), separators=(",", ":"))
+        links["compare"] = f'{base}/#/compare-runs?runs={ids}&experiments=["{experiment_id}"]&{layout}'
     if run_id:
         links.update(
             run=f"{exp}/runs/{run_id}?{layout}",

@@ -38,6 +38,8 @@ def test_parallel_sweep_is_one_group_with_a_report_and_resumes(tmp_path):
     log = _sweep(tmp_path, store, f"eval.similarity=[{pairs}]")
     assert "2 parallel jobs x 1 thread(s) each" in log
     assert "[job 0] nbw2v: gradient check" in log and "[job 3]" in log  # parallel jobs' lines are labelled
+    compare = log.split("compare the runs: ", 1)[1].split()[0]
+    assert compare.count('"') == 10 and compare.endswith("workflowType=machine_learning")  # 4 runs, 1 experiment
     client = MlflowClient(store)
     exp = client.get_experiment_by_name("sweep").experiment_id
     parents, children = sweep_runs(client, "sweep")
