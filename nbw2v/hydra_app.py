@@ -85,6 +85,8 @@ def _app(dcfg: DictConfig) -> float | None:
             cfg, resolved_config=OmegaConf.to_yaml(dcfg), overrides=overrides, progress=progress
         )
     except ValueError as exc:  # ConfigError, CorpusError, checkpoint, vectors and store errors
+        if not multirun:
+            _drop_empty_run_dir()
         _fail(f"error: {exc}", 2)
     except TrainingDiverged as exc:
         if multirun:  # one diverging configuration of a sweep: its run is FAILED, the sweep goes on
@@ -96,6 +98,21 @@ def _app(dcfg: DictConfig) -> float | None:
         mark_interrupted("SIGTERM" if sigterm else "SIGINT")
         _fail(str(exc) or "interrupted", 143 if sigterm else 130)
     return objective(metrics)
+
+
+def _drop_empty_run_dir() -> None:
+    """A run refused before doing anything leaves no ``outputs/<date>/<time>/`` holding only
+    Hydra's copy of the config it refused."""
+    import shutil
+
+    out = Path(HydraConfig.get().runtime.output_dir)
+    if out.is_dir() and {p.name for p in out.iterdir()} <= {".hydra"}:
+        shutil.rmtree(out, ignore_errors=True)
+        for folder in (out.parent, out.parent.parent):  # outputs/<date>/, outputs/: only if now empty
+            try:
+                folder.rmdir()
+            except OSError:
+                break
 
 
 def _fail(message: str, code: int) -> None:

@@ -789,3 +789,10 @@ def test_a_full_disk_under_store_and_journal_loses_tracking_not_training(tmp_pat
     tracker.log_metrics({"loss/train": 0.9}, step=2)
     err = capsys.readouterr().err
     assert err.count("tracking of this run is lost from here on, training goes on") == 1  # ... and it says so once
+
+
+@pytest.mark.slow
+def test_a_refused_config_leaves_no_output_folder(tmp_path):
+    proc = subprocess.run([str(EXE), "loss.K=0"], capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert proc.returncode == 2 and "loss.K=0" in proc.stderr
+    assert list(tmp_path.iterdir()) == []  # no outputs/<date>/<time>/.hydra, no mlflow.db, no checkpoints/
