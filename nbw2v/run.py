@@ -282,8 +282,10 @@ def _interrupted(exc: KeyboardInterrupt, phase: str, slot: CheckpointSlot) -> Ru
         if checkpoint is not None:
             text += f"; the model is kept in the checkpoint {checkpoint}"
     if checkpoint is not None:
+        # a checkpoint saved elsewhere (the temporary directory, the disk being full) is named
+        resume = "auto" if Path(checkpoint) in slot.candidates() else str(checkpoint)
         text += (
-            "; rerun the same command with train.resume=auto to continue"
+            f"; rerun the same command with train.resume={resume} to continue"
             + (" (training is done: it only evaluates and logs)" if phase in _AFTER_TRAINING else "")
             + f", or score it now: nbw2v eval {checkpoint}"
         )
@@ -315,7 +317,7 @@ def _tracked_run(cfg, tracker, resolved_config, overrides, progress, threads, di
         tags["nbw2v.sweep_id"] = os.environ[ENV_SWEEP]
     phase[0] = "opening the MLflow run"
     tracker.start(tags=tags)
-    status = "FAILED"
+    status, final = "FAILED", [""]
     try:
         tracker.log_params(flatten(cfg))
         if resolved_config is not None:
@@ -325,6 +327,7 @@ def _tracked_run(cfg, tracker, resolved_config, overrides, progress, threads, di
         phase[0] = "training"
         hooks = _Hooks(cfg, tracker, progress, phase)
         emb = train(cfg, tracker, progress=progress, prepared=prepared, hooks=hooks, slot=slot, keep_checkpoint=True)
+        final[0] = emb.stats.get("final_checkpoint", "")
         words = int(emb.stats["train_words"] * cfg.train.epochs)
         phase[0] = "evaluating the vectors"
         notes: list[str] = []
@@ -365,6 +368,8 @@ def _tracked_run(cfg, tracker, resolved_config, overrides, progress, threads, di
         finally:
             if status == "FINISHED":  # results logged: the trained model's checkpoint is done with
                 slot.path.unlink(missing_ok=True)
+                if final[0]:
+                    Path(final[0]).unlink(missing_ok=True)
             progress.message(tracker.describe() if hasattr(tracker, "describe") else "")
 
 

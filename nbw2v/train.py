@@ -302,13 +302,15 @@ def _train(cfg, tracker, progress, vocab, corpus, stats, hooks, slot, keep_check
                 if not np.isfinite(matrix).all():
                     raise TrainingDiverged(f"the {name} vectors contain NaN/inf after training (lower train.lr)")
             if keep_checkpoint:  # the trained model survives an interrupted evaluation or upload
-                loop.final_checkpoint = loop.save(sched.epochs, 0, epoch_losses, stats["loss_history"])
+                # (fallback: a disk that filled up meanwhile moves it to the temporary directory)
+                loop.final_checkpoint = loop.save(sched.epochs, 0, epoch_losses, stats["loss_history"], fallback=True)
     finally:
         progress.close()
     if not keep_checkpoint:
         slot.path.unlink(missing_ok=True)  # finished: a later resume=auto must not replay it
     emb = Embeddings(vocab, input_vectors, output_vectors)
     emb.stats = {**stats, "epoch_losses": epoch_losses, "threads": threads}
+    emb.stats["final_checkpoint"] = str(loop.final_checkpoint or "")
     return emb
 
 
