@@ -53,6 +53,7 @@ def tiny_sweep_command(tmp_path, store, *extra):
         "model.window=2,3",
         "loss.K=2,5",
         "eval.analogies=",
+        "logger.log_model=false",  # the MLflow model has its own test
         f"logger.tracking_uri={store}",
         f"hydra.sweep.dir={tmp_path / 'multirun'}",
         *extra,

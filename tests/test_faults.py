@@ -58,6 +58,7 @@ def test_interrupt_writes_a_checkpoint_and_resume_is_exact(corpus, tmp_path, sig
         "train.chunk_words=1000",
         "train.report_every_s=0",
         "eval.analogies=",
+        "logger.log_model=false",  # the MLflow model has its own test
         f"train.checkpoint_dir={tmp_path / 'ckpt'}",
         f"logger.tracking_uri={store}",
         "logger.save_vectors=npz",

@@ -49,6 +49,7 @@ def _cfg(store, corpus, experiment, **train):
     cfg.logger.tracking_uri = store
     cfg.logger.experiment = experiment
     cfg.logger.flush_every_s = 0.0
+    cfg.logger.log_model = False  # test_the_vectors_are_an_mlflow_model turns it on
     return cfg
 
 
@@ -163,6 +164,7 @@ def test_hydra_app_single_and_multirun(store, tiny_corpus, tmp_path):
         f"logger.tracking_uri={store}",
         "logger.experiment=hydra",
         "eval.analogies=",
+        "logger.log_model=false",  # the MLflow model has its own test
         f"hydra.run.dir={tmp_path}/run",
         f"hydra.sweep.dir={tmp_path}/multi",
     ]
@@ -218,6 +220,7 @@ def test_the_vectors_are_an_mlflow_model(store, tiny_corpus):
     import pandas as pd
 
     cfg = _cfg(store, tiny_corpus, "model")
+    cfg.logger.log_model = True
     emb, _ = run_experiment(cfg, progress=SilentProgress())
     client, run = _only_run(store, "model")
     mlflow.set_tracking_uri(store)

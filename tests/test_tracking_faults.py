@@ -27,6 +27,7 @@ def _base(tmp_path, uri, *extra):
         "train.report_every_s=0",
         "logger.flush_every_s=0",
         "eval.analogies=",
+        "logger.log_model=false",  # the MLflow model has its own test
         f"logger.tracking_uri={uri}",
         "logger.save_vectors=npz",
         f"hydra.run.dir={tmp_path / 'out'}",
