@@ -84,6 +84,21 @@ def njit_parallel(fn=None, **overrides):
     return numba.njit(**opts) if fn is None else numba.njit(**opts)(fn)
 
 
+def serial_twin(parallel_kernel, suffix: str = "_serial"):
+    """The same Python body compiled without ``parallel=True`` (``prange`` runs as ``range``),
+    for calls too small to wake the thread pool: each ``prange`` region costs ~90 us of
+    scheduling however little work it holds. The twin gets its own name, because Numba's cache
+    index is keyed by the function's name and file, not by the ``parallel`` flag (a same-named
+    twin would load the parallel code from the cache)."""
+    import types
+
+    fn = getattr(parallel_kernel, "py_func", parallel_kernel)  # a plain function with NUMBA_DISABLE_JIT=1
+    twin = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__ + suffix, fn.__defaults__, fn.__closure__)
+    twin.__qualname__ = fn.__qualname__ + suffix
+    twin.__doc__, twin.__module__ = fn.__doc__, fn.__module__
+    return njit_serial(twin)
+
+
 def set_threads(n: int | None) -> int:
     """Set Numba's thread count for parallel kernels; ``None`` keeps the current one.
 

@@ -16,7 +16,7 @@ from .losses import (
     neg_window_loss_grad,
     scatter_add_rows,
     softmax_batch_loss_grad,
-    softmax_window_loss_grad,
+    softmax_window_kernel,
 )
 
 LOSSES = ("softmax", "negative")
@@ -40,7 +40,8 @@ def naive_softmax_loss_and_grad(center_vec, outside_idx, outside_vectors):
     o = as_index("outside_idx", outside_idx, outside.shape[0])
     grad_center = np.empty_like(center)
     grad_outside = np.empty_like(outside)
-    loss = softmax_window_loss_grad(center, np.array([o], np.int64), outside, grad_center, grad_outside)
+    kernel = softmax_window_kernel(*outside.shape)  # serial for small problems: no thread-pool wake-up
+    loss = kernel(center, np.array([o], np.int64), outside, grad_center, grad_outside)
     return float(loss), grad_center, grad_outside
 
 
@@ -96,7 +97,8 @@ def skipgram(
         if neg_indices is not None:
             raise ValueError("neg_indices: only used with loss='negative'; pass None with loss='softmax'")
         grad_outside = np.empty_like(outside)
-        total = softmax_window_loss_grad(centers[c], words, outside, grad_centers[c], grad_outside)
+        kernel = softmax_window_kernel(n_words, dim)
+        total = kernel(centers[c], words, outside, grad_centers[c], grad_outside)
         return float(total), grad_centers, grad_outside
     if neg_indices is None:
         raise ValueError(

@@ -17,7 +17,7 @@ from collections.abc import Callable
 import numpy as np
 
 from . import api
-from .losses import neg_pair_loss_grad, neg_window_loss_grad, softmax_window_loss_grad
+from .losses import neg_pair_loss_grad, neg_window_loss_grad, softmax_window_kernel
 
 DEFAULT_STEP = 1e-4
 #: Above this a gradient is reported as wrong (docs/math.md: correct ones give ~1e-9).
@@ -75,7 +75,7 @@ def check_naive_softmax(center_vec, outside_idx, outside_vectors, h=DEFAULT_STEP
     buf_v, buf_u = np.empty_like(v), np.empty_like(U)
 
     def loss():
-        return softmax_window_loss_grad(v, idx, U, buf_v, buf_u)
+        return softmax_window_kernel(*U.shape)(v, idx, U, buf_v, buf_u)
 
     rng = np.random.default_rng(seed)
     return {
@@ -121,7 +121,7 @@ def check_skipgram(
         buf_u = np.empty_like(U)
 
         def loss_fn():
-            return softmax_window_loss_grad(C[center_word_idx], words, U, buf_v, buf_u)
+            return softmax_window_kernel(*U.shape)(C[center_word_idx], words, U, buf_v, buf_u)
     else:
         negs = np.ascontiguousarray(neg_indices, dtype=np.int64)
         buf_rows = np.empty((words.size, negs.shape[1] + 1, C.shape[1]))

@@ -198,3 +198,26 @@ def test_parallel_kernels_are_deterministic_across_thread_counts(rng):
     for one, two in zip(results[1], results[2], strict=True):
         for a, b in zip(one, two, strict=True):
             np.testing.assert_array_equal(a, b)
+
+
+def test_the_serial_twin_equals_the_parallel_kernel_and_is_picked_for_small_problems():
+    from nbw2v.losses import (
+        softmax_window_kernel,
+        softmax_window_loss_grad,
+        softmax_window_loss_grad_serial,
+    )
+    from nbw2v.losses.softmax import SERIAL_BELOW_VD
+
+    rng = np.random.default_rng(3)
+    U, v = rng.standard_normal((1500, 16)), rng.standard_normal(16)
+    words = np.array([3, 7, 3], np.int64)
+    out = []
+    for kernel in (softmax_window_loss_grad, softmax_window_loss_grad_serial):
+        gc, go = np.empty(16), np.empty((1500, 16))
+        out.append((kernel(v, words, U, gc, go), gc, go))
+    # the same math; the two compilations vectorise differently (last-ulp differences)
+    assert out[0][0] == pytest.approx(out[1][0], rel=1e-13)
+    np.testing.assert_allclose(out[0][1], out[1][1], rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(out[0][2], out[1][2], rtol=1e-12, atol=1e-15)
+    assert softmax_window_kernel(5, 3) is softmax_window_loss_grad_serial
+    assert softmax_window_kernel(SERIAL_BELOW_VD, 1) is softmax_window_loss_grad

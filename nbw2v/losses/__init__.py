@@ -11,7 +11,13 @@ from .negative import (
     shared_neg_window_loss_grad,
 )
 from .sgd import sgd_step_cbow_neg, sgd_step_neg, sgd_step_shared_neg, sgd_step_softmax
-from .softmax import softmax_batch_loss_grad, softmax_rows_inplace, softmax_window_loss_grad
+from .softmax import (
+    softmax_batch_loss_grad,
+    softmax_rows_inplace,
+    softmax_window_kernel,
+    softmax_window_loss_grad,
+    softmax_window_loss_grad_serial,
+)
 
 __all__ = [
     "neg_batch_loss_grad",
@@ -26,4 +32,6 @@ __all__ = [
     "softmax_batch_loss_grad",
     "softmax_rows_inplace",
     "softmax_window_loss_grad",
+    "softmax_window_kernel",
+    "softmax_window_loss_grad_serial",
 ]
