@@ -380,7 +380,7 @@ def main(argv: list[str] | None = None) -> int:
             "neighbors": ("topn",),
         }.get(args.command, ()),
     )
-    from .liveness import Terminated, sigterm_raises
+    from .liveness import is_sigterm, sigterm_raises
 
     try:
         with sigterm_raises():
@@ -392,7 +392,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"nbw2v {args.command}: failed: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt as exc:
-        sigterm = isinstance(exc, Terminated)
+        sigterm = is_sigterm(exc)  # also a SIGTERM that stopped training (TrainingInterrupted)
         print(f"nbw2v {args.command}: {exc or 'interrupted (Ctrl-C)'}", file=sys.stderr)
         return 143 if sigterm else 130
 

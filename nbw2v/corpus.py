@@ -106,17 +106,11 @@ def resolve_paths(corpus: str, cache_dir: str = "") -> list[Path]:
 
 def open_text(path: Path) -> io.TextIOBase:
     """Open a text file, transparently decompressing .gz and .bz2; strict UTF-8."""
-    name = path.name.lower()
-    if name.endswith(".gz"):
-        raw = gzip.open(path, "rb")
-    elif name.endswith(".bz2"):
-        raw = bz2.open(path, "rb")
-    else:
-        raw = open(path, "rb")  # noqa: SIM115  (closed by the wrapper)
-    return io.TextIOWrapper(raw, encoding="utf-8", errors="strict", newline=None)
+    return io.TextIOWrapper(_open_bytes(path), encoding="utf-8", errors="strict", newline=None)
 
 
 def _open_bytes(path: Path):
+    """The file's bytes, .gz and .bz2 decompressed."""
     name = path.name.lower()
     if name.endswith(".gz"):
         return gzip.open(path, "rb")

@@ -68,7 +68,7 @@ def verbose() -> bool:
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
 def _app(dcfg: DictConfig) -> float | None:
-    from .liveness import Terminated, mark_interrupted
+    from .liveness import is_sigterm, mark_interrupted
     from .run import objective, run_experiment
     from .train import TrainingDiverged
 
@@ -94,7 +94,7 @@ def _app(dcfg: DictConfig) -> float | None:
             return float("nan")
         _fail(f"failed: {exc}", 1)
     except KeyboardInterrupt as exc:  # Ctrl-C / SIGTERM in any phase: the run is KILLED, work kept
-        sigterm = isinstance(exc, Terminated) or "SIGTERM" in str(exc)
+        sigterm = is_sigterm(exc)
         mark_interrupted("SIGTERM" if sigterm else "SIGINT")
         _fail(str(exc) or "interrupted", 143 if sigterm else 130)
     return objective(metrics)

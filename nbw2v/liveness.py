@@ -20,8 +20,25 @@ from pathlib import Path
 TAG_PROCESS, TAG_HEARTBEAT = "nbw2v.process", "nbw2v.heartbeat"
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM (a scheduler's stop, ``kill``), raised like Ctrl-C so every ``finally`` runs."""
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM, raised like Ctrl-C so every ``finally`` runs; says which signal
+    (``sigterm``: exit code 143, else 130) and the checkpoint that kept the work, if any."""
+
+    def __init__(self, message: str = "", checkpoint=None, sigterm: bool = False):
+        super().__init__(message)
+        self.checkpoint = checkpoint
+        self.sigterm = sigterm
+
+
+class Terminated(Interrupted):
+    """SIGTERM (a scheduler's stop, ``kill``)."""
+
+    def __init__(self, message: str = "terminated (SIGTERM)"):
+        super().__init__(message, sigterm=True)
+
+
+def is_sigterm(exc: BaseException) -> bool:
+    return bool(getattr(exc, "sigterm", False))
 
 
 #: set once this process was interrupted (Ctrl-C or SIGTERM): exit handlers (a sweep's parent
@@ -42,13 +59,32 @@ def sigterm_raises():
 
     def handler(signum, frame):
         mark_interrupted("SIGTERM")
-        raise Terminated("terminated (SIGTERM)")
+        raise Terminated()
 
     previous = signal.signal(signal.SIGTERM, handler)
     try:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+class interrupts_deferred:
+    """Hold Ctrl-C / SIGTERM during a short critical section (closing a run) and deliver them
+    when it ends."""
+
+    def __enter__(self):
+        self.pending, self.previous = [], {}
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self.previous[sig] = signal.signal(sig, lambda signum, frame: self.pending.append(signum))
+        return self
+
+    def __exit__(self, *exc):
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
+        if self.pending and exc[0] is None:
+            raise Terminated() if self.pending[0] == signal.SIGTERM else KeyboardInterrupt()
+        return False
 
 
 def _start_ticks(pid: int) -> str:

@@ -53,7 +53,7 @@ def load_sweep(tracking_uri: str, experiment: str, sweep_id: str = "", filter_st
             row[label] = float(value) if value is not None else None
         if row["gradcheck log10 err"] is None and run.data.metrics.get("gradcheck/max_rel_err"):  # older runs
             row["gradcheck log10 err"] = float(np.log10(run.data.metrics["gradcheck/max_rel_err"]))
-        row["params"] = dict(run.data.params)
+        row["params"], row["metrics"] = dict(run.data.params), dict(run.data.metrics)
         rows.append(row)
     for row, axis in ((r, a) for a in swept_axes(rows) for r in rows):
         row[axis] = _number(row["params"].get(axis))

@@ -24,7 +24,7 @@ from .config import validate
 from .embeddings import Embeddings
 from .evaluate import evaluate_configured, results_to_metrics
 from .gradcheck import check_training_tuples
-from .liveness import Terminated, sigterm_raises
+from .liveness import Interrupted, Terminated, interrupts_deferred, is_sigterm, sigterm_raises
 from .progress import Progress
 from .tracking import ENV_SWEEP, MlflowTracker, NullTracker, make_tracker, quiet_library_logging
 from .train import (
@@ -221,13 +221,9 @@ def config_hash(cfg) -> str:
     return hashlib.sha256(json.dumps(items, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-class RunInterrupted(KeyboardInterrupt):
+class RunInterrupted(Interrupted):
     """Ctrl-C or SIGTERM during a tracked run: the run is KILLED; the message says in which
     phase and where the trained model (if any) was kept."""
-
-    def __init__(self, message: str, checkpoint: Path | None = None):
-        super().__init__(message)
-        self.checkpoint = checkpoint
 
 
 def run_experiment(
@@ -269,7 +265,7 @@ def run_experiment(
 
 def _interrupted(exc: KeyboardInterrupt, phase: str, slot: CheckpointSlot) -> RunInterrupted:
     """One message for an interruption in any phase, naming what survived."""
-    how = "SIGTERM" if isinstance(exc, Terminated) or "SIGTERM" in str(exc) else "Ctrl-C"
+    how = "SIGTERM" if is_sigterm(exc) else "Ctrl-C"
     checkpoint = getattr(exc, "checkpoint", None)
     if checkpoint is None and slot.path.exists():
         checkpoint = slot.path
@@ -289,7 +285,7 @@ def _interrupted(exc: KeyboardInterrupt, phase: str, slot: CheckpointSlot) -> Ru
             + (" (training is done: it only evaluates and logs)" if phase in _AFTER_TRAINING else "")
             + f", or score it now: nbw2v eval {checkpoint}"
         )
-    return RunInterrupted(text, checkpoint)
+    return RunInterrupted(text, checkpoint, sigterm=is_sigterm(exc))
 
 
 _AFTER_TRAINING = ("evaluating the vectors", "logging the artifacts")
@@ -363,7 +359,7 @@ def _tracked_run(cfg, tracker, resolved_config, overrides, progress, threads, di
         raise
     finally:
         try:
-            with _no_interrupts():  # ending the run must not itself be cut short
+            with interrupts_deferred():  # ending the run must not itself be cut short
                 tracker.end(status)
         finally:
             if status == "FINISHED":  # results logged: the trained model's checkpoint is done with
@@ -371,29 +367,6 @@ def _tracked_run(cfg, tracker, resolved_config, overrides, progress, threads, di
                 if final[0]:
                     Path(final[0]).unlink(missing_ok=True)
             progress.message(tracker.describe() if hasattr(tracker, "describe") else "")
-
-
-class _no_interrupts:
-    """Defer Ctrl-C / SIGTERM for a short critical section (closing the run); delivered after."""
-
-    def __enter__(self):
-        import signal
-        import threading
-
-        self.pending, self.previous = [], {}
-        if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                self.previous[sig] = signal.signal(sig, lambda signum, frame: self.pending.append(signum))
-        return self
-
-    def __exit__(self, *exc):
-        import signal
-
-        for sig, handler in self.previous.items():
-            signal.signal(sig, handler)
-        if self.pending and exc[0] is None:
-            raise Terminated("terminated (SIGTERM)") if self.pending[0] == signal.SIGTERM else KeyboardInterrupt()
-        return False
 
 
 def _safe(fn, *args) -> None:

@@ -262,23 +262,22 @@ class SweepCallback(Callback):
         from .report import swept_axes
         from .run import objective
 
-        client = tracker.connect()
-        children = [with_retry(client.get_run, r["run_id"]) for r in rows if r["status"] == "FINISHED"]
-        scored = [(objective(c.data.metrics), c) for c in children]
-        scored = [(v, c) for v, c in scored if not math.isnan(v)]
+        scored = [(objective(r["metrics"]), r) for r in rows if r["status"] == "FINISHED"]
+        scored = [(v, r) for v, r in scored if not math.isnan(v)]
         if not scored:
             return ""
-        value, child = max(scored, key=lambda item: item[0])
+        value, best = max(scored, key=lambda item: item[0])
         keep = ("eval/", "loss/epoch", "gradcheck/log10_max_rel_err", "gradcheck/max_rel_err")
-        tracker.log_metrics({k: v for k, v in child.data.metrics.items() if k.startswith(keep)})
-        axes = ["model.window", "loss.K", "model.dim", *swept_axes(rows)]
-        chosen = " ".join(f"{a}={child.data.params.get(a)}" for a in axes if a in child.data.params)
-        tracker.set_tags({"nbw2v.best_run": child.info.run_id, "nbw2v.best_config": chosen})
+        tracker.log_metrics({k: v for k, v in best["metrics"].items() if k.startswith(keep)})
+        params = best["params"]
+        axes = [a for a in ("model.window", "loss.K", "model.dim", *swept_axes(rows)) if a in params]
+        chosen = " ".join(f"{a}={params[a]}" for a in axes)
+        tracker.set_tags({"nbw2v.best_run": best["run_id"], "nbw2v.best_config": chosen})
         # the best child's settings under the same names: the parent's row in the runs table reads
         # as "best config -> its scores" beside its children
-        tracker.log_params({a: child.data.params[a] for a in axes if a in child.data.params})
+        tracker.log_params({a: params[a] for a in axes})
         tracker.flush()
-        return f"{value:.3f}: {chosen} (run {child.info.run_name})"
+        return f"{value:.3f}: {chosen} (run {best['name']})"
 
     def _end_at_exit(self) -> None:
         if self.tracker is not None and not self.ended:

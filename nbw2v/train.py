@@ -40,6 +40,7 @@ from .checkpoint import (
 from .config import ConfigError, validate
 from .corpus import Corpus, encode_corpus, read_corpus, shuffle_sentences
 from .embeddings import Embeddings
+from .liveness import Interrupted
 from .losses import softmax_batch_loss_grad
 from .progress import Progress, format_eta
 from .tracking import NullTracker, Tracker
@@ -66,12 +67,8 @@ class TrainingDiverged(RuntimeError):
     """The loss or the parameters became NaN/inf; no vectors are returned."""
 
 
-class TrainingInterrupted(KeyboardInterrupt):
+class TrainingInterrupted(Interrupted):
     """Ctrl-C or SIGTERM during training: raised after the checkpoint is written."""
-
-    def __init__(self, message: str, checkpoint: Path | None):
-        super().__init__(message)
-        self.checkpoint = checkpoint
 
 
 class TrainHooks(Protocol):
@@ -268,7 +265,7 @@ def _train(cfg, tracker, progress, vocab, corpus, stats, hooks, slot, keep_check
     vocab_hash, corpus_digest = words_hash(vocab.words), corpus_hash(corpus.ids, corpus.sentence_starts)
     state = TrainState()
     if slot.resume_from is not None:
-        state = _resume(slot.resume_from, vocab, corpus_digest, input_vectors, output_vectors, cfg, chunk_starts)
+        state = _resume(slot.resume_from, vocab_hash, corpus_digest, input_vectors, output_vectors, cfg, chunk_starts)
         where = (
             "after training (evaluation and logging only)"
             if state.epoch == sched.epochs
@@ -314,13 +311,13 @@ def _train(cfg, tracker, progress, vocab, corpus, stats, hooks, slot, keep_check
     return emb
 
 
-def _resume(path, vocab, corpus_digest, input_vectors, output_vectors, cfg, chunk_starts) -> TrainState:
+def _resume(path, vocab_hash, corpus_digest, input_vectors, output_vectors, cfg, chunk_starts) -> TrainState:
     """Load a checkpoint into the matrices after checking it belongs to this corpus and model
     (shapes on the file's headers before anything is read, then vocabulary, corpus content and
     every position value)."""
     where = f"train.resume={str(path)!r}"
     meta, arrays = load_checkpoint(path, shape=input_vectors.shape)
-    if meta.get("vocab_hash") != words_hash(vocab.words):
+    if meta.get("vocab_hash") != vocab_hash:
         raise CheckpointError(f"{where}: the corpus or its vocabulary changed since the checkpoint")
     if meta.get("corpus_hash") and meta["corpus_hash"] != corpus_digest:
         raise CheckpointError(
@@ -364,7 +361,9 @@ class _deferred_signals:
                 path = loop.save(loop.sched.epochs, 0, loop.epoch_losses, loop.history, fallback=True)
             where = f"; the trained model is in the checkpoint {path}" if path else ""
             raise TrainingInterrupted(
-                f"interrupted by {signal_name(loop.stop_signal)} after training finished{where}", path
+                f"interrupted by {signal_name(loop.stop_signal)} after training finished{where}",
+                path,
+                sigterm=loop.stop_signal == signal.SIGTERM,
             )
         return False
 
@@ -380,10 +379,10 @@ class _Loop:
     checkpoint = None  # callable(TrainState, path=None) -> Path, set by train()
     warn = print  # where checkpoint warnings go (train sets progress.message)
     final_checkpoint: Path | None = None
-    epoch_losses: list[float] = []
-    history: list = []
 
     def __init__(self, cfg, input_vectors, output_vectors, arrays, sched, tables, threads):
+        self.epoch_losses: list[float] = []  # of this run so far (set by run(); read on interruption)
+        self.history: list = []
         self.cfg, self.sched, self.tables, self.arrays = cfg, sched, tables, arrays
         self.input_vectors, self.output_vectors = input_vectors, output_vectors
         self.n_chunks = arrays.chunk_starts.shape[0] - 1
@@ -505,7 +504,9 @@ class _Loop:
                     path = self.save(epoch, last, epoch_losses, history, fallback=True)
                     where = f"; the checkpoint {path} keeps its state" if path else "; no checkpoint could be written"
                     raise TrainingInterrupted(
-                        f"training interrupted by {signal_name(self.stop_signal)} in epoch {epoch + 1}{where}", path
+                        f"training interrupted by {signal_name(self.stop_signal)} in epoch {epoch + 1}{where}",
+                        path,
+                        sigterm=self.stop_signal == signal.SIGTERM,
                     )
                 done_now = epoch * s.total_words + int(words_before[last])
                 due = (checkpoint_every and now - last_checkpoint >= checkpoint_every) or (

@@ -102,3 +102,18 @@ def test_neighbors_suggests_close_spellings_and_answers_analogies(tmp_path, caps
     assert capsys.readouterr().out.startswith("king-man+woman: queen")
     assert main(["neighbors", str(path), "kingg"]) == 1
     assert "did you mean king" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("sigterm,code", [(True, 143), (False, 130)])
+def test_an_interrupted_training_exits_with_its_signals_code(monkeypatch, capsys, sigterm, code):
+    import nbw2v.cli as cli
+    from nbw2v.train import TrainingInterrupted
+
+    def interrupted(args):
+        raise TrainingInterrupted(
+            "training interrupted in epoch 2; the checkpoint c.npz keeps its state", None, sigterm
+        )
+
+    monkeypatch.setattr(cli, "_cmd_train", interrupted)
+    assert cli.main(["train"]) == code
+    assert "training interrupted in epoch 2" in capsys.readouterr().err
