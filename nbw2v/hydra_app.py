@@ -149,8 +149,22 @@ def main() -> None:
     sys.argv[1:], moved = clean_argv(sys.argv[1:])
     if moved:
         print(f"nbw2v-train: WARNING: {HINT}; moved them there for this run", file=sys.stderr)
+    register_plugins()
     with sigterm_raises():  # SIGTERM in any phase (also a sweep's launcher) ends runs, never RUNNING
         _app()
+
+
+def register_plugins() -> None:
+    """nbw2v's Hydra sweeper (``hydra/sweeper=nbw2v_optuna``): a wheel installs it in the
+    ``hydra_plugins`` folder Hydra scans; an editable install maps it from ``nbw2v/hydra_plugins``,
+    which the scan does not see, so it is registered here."""
+    from hydra.core.plugins import Plugins
+
+    try:
+        from hydra_plugins.nbw2v_optuna_sweeper import NbW2vOptunaSweeper
+    except ImportError:  # a source tree run without installing: no sweeper plugin
+        return
+    Plugins.instance().register(NbW2vOptunaSweeper)
 
 
 if __name__ == "__main__":

@@ -48,6 +48,7 @@ def load_sweep(tracking_uri: str, experiment: str, sweep_id: str = "", filter_st
         if run.data.tags.get("nbw2v.role") == "sweep":
             continue
         row = {"run_id": run.info.run_id, "name": run.info.run_name, "status": run.info.status}
+        row["config_hash"], row["start"] = run.data.tags.get("nbw2v.config_hash"), run.info.start_time
         for label, kind, key in COLUMNS:
             value = getattr(run.data, kind).get(key)
             row[label] = float(value) if value is not None else None

@@ -26,7 +26,7 @@ from .evaluate import evaluate_configured, results_to_metrics
 from .gradcheck import check_training_tuples
 from .liveness import Interrupted, Terminated, interrupts_deferred, is_sigterm, sigterm_raises
 from .progress import Progress
-from .tracking import ENV_SWEEP, MlflowTracker, NullTracker, make_tracker, quiet_library_logging
+from .tracking import ENV_STUDY, ENV_SWEEP, MlflowTracker, NullTracker, make_tracker, quiet_library_logging
 from .train import (
     TrainingInterrupted,
     build_vocab_and_corpus,
@@ -213,11 +213,12 @@ class _Hooks:
 
 
 def config_hash(cfg) -> str:
-    """Hash of everything that determines the result (the logger section excluded)."""
+    """Hash of everything that determines the result (the logger section and how the run
+    starts, ``train.resume``, excluded: a resumed run is the same configuration)."""
     import hashlib
     import json
 
-    items = {k: v for k, v in flatten(cfg).items() if not k.startswith("logger.")}
+    items = {k: v for k, v in flatten(cfg).items() if not k.startswith("logger.") and k != "train.resume"}
     return hashlib.sha256(json.dumps(items, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
@@ -311,6 +312,8 @@ def _tracked_run(cfg, tracker, resolved_config, overrides, progress, threads, di
         tags["train.gpu"] = gpu
     if os.environ.get(ENV_SWEEP):
         tags["nbw2v.sweep_id"] = os.environ[ENV_SWEEP]
+    if os.environ.get(ENV_STUDY):
+        tags["nbw2v.optuna_study"] = os.environ[ENV_STUDY]
     phase[0] = "opening the MLflow run"
     tracker.start(tags=tags)
     status, final = "FAILED", [""]

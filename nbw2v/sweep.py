@@ -42,7 +42,7 @@ from .train import ENV_THREADS
 
 
 def sweep_key(experiment: str, overrides: list[str]) -> str:
-    relevant = sorted(o for o in overrides if not o.startswith(("hydra", "logger.skip_finished")))
+    relevant = sorted(o for o in overrides if not o.startswith(("hydra", "logger.skip_finished", "train.resume=")))
     return hashlib.sha256("\n".join([experiment, *relevant]).encode()).hexdigest()[:12]
 
 
@@ -151,6 +151,28 @@ def warm_numba_cache() -> float:
     return time.perf_counter() - start
 
 
+def latest_attempts(rows: list[dict]) -> list[dict]:
+    """The last run of each configuration: a run cut short and later resumed (or rerun) does
+    not count against the sweep once its configuration FINISHED."""
+    latest: dict[str, dict] = {}
+    for row in sorted(rows, key=lambda r: r.get("start") or 0):
+        latest[row.get("config_hash") or row["run_id"]] = row
+    return list(latest.values())
+
+
+def check_sweeper(config: DictConfig):
+    """The nbw2v_optuna sweeper's study (its settings and Optuna itself checked; ``None`` for
+    another sweeper): one line and exit 2 if wrong."""
+    from .config import ConfigError
+    from .optuna_sweeper import check_config
+
+    try:
+        return check_config(config)
+    except ConfigError as exc:
+        print(f"nbw2v-train: error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
 class SweepCallback(Callback):
     def __init__(self) -> None:
         self.tracker: MlflowTracker | None = None
@@ -163,6 +185,7 @@ class SweepCallback(Callback):
     # ---- start ---------------------------------------------------------------------------------
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        study = check_sweeper(config)  # before the parent run is opened or a kernel compiled
         if is_ray(config):
             check_ray_address(config)
         jobs = parallel_jobs(config)
@@ -180,21 +203,28 @@ class SweepCallback(Callback):
         seconds = warm_numba_cache()
         print(f"nbw2v sweep: Numba kernels ready ({seconds:.1f} s, cached for the jobs)", file=sys.stderr)
         if config.logger.name != "none":
-            self._start_parent(config, jobs)
+            self._start_parent(config, jobs, study)
         if is_ray(config):
             connect_ray(config)
 
-    def _start_parent(self, config: DictConfig, jobs: int) -> None:
+    def _start_parent(self, config: DictConfig, jobs: int, study=None) -> None:
+        """Open the parent run, or reuse the earlier one: with ``logger.skip_finished`` (same
+        sweep key) and for a resumed Optuna study kept in a database (same study name), so one
+        parent gathers every trial of the study."""
         overrides = list(config.hydra.overrides.task)
         key = sweep_key(config.logger.experiment, overrides)
         tracker = MlflowTracker(config.logger.tracking_uri, config.logger.experiment, flush_every_s=0.0)
         client = tracker.connect()  # creates/migrates the store and the experiment, once
-        previous = None
-        if config.logger.skip_finished:
+        previous, lookup = None, ""
+        if study is not None and study.storage:
+            lookup = f"tags.`nbw2v.optuna_study` = '{study.study_name}'"
+        elif config.logger.skip_finished:
+            lookup = f"tags.`nbw2v.sweep_key` = '{key}'"
+        if lookup:
             found = with_retry(
                 client.search_runs,
                 [tracker.experiment_id],
-                filter_string=f"tags.`nbw2v.sweep_key` = '{key}' and tags.`nbw2v.role` = 'sweep'",
+                filter_string=f"{lookup} and tags.`nbw2v.role` = 'sweep'",
                 max_results=1,
             )
             previous = found[0] if found else None
@@ -203,12 +233,15 @@ class SweepCallback(Callback):
             sweep_id = previous.data.tags["nbw2v.sweep_id"]
             with_retry(client.update_run, tracker.run_id, status="RUNNING")
             print(f"nbw2v sweep: resuming sweep {sweep_id} (parent run {tracker.run_id})", file=sys.stderr)
+            self._close_dead_children(tracker)
         else:
             sweep_id = time.strftime("%Y%m%d-%H%M%S-") + key[:6]
             tracker.run_name = f"sweep {sweep_id}"
             tracker.start(tags={"nbw2v.sweep_id": sweep_id, "nbw2v.sweep_key": key, "nbw2v.role": "sweep"})
             tracker.log_text("\n".join(overrides) + "\n", "sweep/overrides.txt")
             tracker.set_tags({"nbw2v.sweep_jobs": str(jobs), "nbw2v.sweep_dir": str(config.hydra.sweep.dir)})
+            if study is not None:
+                tracker.set_tags({"nbw2v.optuna_study": study.study_name})
         os.environ[ENV_PARENT] = tracker.run_id
         os.environ[ENV_SWEEP] = sweep_id
         if not config.logger.tracking_uri:  # the store this process resolved, for jobs elsewhere
@@ -216,6 +249,20 @@ class SweepCallback(Callback):
         self.tracker = tracker
         atexit.register(self._end_at_exit)
         print(f"nbw2v sweep: {sweep_id}, MLflow parent run {tracker.run_id}", file=sys.stderr)
+
+    @staticmethod
+    def _close_dead_children(tracker: MlflowTracker) -> None:
+        """Children an earlier, killed invocation left RUNNING end KILLED (their process is gone)."""
+        from .tracking import close_runs, running_runs
+
+        dead = [
+            (r["run_id"], r["stale"])
+            for r in running_runs(tracker.tracking_uri, tracker.experiment_name)
+            if r["parent"] == tracker.run_id and r["stale"]
+        ]
+        if dead:
+            close_runs(dead, tracker.tracking_uri)
+            print(f"nbw2v sweep: {len(dead)} run(s) of a killed earlier attempt closed as KILLED", file=sys.stderr)
 
     # ---- end -----------------------------------------------------------------------------------
 
@@ -227,7 +274,7 @@ class SweepCallback(Callback):
         tracker = self.tracker
         sweep_id = os.environ.get(ENV_SWEEP, "")
         _, rows = load_sweep(tracker.tracking_uri, tracker.experiment_name, sweep_id)
-        statuses = [r["status"] for r in rows]
+        statuses = [r["status"] for r in latest_attempts(rows)]
         status = "FINISHED" if statuses and all(s == "FINISHED" for s in statuses) else "FAILED"
         try:
             out = Path(str(config.hydra.sweep.dir)) / "report"

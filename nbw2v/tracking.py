@@ -23,6 +23,8 @@ RUN_STATUSES = ("FINISHED", "FAILED", "KILLED")
 #: environment set by the sweep callback for the jobs of a multirun (never MLFLOW_RUN_ID:
 #: MLflow would then ignore the parent and log into that run)
 ENV_PARENT, ENV_SWEEP = "NBW2V_PARENT_RUN_ID", "NBW2V_SWEEP_ID"
+#: the Optuna study a trial belongs to (tag nbw2v.optuna_study on its run)
+ENV_STUDY = "NBW2V_OPTUNA_STUDY"
 
 
 #: how long MLflow calls keep retrying while a SQLite store is locked (env: NBW2V_LOCK_WAIT_S)
@@ -54,13 +56,15 @@ def with_retry(fn, *args, wait_s: float | None = None, **kwargs):
 def quiet_library_logging() -> None:
     """MLflow's and Alembic's INFO lines on store creation ("Creating initial MLflow database
     tables...", "Context impl SQLiteImpl") and matplotlib's font-cache line are noise at default
-    verbosity; NBW2V_VERBOSE=1 keeps them."""
+    verbosity, and so is the "Downloading artifacts" bar of logging the model; NBW2V_VERBOSE=1
+    keeps them."""
     import logging
 
     if os.environ.get("NBW2V_VERBOSE", "0") not in ("", "0"):
         return
     for name in ("mlflow", "alembic", "matplotlib"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 
 def probe_server(uri: str, timeout: float = 5.0) -> None:
@@ -615,6 +619,7 @@ def running_runs(tracking_uri: str = "", experiment: str = "", max_age_s: float 
                 "experiment_id": run.info.experiment_id,
                 "start_time": run.info.start_time / 1000,
                 "process": run.data.tags.get("nbw2v.process", ""),
+                "parent": run.data.tags.get("mlflow.parentRunId", ""),
                 "stale": verdict(run.data.tags, max_age_s, started),
             }
         )

@@ -85,3 +85,26 @@ def test_the_wheel_runs_from_any_directory(installed, tmp_path):
     user = _run(installed, tmp_path, "--config-dir", str(tmp_path / "myconf"), "model=tiny", "--cfg", "job")
     assert user.returncode == 0, user.stderr[-3000:]
     assert "dim: 4" in user.stdout and "window: 1" in user.stdout
+
+    # the Optuna sweeper ships as a Hydra plugin that Hydra's own scan finds in the installed
+    # package, and a study runs from there (its storage beside the MLflow store)
+    scan = subprocess.run(
+        [
+            str(installed / "bin" / "python"),
+            "-c",
+            "from hydra.core.plugins import Plugins; from hydra.plugins.sweeper import Sweeper; import sys;"
+            "[print(c.__module__, sys.modules[c.__module__].__file__) for c in Plugins.instance().discover(Sweeper)]",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=True,
+    ).stdout
+    found = dict(line.split() for line in scan.splitlines())
+    assert str(installed) in found["hydra_plugins.nbw2v_optuna_sweeper"], scan
+    pytest.importorskip("optuna")
+    (tmp_path / "pairs.tsv").write_text("king\tqueen\t9\nwater\tsea\t7\nking\tsea\t1\n")
+    scored = [*common, f"eval.similarity=[{tmp_path / 'pairs.tsv'}]"]
+    study = _run(installed, tmp_path, "--multirun", *scored, "sweep=optuna_ws353", "hydra.sweeper.n_trials=1")
+    assert study.returncode == 0, study.stderr[-3000:]
+    assert "Best value:" in study.stderr and (tmp_path / "optuna.db").is_file()

@@ -172,29 +172,6 @@ def test_objective_for_optimising_sweepers():
 
 
 @pytest.mark.slow
-def test_optuna_sweeper_config_runs(tmp_path):
-    pytest.importorskip("hydra_plugins.hydra_optuna_sweeper")
-    (tmp_path / "tiny.txt").write_text("\n".join(["the king and the queen rule", "water flows to the sea"] * 200))
-    (tmp_path / "pairs.tsv").write_text("king\tqueen\t9\nwater\tsea\t7\nking\tsea\t1\n")
-    args = [
-        str(EXE),
-        "--multirun",
-        "hydra/sweeper=optuna",
-        "sweep=optuna_ws353",
-        "hydra.sweeper.n_trials=2",
-        f"data.corpus={tmp_path / 'tiny.txt'}",
-        "data.min_count=1",
-        "train.epochs=1",
-        f"eval.similarity=[{tmp_path / 'pairs.tsv'}]",
-        f"logger.tracking_uri=sqlite:///{tmp_path / 'm.db'}",
-        f"hydra.sweep.dir={tmp_path / 'multirun'}",
-    ]
-    proc = subprocess.run(args, capture_output=True, text=True, cwd=tmp_path, timeout=600)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "Best value" in proc.stderr + proc.stdout
-
-
-@pytest.mark.slow
 def test_submitit_local_launcher_runs_the_sweep_with_the_tasks_cpus(tmp_path):
     """The SLURM path (submitit) with its local executor: same grouping, threads = cpus_per_task."""
     pytest.importorskip("hydra_plugins.hydra_submitit_launcher")
