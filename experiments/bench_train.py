@@ -5,7 +5,9 @@
 Setting (the standard one): skip-gram, negative sampling K=5, window 5, dim 100, min_count 5,
 sample 1e-3, lr 0.025, 5 epochs, 2 threads. Runs, each in its own process (for its peak RSS):
 nbw2v with shared negatives (default) and with word2vec.c's per-pair negatives, gensim 4.4 in
-``corpus_file`` mode (its fastest); then nbw2v with 1 thread (scaling) and 1 epoch (both peers).
+``corpus_file`` mode (its fastest); then nbw2v with 1 thread (scaling) and 1 epoch (both peers);
+then the other classic settings against the same peer: skip-gram with hierarchical softmax
+(gensim ``hs=1 negative=0``) and CBOW with negative sampling (lr 0.05).
 
 Words/s = raw corpus words x epochs / training seconds (vocabulary building timed apart).
 Quality: WordSim353 and SimLex-999 Spearman, Google analogies (3CosAdd, 30k most frequent
@@ -36,7 +38,18 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def worker_nbw2v(corpus: str, threads: int, epochs: int, shared: bool) -> dict:
+#: variant -> (model.arch, loss.name, shared window updates, lr); gensim takes the same names
+VARIANTS = {
+    "shared": ("skipgram", "negative", True, 0.025),
+    "pair": ("skipgram", "negative", False, 0.025),
+    "hs": ("skipgram", "hs", True, 0.025),
+    "cbow": ("cbow", "negative", True, 0.05),
+}
+#: what a run is compared with: gensim in the same setting
+SETTING_OF = {"shared": "sg-ns", "pair": "sg-ns", "-": "sg-ns", "hs": "sg-hs", "cbow": "cbow-ns"}
+
+
+def worker_nbw2v(corpus: str, threads: int, epochs: int, variant: str) -> dict:
     import nbw2v  # noqa: F401
     from nbw2v.config import Config
     from nbw2v.evaluate import evaluate_configured, results_to_metrics
@@ -49,7 +62,9 @@ def worker_nbw2v(corpus: str, threads: int, epochs: int, shared: bool) -> dict:
     cfg.data.sample = SETTING["sample"]
     cfg.model.dim, cfg.model.window = SETTING["dim"], SETTING["window"]
     cfg.loss.K = SETTING["K"]
-    cfg.train.lr, cfg.train.epochs, cfg.train.threads = SETTING["lr"], epochs, threads
+    arch, loss, shared, lr = VARIANTS[variant]
+    cfg.model.arch, cfg.loss.name = arch, loss
+    cfg.train.lr, cfg.train.epochs, cfg.train.threads = lr, epochs, threads
     cfg.train.shared_negatives = shared
     cfg.train.report_every_s = 1e9
     cfg.data.cache = False  # time the real read, as gensim's
@@ -70,7 +85,7 @@ def worker_nbw2v(corpus: str, threads: int, epochs: int, shared: bool) -> dict:
     }
 
 
-def worker_gensim(corpus: str, threads: int, epochs: int) -> dict:
+def worker_gensim(corpus: str, threads: int, epochs: int, variant: str = "-") -> dict:
     import gensim
     import numpy as np
     from gensim.models import Word2Vec
@@ -80,13 +95,14 @@ def worker_gensim(corpus: str, threads: int, epochs: int) -> dict:
     from nbw2v.vocab import Vocab
 
     model = Word2Vec(
-        sg=1,
-        negative=SETTING["K"],
+        sg=0 if variant == "cbow" else 1,
+        hs=1 if variant == "hs" else 0,
+        negative=0 if variant == "hs" else SETTING["K"],
         window=SETTING["window"],
         vector_size=SETTING["dim"],
         min_count=SETTING["min_count"],
         sample=SETTING["sample"],
-        alpha=SETTING["lr"],
+        alpha=0.05 if variant == "cbow" else SETTING["lr"],
         epochs=epochs,
         workers=threads,
         seed=1,
@@ -142,7 +158,14 @@ def markdown(report: dict) -> str:
     ]
     for r in rows:
         peer = next(
-            (p for p in rows if p["impl"] == "gensim" and p["threads"] == r["threads"] and p["epochs"] == r["epochs"]),
+            (
+                p
+                for p in rows
+                if p["impl"] == "gensim"
+                and p["threads"] == r["threads"]
+                and p["epochs"] == r["epochs"]
+                and p.get("setting", "sg-ns") == r.get("setting", "sg-ns")
+            ),
             None,
         )
         ratio = f"{r['words_per_sec'] / peer['words_per_sec']:.2f}x" if peer and r is not peer else "—"
@@ -190,6 +213,18 @@ def targets(runs: list[dict]) -> dict:
         )
     if pair and peer:
         out["word2vec.c-style per-pair option vs gensim"] = f"{pair['words_per_sec'] / peer['words_per_sec']:.2f}x"
+    for label, mine, theirs, goal in (
+        ("skip-gram + hierarchical softmax", "nbw2v hs", "gensim hs", 2.0),
+        ("CBOW + negative sampling", "nbw2v cbow", "gensim cbow", 2.0),
+    ):
+        a, b = find(mine), find(theirs)
+        if a and b:
+            out[f"{label} vs gensim (>= {goal}x, WS353 within 0.02)"] = (
+                f"{a['words_per_sec']:,.0f} / {b['words_per_sec']:,.0f} = "
+                f"{a['words_per_sec'] / b['words_per_sec']:.2f}x; "
+                f"WS353 {a['eval/wordsim353_spearman']:.3f} vs {b['eval/wordsim353_spearman']:.3f} "
+                f"({a['eval/wordsim353_spearman'] - b['eval/wordsim353_spearman']:+.3f})"
+            )
     if ours and one:
         out["thread scaling 1 -> 2 (>= 1.8x)"] = (
             f"{one['words_per_sec']:,.0f} -> {ours['words_per_sec']:,.0f} = "
@@ -203,15 +238,18 @@ def main(argv=None) -> int:
     parser.add_argument("--corpus", default=str(DEFAULT_CORPUS), help="benchmark corpus (.txt or .txt.gz)")
     parser.add_argument("--out", default=str(HERE / "reports"), help="report directory")
     parser.add_argument("--quick", action="store_true", help="only the 2-thread runs, 1 epoch (smoke test)")
+    parser.add_argument(
+        "--only", help="comma-separated variants to run: shared (with gensim's default), pair, hs, cbow (default: all)"
+    )
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.worker:
         impl, corpus, threads, epochs, *rest = args.worker
         if impl == "gensim":
-            result = worker_gensim(corpus, int(threads), int(epochs))
+            result = worker_gensim(corpus, int(threads), int(epochs), rest[0] if rest else "-")
         else:
-            result = worker_nbw2v(corpus, int(threads), int(epochs), rest[0] == "shared")
+            result = worker_nbw2v(corpus, int(threads), int(epochs), rest[0])
         result["peak_rss_with_eval_mb"] = _peak_rss_mb()
         print(json.dumps(result))
         return 0
@@ -235,14 +273,20 @@ def main(argv=None) -> int:
             ("nbw2v shared negatives, 1 thread", "nbw2v", 1, 5, "shared"),
             ("nbw2v shared negatives, 1 epoch", "nbw2v", 2, 1, "shared"),
             ("gensim corpus_file, 1 epoch", "gensim", 2, 1, ""),
+            ("nbw2v hs", "nbw2v", 2, 5, "hs"),
+            ("gensim hs", "gensim", 2, 5, "hs"),
+            ("nbw2v cbow", "nbw2v", 2, 5, "cbow"),
+            ("gensim cbow", "gensim", 2, 5, "cbow"),
         ]
+        if args.only:
+            plan = [row for row in plan if row[4] in args.only.split(",") or (not row[4] and "shared" in args.only)]
         if args.quick:
             plan = [(n.replace(", 1 epoch", ""), i, t, 1, s) for n, i, t, e, s in plan if e == 1]
         runs = []
         for name, impl, threads, epochs, variant in plan:
             print(f"running {name} ...", file=sys.stderr, flush=True)
             result = run_worker([impl, str(corpus), str(threads), str(epochs), variant or "-"])
-            result.update(name=name, impl=impl, threads=threads, epochs=epochs)
+            result.update(name=name, impl=impl, threads=threads, epochs=epochs, setting=SETTING_OF[variant or "-"])
             result["words_per_sec"] = result["raw_words"] * epochs / result["train_seconds"]
             runs.append(result)
             print(json.dumps(result), flush=True)
@@ -260,7 +304,8 @@ def main(argv=None) -> int:
     }
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    name = "bench_train_quick" if args.quick else "bench_train"
+    name = "bench_train_" + args.only.replace(",", "_") if args.only else "bench_train"
+    name = "bench_train_quick" if args.quick else name
     (out / f"{name}.json").write_text(json.dumps(report, indent=2) + "\n")
     (out / f"{name}.md").write_text(markdown(report))
     print(f"wrote {out / name}.md and .json")

@@ -6,6 +6,8 @@ NumPy oracle they are tested against and ``nbw2v.gradcheck`` checks them numeric
 
 from . import _jit  # noqa: F401  (first: sets thread-pool defaults before NumPy/Numba start them)
 from .api import (
+    hierarchical_softmax_loss_and_grad,
+    hierarchical_softmax_loss_and_grad_batch,
     naive_softmax_loss_and_grad,
     naive_softmax_loss_and_grad_batch,
     neg_sampling_loss_and_grad,
@@ -13,12 +15,17 @@ from .api import (
     skipgram,
 )
 from .gradcheck import gradcheck_all, max_rel_error
+from .losses import HuffmanTree, huffman_tree
 
 __version__ = "0.1.0"
 
 __all__ = [
     "__version__",
+    "HuffmanTree",
     "gradcheck_all",
+    "hierarchical_softmax_loss_and_grad",
+    "hierarchical_softmax_loss_and_grad_batch",
+    "huffman_tree",
     "max_rel_error",
     "naive_softmax_loss_and_grad",
     "naive_softmax_loss_and_grad_batch",

@@ -76,3 +76,21 @@ def as_indices(name: str, value, n_words: int, ndim: int = 1) -> np.ndarray:
 def check_dim(name: str, arr: np.ndarray, d: int, other: str) -> None:
     if arr.shape[-1] != d:
         raise ValueError(f"{name}: has dimension d={arr.shape[-1]} but {other} has d={d}; they must match")
+
+
+def as_tree(name: str, tree, n_words: int | None = None):
+    """A :class:`~nbw2v.losses.hierarchical.HuffmanTree` (from ``nbw2v.huffman_tree(counts)``)
+    whose inner nodes fit ``n_words`` rows of inner vectors (V - 1 inner nodes for V words)."""
+    from .losses.hierarchical import HuffmanTree
+
+    if not isinstance(tree, HuffmanTree):
+        raise ValueError(
+            f"{name}: expected a HuffmanTree (nbw2v.huffman_tree(counts), counts in descending order), "
+            f"got {type(tree).__name__}"
+        )
+    if n_words is not None and tree.lens.shape[0] - 1 > n_words:
+        raise ValueError(
+            f"{name}: the tree has {tree.lens.shape[0]} words, so {tree.lens.shape[0] - 1} inner nodes, but the "
+            f"inner vectors have only {n_words} rows"
+        )
+    return tree

@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import as_index, as_indices, as_vectors, check_dim, float_dtype
+from ._validate import as_index, as_indices, as_tree, as_vectors, check_dim, float_dtype
 from .losses import (
+    hs_batch_loss_grad,
+    hs_pair_loss_grad,
+    hs_scatter_add_rows,
+    hs_window_loss_grad,
     neg_batch_loss_grad,
     neg_pair_loss_grad,
     neg_window_loss_grad,
@@ -18,8 +22,7 @@ from .losses import (
     softmax_batch_loss_grad,
     softmax_window_kernel,
 )
-
-LOSSES = ("softmax", "negative")
+from .losses.registry import get as loss_spec
 
 
 def _outside_and_center(center_vec, outside_vectors):
@@ -64,6 +67,25 @@ def neg_sampling_loss_and_grad(center_vec, outside_idx, outside_vectors, neg_ind
     return float(loss), grad_center, grad_outside
 
 
+def hierarchical_softmax_loss_and_grad(center_vec, outside_idx, inner_vectors, tree):
+    """Hierarchical-softmax loss ``-sum_l log sigma(s_l u_{n_l} . v_c)`` over the outside
+    word's Huffman path and its gradients (docs/math.md "Hierarchical softmax").
+
+    center_vec (d,), outside_idx int in [0, V), inner_vectors (>= V-1, d) (row n: inner node n;
+    the trainer's output matrix, V rows, its last unused), tree = ``nbw2v.huffman_tree(counts)``.
+    Returns ``(loss, grad_center_vec (d,), grad_inner_vectors)`` (the path's rows non-zero).
+    """
+    center, inner = _outside_and_center(center_vec, inner_vectors)
+    tree = as_tree("tree", tree, inner.shape[0])
+    o = as_index("outside_idx", outside_idx, tree.lens.shape[0])
+    grad_center = np.empty_like(center)
+    rows = np.empty((1, tree.points.shape[1], center.shape[0]), center.dtype)
+    loss = hs_pair_loss_grad(center, o, inner, tree, grad_center, rows[0])
+    grad_inner = np.zeros_like(inner)
+    hs_scatter_add_rows(np.array([o], np.int64), tree, rows, grad_inner)
+    return float(loss), grad_center, grad_inner
+
+
 def skipgram(
     center_word_idx,
     outside_word_indices,
@@ -71,16 +93,20 @@ def skipgram(
     outside_vectors,
     loss: str = "softmax",
     neg_indices=None,
+    tree=None,
 ):
     """Skip-gram loss of one center word over its outside words (docs/math.md "Skip-gram over a window").
 
-    center_vectors, outside_vectors: (V, d). loss: "softmax" or "negative"; with "negative",
-    neg_indices has shape (len(outside_word_indices), K). Returns
+    center_vectors, outside_vectors: (V, d). loss: "softmax", "negative" or "hs"; with
+    "negative", neg_indices has shape (len(outside_word_indices), K); with "hs", tree is
+    ``nbw2v.huffman_tree(counts)`` and outside_vectors holds the inner nodes' vectors. Returns
     ``(loss, grad_center_vectors (V, d), grad_outside_vectors (V, d))``; only row
     ``center_word_idx`` of grad_center_vectors is non-zero.
     """
-    if loss not in LOSSES:
-        raise ValueError(f"loss: unknown loss {loss!r}; expected one of {', '.join(map(repr, LOSSES))}")
+    spec = loss_spec(loss)
+    for arg, value in (("neg_indices", neg_indices), ("tree", tree)):
+        if value is not None and spec.extra != arg:
+            raise ValueError(f"{arg}: only used with loss={'negative' if arg == 'neg_indices' else 'hs'!r}; pass None")
     dtype = float_dtype(center_vectors, outside_vectors)
     centers = as_vectors("center_vectors", center_vectors, 2, dtype)
     outside = as_vectors("outside_vectors", outside_vectors, 2, dtype)
@@ -93,9 +119,18 @@ def skipgram(
     c = as_index("center_word_idx", center_word_idx, n_words)
     words = as_indices("outside_word_indices", outside_word_indices, n_words)
     grad_centers = np.zeros_like(centers)
-    if loss == "softmax":
-        if neg_indices is not None:
-            raise ValueError("neg_indices: only used with loss='negative'; pass None with loss='softmax'")
+    if spec.extra == "tree":
+        if tree is None:
+            raise ValueError("tree: required with loss='hs': nbw2v.huffman_tree(counts) of the vocabulary")
+        tree = as_tree("tree", tree, n_words)
+        if tree.lens.shape[0] != n_words:
+            raise ValueError(f"tree: has {tree.lens.shape[0]} words but the vectors have V={n_words} rows")
+        rows = np.empty((words.shape[0], tree.points.shape[1], dim), dtype)
+        total = hs_window_loss_grad(centers[c], words, outside, tree, grad_centers[c], rows)
+        grad_outside = np.zeros_like(outside)
+        hs_scatter_add_rows(words, tree, rows, grad_outside)
+        return float(total), grad_centers, grad_outside
+    if spec.extra == "":
         grad_outside = np.empty_like(outside)
         kernel = softmax_window_kernel(n_words, dim)
         total = kernel(centers[c], words, outside, grad_centers[c], grad_outside)
@@ -161,3 +196,29 @@ def neg_sampling_loss_and_grad_batch(center_vecs, outside_idx, outside_vectors, 
     grad_outside = np.zeros_like(outside)
     scatter_add_rows(idx, negs, rows, grad_outside)
     return losses, grad_centers, grad_outside
+
+
+def hierarchical_softmax_loss_and_grad_batch(center_vecs, outside_idx, inner_vectors, tree):
+    """Hierarchical softmax over B independent pairs (row b of center_vecs with outside_idx[b]).
+
+    Returns ``(losses (B,) float64, grad_center_vecs (B, d), grad_inner_vectors)``, the last
+    summed over the batch.
+    """
+    dtype = float_dtype(center_vecs, inner_vectors)
+    inner = as_vectors("inner_vectors", inner_vectors, 2, dtype)
+    centers = as_vectors("center_vecs", center_vecs, 2, dtype)
+    check_dim("center_vecs", centers, inner.shape[1], "inner_vectors")
+    tree = as_tree("tree", tree, inner.shape[0])
+    idx = as_indices("outside_idx", outside_idx, tree.lens.shape[0])
+    if idx.shape[0] != centers.shape[0]:
+        raise ValueError(
+            f"outside_idx: has {idx.shape[0]} entries but center_vecs has {centers.shape[0]} rows; "
+            "expected one outside word per center vector"
+        )
+    losses = np.empty(centers.shape[0], np.float64)
+    grad_centers = np.empty_like(centers)
+    rows = np.empty((centers.shape[0], tree.points.shape[1], centers.shape[1]), dtype)
+    hs_batch_loss_grad(centers, idx, inner, tree, losses, grad_centers, rows)
+    grad_inner = np.zeros_like(inner)
+    hs_scatter_add_rows(idx, tree, rows, grad_inner)
+    return losses, grad_centers, grad_inner

@@ -14,6 +14,8 @@ import sys
 import time
 from pathlib import Path
 
+from .losses.registry import LOSSES
+
 
 def _cmd_gradcheck(args: argparse.Namespace) -> int:
     from .gradcheck import TOLERANCE, gradcheck_all
@@ -275,7 +277,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--corpus", help="text file (.gz/.bz2), directory, 'text8' or 'bundled' (default)")
     p.add_argument("--out", help="write the vectors here (.bin word2vec binary, .npz native, else text)")
     p.add_argument("--arch", choices=["skipgram", "cbow"], help="default skipgram")
-    p.add_argument("--loss", choices=["negative", "softmax"], help="default negative")
+    p.add_argument("--loss", choices=list(LOSSES), help="negative (default), hs (hierarchical softmax) or softmax")
     p.add_argument("--dim", type=int, help="dimension (default 100)")
     p.add_argument("--window", type=int, help="max window size (default 5)")
     p.add_argument("-k", type=int, help="negatives K (default 5)")

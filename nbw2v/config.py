@@ -15,7 +15,10 @@ from typing import Any
 ARCHS = ("skipgram", "cbow")
 LOGGERS = ("mlflow", "none")
 VECTOR_FORMATS = ("binary", "text", "npz", "none")
-LOSSES = ("negative", "softmax")
+from .losses.registry import get as loss_spec  # noqa: E402
+from .losses.registry import names as _loss_names  # noqa: E402
+
+LOSSES = _loss_names()
 DEVICES = ("cpu", "cuda")
 NEG_COLLISIONS = ("skip", "keep", "redraw")
 CORPUS_FORMATS = ("auto", "text", "text8", "sst")
@@ -63,7 +66,8 @@ class ModelConfig:
 
 @dataclass
 class LossConfig:
-    #: negative (negative sampling, O(K d) per pair) or softmax (the exact naive softmax, O(V d))
+    #: negative (negative sampling, O(K d) per pair), hs (hierarchical softmax over a Huffman
+    #: tree, O(d log V)) or softmax (the exact naive softmax, O(V d))
     name: str = "negative"
     #: number of negatives K
     K: int = 5
@@ -200,6 +204,11 @@ def _check_cuda(cfg: Any) -> None:
     from .gpu.limits import MAX_CONTEXT, MAX_TARGETS, SHARED_LIMIT, window_shared_bytes
 
     what = (_get(cfg, "loss.name"), _get(cfg, "model.arch"), _get(cfg, "train.shared_negatives"))
+    if "cuda" not in loss_spec(what[0]).devices:
+        raise ConfigError(
+            f"loss.name={what[0]}: the GPU trainer has no {what[0]} loss yet (train.device=cuda supports "
+            "loss.name=negative); set train.device=cpu or loss.name=negative"
+        )
     if what != ("negative", "skipgram", True):
         raise ConfigError(
             f"train.device=cuda: the GPU trainer is skip-gram with negatives shared per window, not "
@@ -230,6 +239,12 @@ def validate(cfg: Any) -> None:
     cores = os.cpu_count() or 1
     _choice(cfg, "model.arch", ARCHS)
     _choice(cfg, "loss.name", LOSSES)
+    spec = loss_spec(_get(cfg, "loss.name"))
+    if _get(cfg, "model.arch") not in spec.archs:
+        raise ConfigError(
+            f"model.arch={_get(cfg, 'model.arch')}: loss.name={spec.name} trains {' and '.join(spec.archs)} only; "
+            f"set model.arch={spec.archs[0]} or loss.name=negative"
+        )
     _choice(cfg, "loss.neg_collision", NEG_COLLISIONS)
     _choice(cfg, "data.format", CORPUS_FORMATS)
     _int_in(cfg, "model.dim", 1, 100_000)

@@ -17,7 +17,16 @@ from collections.abc import Callable
 import numpy as np
 
 from . import api
-from .losses import neg_pair_loss_grad, neg_window_loss_grad, softmax_window_kernel
+from .losses import (
+    hs_pair_loss_grad,
+    hs_window_loss_grad,
+    huffman_tree,
+    labelled_window_loss_grad,
+    neg_pair_loss_grad,
+    neg_window_loss_grad,
+    softmax_window_kernel,
+)
+from .losses.registry import LOSSES
 
 DEFAULT_STEP = 1e-4
 #: Above this a gradient is reported as wrong (docs/math.md: correct ones give ~1e-9).
@@ -63,6 +72,13 @@ def _coords(size: int, max_coords: int | None, rng: np.random.Generator) -> np.n
     return rng.choice(size, size=max_coords, replace=False)
 
 
+def _errors(loss_fn, grads, h, max_coords, seed) -> dict[str, float]:
+    """``{name: max_rel_error}`` for each ``(name, x, analytic)``, on at most ``max_coords``
+    random coordinates of each."""
+    rng = np.random.default_rng(seed)
+    return {name: max_rel_error(loss_fn, x, g, h, _coords(x.size, max_coords, rng)) for name, x, g in grads}
+
+
 def _f64(a) -> np.ndarray:
     return np.array(a, dtype=np.float64, order="C")  # a private copy: it gets perturbed
 
@@ -77,11 +93,7 @@ def check_naive_softmax(center_vec, outside_idx, outside_vectors, h=DEFAULT_STEP
     def loss():
         return softmax_window_kernel(*U.shape)(v, idx, U, buf_v, buf_u)
 
-    rng = np.random.default_rng(seed)
-    return {
-        "grad_center_vec": max_rel_error(loss, v, g_v, h, _coords(v.size, max_coords, rng)),
-        "grad_outside_vectors": max_rel_error(loss, U, g_u, h, _coords(U.size, max_coords, rng)),
-    }
+    return _errors(loss, (("grad_center_vec", v, g_v), ("grad_outside_vectors", U, g_u)), h, max_coords, seed)
 
 
 def check_neg_sampling(center_vec, outside_idx, outside_vectors, neg_indices, h=DEFAULT_STEP, max_coords=None, seed=0):
@@ -94,11 +106,19 @@ def check_neg_sampling(center_vec, outside_idx, outside_vectors, neg_indices, h=
     def loss():
         return neg_pair_loss_grad(v, outside_idx, U, negs, buf_v, buf_rows)
 
-    rng = np.random.default_rng(seed)
-    return {
-        "grad_center_vec": max_rel_error(loss, v, g_v, h, _coords(v.size, max_coords, rng)),
-        "grad_outside_vectors": max_rel_error(loss, U, g_u, h, _coords(U.size, max_coords, rng)),
-    }
+    return _errors(loss, (("grad_center_vec", v, g_v), ("grad_outside_vectors", U, g_u)), h, max_coords, seed)
+
+
+def check_hierarchical(center_vec, outside_idx, inner_vectors, tree, h=DEFAULT_STEP, max_coords=None, seed=0):
+    """Gradient check of the hierarchical-softmax pair kernel: max error per gradient."""
+    v, U = _f64(center_vec), _f64(inner_vectors)
+    _, g_v, g_u = api.hierarchical_softmax_loss_and_grad(v, outside_idx, U, tree)
+    buf_v, buf_rows = np.empty_like(v), np.empty((tree.points.shape[1], v.size))
+
+    def loss():
+        return hs_pair_loss_grad(v, outside_idx, U, tree, buf_v, buf_rows)
+
+    return _errors(loss, (("grad_center_vec", v, g_v), ("grad_outside_vectors", U, g_u)), h, max_coords, seed)
 
 
 def check_skipgram(
@@ -111,13 +131,19 @@ def check_skipgram(
     h=DEFAULT_STEP,
     max_coords=None,
     seed=0,
+    tree=None,
 ):
-    """Gradient check of the skip-gram window kernels (either loss), over both matrices."""
+    """Gradient check of the skip-gram window kernels (any loss), over both matrices."""
     C, U = _f64(center_vectors), _f64(outside_vectors)
     words = np.ascontiguousarray(outside_word_indices, dtype=np.int64)
-    _, g_c, g_u = api.skipgram(center_word_idx, words, C, U, loss, neg_indices)
+    _, g_c, g_u = api.skipgram(center_word_idx, words, C, U, loss, neg_indices, tree)
     buf_v = np.empty(C.shape[1])
-    if loss == "softmax":
+    if loss == "hs":
+        buf_rows = np.empty((words.size, tree.points.shape[1], C.shape[1]))
+
+        def loss_fn():
+            return hs_window_loss_grad(C[center_word_idx], words, U, tree, buf_v, buf_rows)
+    elif loss == "softmax":
         buf_u = np.empty_like(U)
 
         def loss_fn():
@@ -129,11 +155,8 @@ def check_skipgram(
         def loss_fn():
             return neg_window_loss_grad(C[center_word_idx], words, U, negs, buf_v, buf_rows)
 
-    rng = np.random.default_rng(seed)
-    return {
-        "grad_center_vectors": max_rel_error(loss_fn, C, g_c, h, _coords(C.size, max_coords, rng)),
-        "grad_outside_vectors": max_rel_error(loss_fn, U, g_u, h, _coords(U.size, max_coords, rng)),
-    }
+    grads = (("grad_center_vectors", C, g_c), ("grad_outside_vectors", U, g_u))
+    return _errors(loss_fn, grads, h, max_coords, seed)
 
 
 def random_problem(seed=0, n_words=8, dim=5, n_neg=4, window=2):
@@ -149,49 +172,56 @@ def random_problem(seed=0, n_words=8, dim=5, n_neg=4, window=2):
     negs[0, 0] = outside[0]
     if n_neg > 1:
         negs[0, 1] = negs[0, -1]
-    return {"center": center, "outside": outside, "C": C, "U": U, "negs": negs}
+    tree = huffman_tree(np.sort(rng.integers(1, 100, n_words))[::-1])  # paths of unequal length
+    return {"center": center, "outside": outside, "C": C, "U": U, "negs": negs, "tree": tree}
+
+
+#: one check per registered loss: (pair check, extra argument of the window check)
+_PAIR_CHECKS = {
+    "softmax": lambda v_c, o, U, p, h: check_naive_softmax(v_c, o, U, h),
+    "negative": lambda v_c, o, U, p, h: check_neg_sampling(v_c, o, U, p["negs"][0], h),
+    "hs": lambda v_c, o, U, p, h: check_hierarchical(v_c, o, U, p["tree"], h),
+}
 
 
 def gradcheck_all(seed=0, n_words=8, dim=5, n_neg=4, window=2, h=DEFAULT_STEP) -> dict[str, float]:
-    """Check every gradient of both losses (pair and window) on one random problem.
+    """Check every gradient of every registered loss (pair and window) on one random problem.
 
     Returns ``{"<loss>/<form>/<gradient>": max_rel_err}``, e.g. ``"negative/window/grad_outside_vectors"``.
     """
     p = random_problem(seed, n_words, dim, n_neg, window)
     v_c, o = p["C"][p["center"]], int(p["outside"][0])
     results = {}
-    for key, errs in (
-        ("softmax/pair", check_naive_softmax(v_c, o, p["U"], h)),
-        ("negative/pair", check_neg_sampling(v_c, o, p["U"], p["negs"][0], h)),
-        ("softmax/window", check_skipgram(p["center"], p["outside"], p["C"], p["U"], "softmax", None, h)),
-        (
-            "negative/window",
-            check_skipgram(p["center"], p["outside"], p["C"], p["U"], "negative", p["negs"], h),
-        ),
-    ):
-        for name, err in errs.items():
-            results[f"{key}/{name}"] = err
+    for name in LOSSES:
+        negs, tree = (p["negs"] if name == "negative" else None), (p["tree"] if name == "hs" else None)
+        window_errs = check_skipgram(p["center"], p["outside"], p["C"], p["U"], name, negs, h, tree=tree)
+        for form, errs in (("pair", _PAIR_CHECKS[name](v_c, o, p["U"], p, h)), ("window", window_errs)):
+            for grad, err in errs.items():
+                results[f"{name}/{form}/{grad}"] = err
     return results
 
 
-def check_shared_window(context_words, target_words, input_vectors, output_vectors, h=DEFAULT_STEP):
-    """Gradient check of the shared-negatives window kernel the trainer uses (docs/math.md,
-    "Shared negatives over a window")."""
-    from .losses import shared_neg_window_loss_grad
-
+def check_shared_window(context_words, target_words, input_vectors, output_vectors, h=DEFAULT_STEP, labels=None):
+    """Gradient check of the window kernel the trainer uses (docs/math.md "Shared negatives
+    over a window"): context rows against labelled targets (default labels: the first target
+    1, the others 0, i.e. shared negatives; a hierarchical-softmax path gives 1 - its bits)."""
     X, Y = _f64(input_vectors), _f64(output_vectors)
     ctx = np.ascontiguousarray(context_words, dtype=np.int64)
     tgt = np.ascontiguousarray(target_words, dtype=np.int64)
+    if labels is None:
+        labels = np.zeros(tgt.size)
+        labels[0] = 1.0
+    labels = np.ascontiguousarray(labels, dtype=np.float64)
     g_rows_x = np.empty((ctx.size, X.shape[1]))
     g_rows_y = np.empty((tgt.size, X.shape[1]))
-    shared_neg_window_loss_grad(ctx, tgt, X, Y, g_rows_x, g_rows_y)
+    labelled_window_loss_grad(ctx, tgt, labels, X, Y, g_rows_x, g_rows_y)
     g_x, g_y = np.zeros_like(X), np.zeros_like(Y)
     np.add.at(g_x, ctx, g_rows_x)
     np.add.at(g_y, tgt, g_rows_y)
     buf_x, buf_y = np.empty_like(g_rows_x), np.empty_like(g_rows_y)
 
     def loss():
-        return shared_neg_window_loss_grad(ctx, tgt, X, Y, buf_x, buf_y)
+        return labelled_window_loss_grad(ctx, tgt, labels, X, Y, buf_x, buf_y)
 
     return {"grad_input_vectors": max_rel_error(loss, X, g_x, h), "grad_output_vectors": max_rel_error(loss, Y, g_y, h)}
 
@@ -209,6 +239,7 @@ def check_training_tuples(
     samples=3,
     seed=0,
     max_coords=300,
+    tree=None,
 ) -> dict[str, float]:
     """Gradient checks on real (center, context, negatives) tuples drawn from a corpus and the
     current vectors: the kernel the trainer uses for the configured loss, in float64, on the
@@ -228,7 +259,14 @@ def check_training_tuples(
         t = int(rng.integers(lo, hi))
         ctx = np.array([ids[j] for j in range(max(lo, t - window), min(hi, t + window + 1)) if j != t], np.int64)
         center = int(ids[t])
-        if loss == "softmax":
+        if loss == "hs":  # the trainer's kernel: the contexts against the center word's path
+            n = int(tree.lens[center])
+            rows_in, ctx_local = np.unique(ctx, return_inverse=True)
+            nodes = tree.points[center, :n]
+            errs = check_shared_window(
+                ctx_local, np.arange(n), input_vectors[rows_in], output_vectors[nodes], labels=tree.labels[center, :n]
+            )
+        elif loss == "softmax":
             errs = check_skipgram(
                 center, ctx, input_vectors, output_vectors, "softmax", max_coords=max_coords, seed=seed
             )

@@ -56,6 +56,22 @@ def neg_sampling_loss_and_grad(center_vec, outside_idx, outside_vectors, neg_ind
     return float(loss), grad_center, grad_outside
 
 
+def hierarchical_softmax_loss_and_grad(center_vec, outside_idx, inner_vectors, codes, points):
+    """docs/math.md "Hierarchical softmax": the outside word's path given as its code bits and
+    inner nodes (root first). Returns (loss, dJ/dv_c, dJ/dU (rows, d))."""
+    v_c = np.asarray(center_vec, dtype=np.float64)
+    U = np.asarray(inner_vectors, dtype=np.float64)
+    loss, grad_center, grad_inner = 0.0, np.zeros_like(v_c), np.zeros_like(U)
+    for bit, node in zip(codes, points, strict=True):
+        sign = 1.0 - 2.0 * bit  # bit 0: sigma(u.v) is the probability of the step taken
+        score = U[node] @ v_c
+        loss -= log_sigmoid(sign * score)
+        coef = sigmoid(score) - (1.0 - bit)
+        grad_center += coef * U[node]
+        grad_inner[node] += coef * v_c
+    return float(loss), grad_center, grad_inner
+
+
 def skipgram(
     center_word_idx,
     outside_word_indices,
@@ -63,6 +79,7 @@ def skipgram(
     outside_vectors,
     loss="softmax",
     neg_indices=None,
+    tree=None,
 ):
     """docs/math.md "Skip-gram over a window": sum of per-pair losses and gradients over the outside words.
 
@@ -76,6 +93,11 @@ def skipgram(
     for j, o in enumerate(outside_word_indices):
         if loss == "softmax":
             pair_loss, g_c, g_u = naive_softmax_loss_and_grad(C[center_word_idx], o, U)
+        elif loss == "hs":
+            n = tree.lens[o]
+            pair_loss, g_c, g_u = hierarchical_softmax_loss_and_grad(
+                C[center_word_idx], o, U, tree.codes[o, :n], tree.points[o, :n]
+            )
         else:
             pair_loss, g_c, g_u = neg_sampling_loss_and_grad(C[center_word_idx], o, U, neg_indices[j])
         total += pair_loss

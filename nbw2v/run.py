@@ -25,6 +25,7 @@ from .embeddings import Embeddings
 from .evaluate import evaluate_configured, results_to_metrics
 from .gradcheck import check_training_tuples
 from .liveness import Interrupted, Terminated, interrupts_deferred, is_sigterm, sigterm_raises
+from .losses import huffman_tree
 from .progress import Progress
 from .tracking import ENV_STUDY, ENV_SWEEP, MlflowTracker, NullTracker, make_tracker, quiet_library_logging
 from .train import (
@@ -167,7 +168,7 @@ class _Hooks:
     def __init__(self, cfg, tracker, progress, phase=None):
         self.cfg, self.tracker, self.progress = cfg, tracker, progress
         self.phase = phase if phase is not None else [""]
-        self.corpus = self.noise = None
+        self.corpus = self.noise = self.tree = None
 
     def _gradcheck(self, input_vectors, output_vectors, step: int) -> None:
         c = self.cfg
@@ -183,6 +184,7 @@ class _Hooks:
             shared_negatives=c.train.shared_negatives,
             samples=c.eval.gradcheck_samples,
             seed=c.seed,
+            tree=self.tree,
         )
         metrics = {f"gradcheck/{k}": v for k, v in errs.items()}
         # ~1e-10 reads as "0" on MLflow's chart axes: the exponent is what a person compares
@@ -197,6 +199,7 @@ class _Hooks:
         self.corpus, self.vocab = corpus, vocab
         self.words_per_epoch = corpus.n_words
         self.noise = vocab.noise_distribution(self.cfg.loss.ns_exponent)
+        self.tree = huffman_tree(vocab.counts) if self.cfg.loss.name == "hs" else None
         if self.cfg.eval.gradcheck:
             self.phase[0] = "checking gradients"
             self._gradcheck(input_vectors, output_vectors, step=0)

@@ -41,7 +41,8 @@ from .config import ConfigError, validate
 from .corpus import Corpus, encode_corpus, read_corpus, shuffle_sentences
 from .embeddings import Embeddings
 from .liveness import Interrupted
-from .losses import softmax_batch_loss_grad
+from .losses import huffman_tree, softmax_batch_loss_grad
+from .losses.registry import get as loss_spec
 from .progress import Progress, format_eta
 from .tracking import NullTracker, Tracker
 from .train_kernels import (
@@ -50,11 +51,13 @@ from .train_kernels import (
     COLLIDE_KEEP,
     COLLIDE_REDRAW,
     COLLIDE_SKIP,
+    TARGETS_PATH,
     CorpusArrays,
     Schedule,
     Tables,
     chunk_pairs,
     make_chunks,
+    no_tree,
     train_chunks,
 )
 from .vocab import MAX_WORD_CHARS, Vocab, alias_table
@@ -117,8 +120,7 @@ def require_device(cfg) -> str:
 def _check_memory(n_words: int, dim: int, corpus_words: int, cfg) -> None:
     """Refuse, before allocating or compiling, a model that cannot fit in memory."""
     need = 2 * n_words * dim * 4 + corpus_words * 4
-    if cfg.loss.name == "softmax":
-        need += 2 * n_words * dim * 4 + cfg.train.softmax_batch * n_words * 4
+    need += loss_spec(cfg.loss.name).per_word_bytes(n_words, dim, cfg.train.softmax_batch)
     free = available_memory_bytes()
     if free is not None and need > 0.9 * free:
         raise ConfigError(
@@ -213,6 +215,10 @@ def check_model(cfg, vocab: Vocab, corpus: Corpus) -> None:
     """What can be refused once the vocabulary is known, before any allocation, compile or
     tracked run: the naive softmax's size limit and the memory the model needs."""
     n_words, dim = len(vocab), cfg.model.dim
+    if cfg.loss.name == "hs" and n_words < 2:
+        raise ConfigError(
+            f"loss.name=hs: the vocabulary has {n_words} word; a Huffman tree needs 2 or more (lower data.min_count)"
+        )
     if cfg.loss.name == "softmax" and n_words * dim > SOFTMAX_MAX_VD:
         raise ConfigError(
             f"loss.name=softmax: V*d = {n_words}*{dim} is too large for the O(V d)-per-pair naive softmax "
@@ -261,7 +267,9 @@ def _train(cfg, tracker, progress, vocab, corpus, stats, hooks, slot, keep_check
         collision={"skip": COLLIDE_SKIP, "keep": COLLIDE_KEEP, "redraw": COLLIDE_REDRAW}[cfg.loss.neg_collision],
         arch=ARCH_CBOW if cfg.model.arch == "cbow" else ARCH_SKIPGRAM,
         shared_negatives=bool(cfg.train.shared_negatives),
+        targets=loss_spec(cfg.loss.name).targets,
     )
+    tree = huffman_tree(vocab.counts) if sched.targets == TARGETS_PATH else no_tree()
     vocab_hash, corpus_digest = words_hash(vocab.words), corpus_hash(corpus.ids, corpus.sentence_starts)
     state = TrainState()
     if slot.resume_from is not None:
@@ -275,7 +283,7 @@ def _train(cfg, tracker, progress, vocab, corpus, stats, hooks, slot, keep_check
     stats["checkpoint_path"] = str(slot.path)
     if hooks is not None:
         hooks.before_training(vocab, corpus, input_vectors, output_vectors, tables)
-    runner = _SoftmaxRunner if cfg.loss.name == "softmax" else _NegativeRunner
+    runner = {"batched": _SoftmaxRunner, "hogwild": _HogwildRunner}[loss_spec(cfg.loss.name).runner]
     if gpu:
         from .gpu.trainer import CudaRunner
 
@@ -283,6 +291,7 @@ def _train(cfg, tracker, progress, vocab, corpus, stats, hooks, slot, keep_check
         log(f"nbw2v: training on the GPU: {gpu}")
         stats["gpu"] = gpu
     loop = runner(cfg, input_vectors, output_vectors, arrays, sched, tables, threads)
+    loop.tree = tree
     loop.checkpoint = lambda st, path=None: save_checkpoint(
         path or slot.path, input_vectors, output_vectors, st, slot.config_hash, vocab_hash, vocab, corpus_digest
     )
@@ -552,7 +561,9 @@ class _Loop:
         return epoch_losses
 
 
-class _NegativeRunner(_Loop):
+class _HogwildRunner(_Loop):
+    """Negative sampling and hierarchical softmax: fused SGD steps over chunks, in parallel."""
+
     def run_round(self, first, last, epoch):
         train_chunks(
             self.input_vectors,
@@ -563,6 +574,7 @@ class _NegativeRunner(_Loop):
             epoch,
             self.sched,
             self.tables,
+            self.tree,
             self.loss_sums,
             self.pair_counts,
         )

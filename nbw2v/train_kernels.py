@@ -25,10 +25,18 @@ from numba import prange
 
 from ._jit import njit_parallel, njit_serial
 from ._rng import next_below, next_float, sample_alias, stream_seed
-from .losses.sgd import sgd_step_cbow_neg, sgd_step_neg, sgd_step_shared_neg
+from .losses.hierarchical import HuffmanTree
+from .losses.sgd import sgd_step_cbow, sgd_step_neg, sgd_step_window
 
 ARCH_SKIPGRAM, ARCH_CBOW = 0, 1
 COLLIDE_SKIP, COLLIDE_KEEP, COLLIDE_REDRAW = 0, 1, 2
+#: what a center word is scored against: its word and K negatives, or its Huffman path
+TARGETS_NEGATIVE, TARGETS_PATH = 0, 1
+
+
+def no_tree() -> HuffmanTree:
+    """The tree argument of a negative-sampling run (unused, typed like a real one)."""
+    return HuffmanTree(np.zeros((1, 1), np.uint8), np.zeros((1, 1), np.int64), np.zeros(1, np.int32), np.zeros((1, 1)))
 
 
 class Schedule(NamedTuple):
@@ -43,7 +51,8 @@ class Schedule(NamedTuple):
     total_words: int  # corpus words per epoch (before subsampling)
     collision: int  # COLLIDE_*
     arch: int  # ARCH_*
-    shared_negatives: bool
+    shared_negatives: bool  # one block update per window (negatives or path shared by its contexts)
+    targets: int = TARGETS_NEGATIVE  # TARGETS_*
 
 
 class CorpusArrays(NamedTuple):
@@ -112,7 +121,7 @@ def _draw(state, center, sched, tables, targets):
 
 
 @njit_serial
-def train_chunk(input_vectors, output_vectors, corpus, chunk, epoch, sched, tables):
+def train_chunk(input_vectors, output_vectors, corpus, chunk, epoch, sched, tables, tree):
     """Train on one chunk in place; returns (loss_sum, pairs) as (float64, int64)."""
     dim = input_vectors.shape[1]
     dtype = input_vectors.dtype
@@ -120,15 +129,19 @@ def train_chunk(input_vectors, output_vectors, corpus, chunk, epoch, sched, tabl
     max_len = 0
     for s in range(corpus.chunk_starts[chunk], corpus.chunk_starts[chunk + 1]):
         max_len = max(max_len, corpus.sentence_starts[s + 1] - corpus.sentence_starts[s])
+    hs = sched.targets == TARGETS_PATH
+    max_targets = tree.points.shape[1] if hs else sched.negatives + 1
     sentence = np.empty(max_len, np.int32)
     contexts = np.empty(2 * window, np.int64)
     targets = np.empty(sched.negatives + 1, np.int64)
-    coef = np.empty((2 * window, sched.negatives + 1), dtype)
+    labels = np.zeros(sched.negatives + 1)  # negative sampling: the center word 1, negatives 0
+    labels[0] = 1.0
+    coef = np.empty((2 * window, max_targets), dtype)
     delta = np.empty((2 * window, dim), dtype)
     grad_buf = np.empty(dim, dtype)
     coef64 = np.empty(sched.negatives + 1, np.float64)
-    work = np.empty((3, 2 * window * (sched.negatives + 1)), np.float64)
-    bits = np.empty(2 * window * (sched.negatives + 1), np.int64)
+    work = np.empty((3, 2 * window * max_targets), np.float64)
+    bits = np.empty(2 * window * max_targets, np.int64)
     state = stream_seed(sched.seed, epoch, chunk)
     words_done = corpus.chunk_words_before[chunk]
     run_words = float(sched.epochs) * float(sched.total_words)
@@ -149,30 +162,46 @@ def train_chunk(input_vectors, output_vectors, corpus, chunk, epoch, sched, tabl
                     n_ctx += 1
             if n_ctx == 0:
                 continue
-            if sched.arch == ARCH_CBOW:
-                state, m = _draw(state, sentence[t], sched, tables, targets)
-                loss += sgd_step_cbow_neg(
-                    input_vectors,
-                    output_vectors,
-                    contexts[:n_ctx],
-                    targets[:m],
-                    lr,
-                    coef,
-                    grad_buf,
-                    delta[0],
-                    work,
-                    bits,
-                )
+            center = sentence[t]
+            if hs:  # the center word's Huffman path, shared by its contexts
+                m = tree.lens[center]
+                node_rows, node_labels = tree.points[center, :m], tree.labels[center, :m]
+                if sched.arch == ARCH_CBOW:
+                    loss += sgd_step_cbow(
+                        input_vectors, output_vectors, contexts[:n_ctx], node_rows, node_labels, lr,
+                        coef, grad_buf, delta[0], work, bits,
+                    )  # fmt: skip
+                    pairs += 1
+                elif sched.shared_negatives:
+                    loss += sgd_step_window(
+                        input_vectors, output_vectors, contexts[:n_ctx], node_rows, node_labels, lr,
+                        coef, delta, work, bits,
+                    )  # fmt: skip
+                    pairs += n_ctx
+                else:  # word2vec.c's order: one context word at a time
+                    for i in range(n_ctx):
+                        loss += sgd_step_window(
+                            input_vectors, output_vectors, contexts[i : i + 1], node_rows, node_labels, lr,
+                            coef, delta, work, bits,
+                        )  # fmt: skip
+                    pairs += n_ctx
+            elif sched.arch == ARCH_CBOW:
+                state, m = _draw(state, center, sched, tables, targets)
+                loss += sgd_step_cbow(
+                    input_vectors, output_vectors, contexts[:n_ctx], targets[:m], labels[:m], lr,
+                    coef, grad_buf, delta[0], work, bits,
+                )  # fmt: skip
                 pairs += 1
             elif sched.shared_negatives:
-                state, m = _draw(state, sentence[t], sched, tables, targets)
-                loss += sgd_step_shared_neg(
-                    input_vectors, output_vectors, contexts[:n_ctx], targets[:m], lr, coef, delta, work, bits
-                )
+                state, m = _draw(state, center, sched, tables, targets)
+                loss += sgd_step_window(
+                    input_vectors, output_vectors, contexts[:n_ctx], targets[:m], labels[:m], lr,
+                    coef, delta, work, bits,
+                )  # fmt: skip
                 pairs += n_ctx
             else:  # word2vec.c: fresh negatives for every (context, center) pair
                 for i in range(n_ctx):
-                    state, m = _draw(state, sentence[t], sched, tables, targets)
+                    state, m = _draw(state, center, sched, tables, targets)
                     loss += sgd_step_neg(
                         input_vectors, output_vectors, contexts[i], targets[0], targets[1:m], lr, grad_buf, coef64
                     )
@@ -181,13 +210,14 @@ def train_chunk(input_vectors, output_vectors, corpus, chunk, epoch, sched, tabl
 
 
 @njit_parallel
-def train_chunks(input_vectors, output_vectors, corpus, first, last, epoch, sched, tables, loss_out, pairs_out):
+def train_chunks(input_vectors, output_vectors, corpus, first, last, epoch, sched, tables, tree, loss_out, pairs_out):
     """Hogwild over chunks ``first..last-1``: loss_out[c], pairs_out[c] per chunk."""
     # Tuples of arrays do not cross into a parfor body intact (Numba flattens them): unpack here
     # and rebuild inside.
     ids, sentence_starts, chunk_starts, words_before = corpus
     keep_prob, noise_threshold, noise_alias = tables
-    seed, epochs, window, negatives, lr0, min_lr_ratio, total_words, collision, arch, shared = sched
+    codes, points, lens, labels = tree
+    seed, epochs, window, negatives, lr0, min_lr_ratio, total_words, collision, arch, shared, targets = sched
     for c in prange(first, last):
         loss_out[c], pairs_out[c] = train_chunk(
             input_vectors,
@@ -195,8 +225,9 @@ def train_chunks(input_vectors, output_vectors, corpus, first, last, epoch, sche
             CorpusArrays(ids, sentence_starts, chunk_starts, words_before),
             c,
             epoch,
-            Schedule(seed, epochs, window, negatives, lr0, min_lr_ratio, total_words, collision, arch, shared),
+            Schedule(seed, epochs, window, negatives, lr0, min_lr_ratio, total_words, collision, arch, shared, targets),
             Tables(keep_prob, noise_threshold, noise_alias),
+            HuffmanTree(codes, points, lens, labels),
         )
 
 

@@ -8,7 +8,8 @@ from nbw2v.cli import main
 def test_gradcheck_command_prints_json(capsys):
     assert main(["gradcheck", "--seeds", "1", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert len(report["max_rel_err"]) == 8
+    assert len(report["max_rel_err"]) == 12  # 3 losses x (pair, window) x 2 gradients
+    assert {k.split("/")[0] for k in report["max_rel_err"]} == {"negative", "hs", "softmax"}
     assert max(report["max_rel_err"].values()) < report["tolerance"]
 
 

@@ -85,7 +85,8 @@ def test_nbw2v_train_device_cuda_without_a_gpu_exits_2_with_the_reason(tmp_path)
 @pytest.mark.parametrize(
     "overrides, message",
     [
-        ({"loss.name": "softmax"}, "train.device=cuda: the GPU trainer is skip-gram with negatives shared"),
+        ({"loss.name": "softmax"}, "loss.name=softmax: the GPU trainer has no softmax loss yet"),
+        ({"loss.name": "hs"}, "loss.name=hs: the GPU trainer has no hs loss yet"),
         ({"model.arch": "cbow"}, "model.arch=cbow"),
         ({"train.shared_negatives": False}, "train.shared_negatives=False"),
         ({"train.deterministic": True}, "train.deterministic=true: CPU only"),

@@ -10,7 +10,7 @@ def test_all_kernel_gradients_pass_the_check(seed):
     results = nbw2v.gradcheck_all(seed=seed)
     assert set(results) == {
         f"{loss}/{form}/{grad}"
-        for loss in ("softmax", "negative")
+        for loss in ("softmax", "negative", "hs")
         for form, grads in (
             ("pair", ("grad_center_vec", "grad_outside_vectors")),
             ("window", ("grad_center_vectors", "grad_outside_vectors")),

@@ -38,11 +38,12 @@ def test_shared_window_step_equals_params_minus_lr_grad(rng, dtype):
     np.add.at(want_X, contexts, -lr * g_in)  # repeated rows add up
     np.add.at(want_Y, targets, -lr * g_out)
     X1, Y1 = X.copy(), Y.copy()
-    step_loss = losses.sgd_step_shared_neg(
+    step_loss = losses.sgd_step_window(
         X1,
         Y1,
         contexts,
         targets,
+        np.array([1.0, 0, 0, 0, 0]),
         lr,
         np.empty((4, 5), dtype),
         np.empty((4, 6), dtype),
@@ -68,11 +69,12 @@ def test_cbow_step_follows_word2vec_c(rng):
     np.add.at(want_Y, targets, coef[:, None] * h[None, :])
     np.add.at(want_X, contexts, np.tile(delta, (len(contexts), 1)))  # unscaled, as word2vec.c
     X1, Y1 = X.copy(), Y.copy()
-    loss = losses.sgd_step_cbow_neg(
+    loss = losses.sgd_step_cbow(
         X1,
         Y1,
         contexts,
         targets,
+        labels,
         0.05,
         np.empty((1, 5)),
         np.empty(6),

@@ -57,8 +57,11 @@ def _topic_gap(emb):
         {"model__arch": "cbow", "train__lr": 0.05},
         {"loss__name": "softmax", "train__lr": 0.05},
         {"loss__neg_collision": "redraw"},
+        {"loss__name": "hs"},
+        {"loss__name": "hs", "train__shared_negatives": False},
+        {"loss__name": "hs", "model__arch": "cbow", "train__lr": 0.05},
     ],
-    ids=["sg-shared", "sg-per-pair", "cbow", "softmax", "redraw"],
+    ids=["sg-shared", "sg-per-pair", "cbow", "softmax", "redraw", "hs", "hs-per-pair", "hs-cbow"],
 )
 def test_training_separates_topics_and_lowers_the_loss(topic_corpus, overrides):
     tracker = MemoryTracker()
@@ -120,6 +123,9 @@ def test_divergence_stops_training_with_a_clear_error(topic_corpus):
         ({"data__corpus": "/no/such/file.txt"}, r"data.corpus='/no/such/file.txt': no such file"),
         ({"data__min_count": 10**9}, r"data.min_count=1000000000: no word occurs that often"),
         ({"data__sample": -0.1}, r"data.sample=-0.1: expected a number >= 0.0"),
+        ({"loss__name": "hs2"}, r"loss.name='hs2': expected one of negative, hs, softmax"),
+        ({"loss__name": "softmax", "model__arch": "cbow"}, r"model.arch=cbow: loss.name=softmax trains skipgram only"),
+        ({"loss__name": "hs", "train__device": "cuda"}, r"loss.name=hs: the GPU trainer has no hs loss yet"),
     ],
 )
 def test_bad_settings_fail_before_training(topic_corpus, overrides, message):

@@ -3,6 +3,14 @@
 Use :mod:`nbw2v.api` (re-exported at the package top level) for checked calls.
 """
 
+from .hierarchical import (
+    HuffmanTree,
+    hs_batch_loss_grad,
+    hs_pair_loss_grad,
+    hs_scatter_add_rows,
+    hs_window_loss_grad,
+    huffman_tree,
+)
 from .negative import (
     neg_batch_loss_grad,
     neg_pair_loss_grad,
@@ -10,7 +18,7 @@ from .negative import (
     scatter_add_rows,
     shared_neg_window_loss_grad,
 )
-from .sgd import sgd_step_cbow_neg, sgd_step_neg, sgd_step_shared_neg, sgd_step_softmax
+from .sgd import sgd_step_cbow, sgd_step_neg, sgd_step_softmax, sgd_step_window
 from .softmax import (
     softmax_batch_loss_grad,
     softmax_rows_inplace,
@@ -18,14 +26,22 @@ from .softmax import (
     softmax_window_loss_grad,
     softmax_window_loss_grad_serial,
 )
+from .window import labelled_window_loss_grad
 
 __all__ = [
+    "HuffmanTree",
+    "hs_batch_loss_grad",
+    "hs_pair_loss_grad",
+    "hs_scatter_add_rows",
+    "hs_window_loss_grad",
+    "huffman_tree",
+    "labelled_window_loss_grad",
     "neg_batch_loss_grad",
     "neg_pair_loss_grad",
     "neg_window_loss_grad",
     "scatter_add_rows",
-    "sgd_step_cbow_neg",
-    "sgd_step_shared_neg",
+    "sgd_step_cbow",
+    "sgd_step_window",
     "shared_neg_window_loss_grad",
     "sgd_step_neg",
     "sgd_step_softmax",

@@ -10,10 +10,12 @@ compact (K+1, d) block whose row 0 belongs to the outside word and row k to ``ne
 
 from __future__ import annotations
 
+import numpy as np
 from numba import prange
 
 from .._jit import njit_parallel, njit_serial
-from ._scalar import dot, log_sigmoid, logistic_terms, sigmoid
+from ._scalar import dot, log_sigmoid, sigmoid
+from .window import labelled_window_loss_grad
 
 
 @njit_serial
@@ -111,7 +113,6 @@ def scatter_add_rows(outside_indices, neg_indices, grad_rows, out):
                 out[w, j] += grad_rows[i, k + 1, j]
 
 
-@njit_serial
 def shared_neg_window_loss_grad(
     context_words, target_words, input_vectors, output_vectors, grad_inputs_out, grad_outputs_out
 ):
@@ -119,27 +120,12 @@ def shared_neg_window_loss_grad(
 
     Pairing of word2vec.c: the *context* words' input vectors (rows ``context_words`` (n,) of
     ``input_vectors``) are scored against the output vectors of ``target_words`` (m,): index 0
-    is the center word (label 1), 1..m-1 the negatives shared by the whole window (label 0).
-    Loss ``-sum_i log sigma(S[i, 0]) - sum_{i, k>0} log sigma(-S[i, k])`` with
-    ``S = X Y^T``. Writes grad_inputs_out (n, d) (row i: dJ/dx_i) and grad_outputs_out (m, d)
-    (row k: dJ/dy_k); repeated words get one row per occurrence. Returns the loss (float64).
+    is the center word (label 1), 1..m-1 the negatives shared by the whole window (label 0):
+    :func:`~nbw2v.losses.window.labelled_window_loss_grad` with labels ``[1, 0, ..., 0]``.
+    Writes grad_inputs_out (n, d) and grad_outputs_out (m, d). Returns the loss (float64).
     """
-    n, m = context_words.shape[0], target_words.shape[0]
-    grad_inputs_out[:] = 0.0
-    grad_outputs_out[:] = 0.0
-    loss = 0.0
-    for i in range(n):
-        x = input_vectors[context_words[i]]
-        for k in range(m):
-            y = output_vectors[target_words[k]]
-            sig, log_pos, log_neg = logistic_terms(dot(x, y))
-            if k == 0:
-                coef = sig - 1.0
-                loss -= log_pos
-            else:
-                coef = sig
-                loss -= log_neg
-            for j in range(x.shape[0]):
-                grad_inputs_out[i, j] += coef * y[j]
-                grad_outputs_out[k, j] += coef * x[j]
-    return loss
+    labels = np.zeros(np.asarray(target_words).shape[0])
+    labels[0] = 1.0
+    return labelled_window_loss_grad(
+        context_words, target_words, labels, input_vectors, output_vectors, grad_inputs_out, grad_outputs_out
+    )

@@ -79,9 +79,9 @@ def sgd_step_softmax(
 
 
 @njit_serial
-def _logistic_pass(n, m, lr, work, bits, coef):
-    """From scores ``work[0, :n*m]`` (row-major n x m, column 0 labelled 1): write the
-    coefficients ``lr * (label - sigmoid(s))`` into coef (n, m) and return the loss
+def _logistic_pass(n, m, lr, work, bits, coef, labels):
+    """From scores ``work[0, :n*m]`` (row-major n x m, column k labelled ``labels[k]``): write
+    the coefficients ``lr * (label - sigmoid(s))`` into coef (n, m) and return the loss
     ``-sum log sigmoid(+-s)`` (float64), using the vectorised logistic block."""
     nm = n * m
     scores, sig, l1p = work[0, :nm], work[1, :nm], work[2, :nm]
@@ -90,20 +90,22 @@ def _logistic_pass(n, m, lr, work, bits, coef):
     for i in range(n):
         for k in range(m):
             j = i * m + k
-            if k == 0:  # -log sigma(s) = log1p(exp(-|s|)) + max(-s, 0)
-                coef[i, k] = lr * (1.0 - sig[j])
+            label = labels[k]
+            coef[i, k] = lr * (label - sig[j])
+            if label > 0.5:  # -log sigma(s) = log1p(exp(-|s|)) + max(-s, 0)
                 loss += l1p[j] + max(-scores[j], 0.0)
             else:  # -log sigma(-s) = log1p(exp(-|s|)) + max(s, 0)
-                coef[i, k] = -lr * sig[j]
                 loss += l1p[j] + max(scores[j], 0.0)
     return loss
 
 
 @njit_serial
-def sgd_step_shared_neg(
-    input_vectors, output_vectors, context_words, target_words, lr, coef_buf, delta_buf, work, bits
+def sgd_step_window(
+    input_vectors, output_vectors, context_words, target_words, labels, lr, coef_buf, delta_buf, work, bits
 ):
-    """One SGD step of :func:`~nbw2v.losses.negative.shared_neg_window_loss_grad`, in place.
+    """One SGD step of :func:`~nbw2v.losses.window.labelled_window_loss_grad`, in place: a
+    window's context rows against labelled targets (shared negatives: the center word and the
+    window's negatives; hierarchical softmax: the center word's path).
 
     The three small matrix products of docs/math.md "Shared negatives over a window": ``S = X Y^T``,
     ``G = lr (L - sigma(S))``, ``X += G Y``, ``Y += G^T X_old``, every loaded row reused across
@@ -115,7 +117,7 @@ def sgd_step_shared_neg(
         x = input_vectors[context_words[i]]
         for k in range(m):
             work[0, i * m + k] = dot_native(x, output_vectors[target_words[k]])
-    loss = _logistic_pass(n, m, lr, work, bits, coef_buf)
+    loss = _logistic_pass(n, m, lr, work, bits, coef_buf, labels)
     for i in range(n):  # X deltas from the old Y
         delta = delta_buf[i]
         delta[:] = 0.0
@@ -131,13 +133,14 @@ def sgd_step_shared_neg(
 
 
 @njit_serial
-def sgd_step_cbow_neg(
-    input_vectors, output_vectors, context_words, target_words, lr, coef_buf, mean_buf, delta_buf, work, bits
+def sgd_step_cbow(
+    input_vectors, output_vectors, context_words, target_words, labels, lr, coef_buf, mean_buf, delta_buf, work, bits
 ):
-    """One word2vec.c CBOW step (cbow_mean=1) with negative sampling, in place.
+    """One word2vec.c CBOW step (cbow_mean=1) against labelled targets, in place.
 
-    ``h`` = mean of the context words' input vectors; target_words[0] is the center word
-    (label 1), the rest negatives. Loss ``-log sigma(h.y_0) - sum_k log sigma(-h.y_k)``.
+    ``h`` = mean of the context words' input vectors. Negative sampling: target_words[0] is
+    the center word (label 1), the rest negatives, loss ``-log sigma(h.y_0) - sum_k log
+    sigma(-h.y_k)``; hierarchical softmax: the center word's path nodes with labels 1 - bit.
     Like word2vec.c, the gradient with respect to h is added to *every* context row unscaled
     (the exact gradient per row would be 1/n of it). Scratch: coef_buf (1, >= m), mean_buf and
     delta_buf (d,), work float64 (3, >= m), bits int64 (>= m). Returns the loss before the step.
@@ -150,7 +153,7 @@ def sgd_step_cbow_neg(
         mean_buf[j] /= n
     for k in range(m):
         work[0, k] = dot_native(mean_buf, output_vectors[target_words[k]])
-    loss = _logistic_pass(1, m, lr, work, bits, coef_buf)
+    loss = _logistic_pass(1, m, lr, work, bits, coef_buf, labels)
     delta_buf[:] = 0.0
     for k in range(m):
         axpy(coef_buf[0, k], output_vectors[target_words[k]], delta_buf)
