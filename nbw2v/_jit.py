@@ -54,7 +54,9 @@ def _sources_digest() -> str:
 
 
 def _cache_dir() -> Path:
-    base = os.environ.get("NUMBA_CACHE_DIR") or os.environ.get("NBW2V_CACHE") or Path.home() / ".cache" / "nbw2v"
+    from .paths import default_cache_dir
+
+    base = os.environ.get("NUMBA_CACHE_DIR") or default_cache_dir()
     return Path(base) / f"kernels-{_sources_digest()}"
 
 
@@ -113,10 +115,6 @@ def set_threads(n: int | None) -> int:
     return n
 
 
-def get_threads() -> int:
-    return numba.get_num_threads()
-
-
 def thread_env_report() -> dict[str, str]:
     """The thread-pool settings in force, for logs and benchmark reports."""
     report = {key: os.environ.get(key, "") for key in THREAD_ENV_DEFAULTS}
@@ -135,7 +133,7 @@ def rebind(fn, **globals_):
 
 
 def cuda_kernel(fn=None, **overrides):
-    """``@numba.cuda.jit`` for the GPU kernels of :mod:`nbw2v.cuda` (imported only there, so the
+    """``@numba.cuda.jit`` for the GPU kernels of :mod:`nbw2v.gpu` (imported only there, so the
     CPU package never needs numba-cuda). No fastmath: the losses are checked against float64
     references, and approximate division/exp would blur that. Cached like the CPU kernels."""
     from numba import cuda

@@ -9,8 +9,6 @@ from collections.abc import Sequence
 
 import numpy as np
 
-FLOAT_DTYPES = (np.float32, np.float64)
-
 
 def float_dtype(*arrays) -> np.dtype:
     """float32 if every float input is float32, else float64 (integers count as float64)."""

@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+from .config import ANALOGY_RESTRICT, CBOW_LR, SKIPGRAM_LR, EvalConfig
 from .losses.registry import LOSSES
 
 
@@ -99,7 +100,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         if value is not None:
             setattr(getattr(cfg, section), key, value)
     if args.arch == "cbow" and args.lr is None:
-        cfg.train.lr = 0.05  # word2vec.c's CBOW default
+        cfg.train.lr = CBOW_LR  # word2vec.c's CBOW default
     cfg.seed = args.seed
     if args.out:  # fail now, not after training
         out_dir = Path(args.out).expanduser().resolve().parent
@@ -222,7 +223,7 @@ VECTORS_HELP = (
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
-    from .journal import replay
+    from .replay import replay
 
     run_id, count = replay(
         args.journal, args.tracking_uri, warn=lambda text: print(f"nbw2v replay: {text}", file=sys.stderr)
@@ -284,13 +285,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--min-count", type=int, help="default 5")
     p.add_argument("--sample", type=float, help="subsampling threshold (default 1e-3)")
     p.add_argument("--epochs", type=int, help="default 5")
-    p.add_argument("--lr", type=float, help="initial learning rate (default 0.025; CBOW 0.05)")
+    p.add_argument("--lr", type=float, help=f"initial learning rate (default {SKIPGRAM_LR}; CBOW {CBOW_LR})")
     p.add_argument("--threads", type=int, help="default: all cores")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--deterministic", action="store_true", default=None, help="bit-reproducible (no Hogwild)")
     p.add_argument("--per-pair-negatives", action="store_true", help="word2vec.c's per-pair negatives")
     p.add_argument("--device", choices=["cpu", "cuda"], help="cuda: the GPU trainer (pip install 'nbw2v[cuda]')")
-    p.add_argument("--probe", nargs="*", default=["king", "water", "god", "war"], help="words to show neighbours of")
+    p.add_argument("--probe", nargs="*", default=EvalConfig().probe_words, help="words to show neighbours of")
     p.set_defaults(func=_cmd_train)
 
     p = sub.add_parser("eval", help="word similarity and analogy scores of a vectors file or MLflow run")
@@ -303,7 +304,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--analogies", default="google", help="'google' (bundled), a file, or '' to skip")
     p.add_argument(
-        "--restrict", type=int, default=30_000, help="answer analogies among the N most frequent words (0: all)"
+        "--restrict",
+        type=int,
+        default=ANALOGY_RESTRICT,
+        help=f"answer analogies among the N most frequent words (0: all; default {ANALOGY_RESTRICT:,})",
     )
     p.add_argument("--method", choices=["3cosadd", "3cosmul"], default="3cosadd", help="analogy method")
     p.add_argument("--case-sensitive", action="store_true", help="match words exactly (default: caseless)")

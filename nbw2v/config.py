@@ -1,7 +1,8 @@
 """Typed configuration: one dataclass per config group, and the value checks.
 
 The dataclasses are the single source of defaults (Hydra's structured configs are built from
-them). ``validate(cfg)`` checks every value against its valid range and raises ``ConfigError``
+them; ``conf/`` restates them for readers and tests/test_hydra_config.py checks that the two
+agree). ``validate(cfg)`` checks every value against its valid range and raises ``ConfigError``
 naming the key, the value and the range, before any compile or corpus read.
 """
 
@@ -19,6 +20,10 @@ from .losses.registry import get as loss_spec  # noqa: E402
 from .losses.registry import names as _loss_names  # noqa: E402
 
 LOSSES = _loss_names()
+#: word2vec.c's learning rates: skip-gram 0.025, CBOW 0.05 (conf/model/cbow.yaml, nbw2v train --arch cbow)
+SKIPGRAM_LR, CBOW_LR = 0.025, 0.05
+#: analogies are answered among this many most frequent words (word2vec.c's compute-accuracy: 30,000)
+ANALOGY_RESTRICT = 30_000
 DEVICES = ("cpu", "cuda")
 NEG_COLLISIONS = ("skip", "keep", "redraw")
 CORPUS_FORMATS = ("auto", "text", "text8", "sst")
@@ -82,7 +87,7 @@ class TrainConfig:
     #: passes over the corpus
     epochs: int = 5
     #: initial learning rate (word2vec.c: 0.025 for skip-gram, 0.05 for CBOW)
-    lr: float = 0.025
+    lr: float = SKIPGRAM_LR
     #: the learning rate decays linearly to lr * min_lr_ratio (word2vec.c: 1e-4)
     min_lr_ratio: float = 1e-4
     #: Numba threads (0: all cores)
@@ -118,7 +123,7 @@ class EvalConfig:
     #: analogy questions: "google" (bundled), a path, or "" to skip
     analogies: str = "google"
     #: analogies are answered among this many most frequent words (0: all)
-    restrict: int = 30_000
+    restrict: int = ANALOGY_RESTRICT
     #: also evaluate after every epoch (logged as metric histories)
     per_epoch: bool = False
     #: words whose nearest neighbours are logged as an artifact

@@ -22,7 +22,6 @@ from __future__ import annotations
 import bz2
 import gzip
 import io
-import os
 import urllib.request
 import zipfile
 from array import array
@@ -33,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from .config import ConfigError
+from .paths import default_cache_dir
 
 BUNDLED_CORPUS = Path(__file__).parent / "data" / "corpora" / "sample-wiki-wordnet-kjv.txt.gz"
 TEXT8_URL = "http://mattmahoney.net/dc/text8.zip"
@@ -45,10 +45,6 @@ MAX_TOKEN_CHARS = 64 << 20
 
 class CorpusError(ValueError):
     """The corpus cannot be read (missing, empty, not UTF-8, wrong format)."""
-
-
-def default_cache_dir() -> Path:
-    return Path(os.environ.get("NBW2V_CACHE", Path.home() / ".cache" / "nbw2v"))
 
 
 def fetch_text8(cache_dir: str | Path | None = None, url: str = TEXT8_URL) -> Path:
@@ -141,7 +137,7 @@ def detect_format(path: Path) -> str:
         with open_text(path) as f:
             first = f.readline(4096)
     except (OSError, EOFError, UnicodeDecodeError):
-        return "text"  # read_lines reports the error with context
+        return "text"  # read_blocks reports the error with context
     return "sst" if first.rstrip("\r\n") == SST_HEADER else "text"
 
 

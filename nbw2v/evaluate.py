@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .config import ANALOGY_RESTRICT
 from .embeddings import Embeddings
 
 EVAL_DIR = Path(__file__).parent / "data" / "eval"
@@ -86,32 +87,25 @@ def read_similarity_pairs(path: str | Path) -> list[tuple[str, str, float]]:
     return pairs
 
 
-def rankdata(values) -> np.ndarray:
-    """Ranks 1..n with ties given their average rank."""
-    values = np.asarray(values, dtype=np.float64)
-    order = np.argsort(values, kind="mergesort")
-    sorted_vals = values[order]
-    # boundaries of runs of equal values
-    starts = np.flatnonzero(np.concatenate([[True], sorted_vals[1:] != sorted_vals[:-1]]))
-    ends = np.concatenate([starts[1:], [values.size]])
-    avg = (starts + ends - 1) / 2.0 + 1.0
-    ranks = np.empty(values.size)
-    ranks[order] = np.repeat(avg, ends - starts)
-    return ranks
+def _correlation(statistic, x, y) -> float:
+    """SciPy's statistic as a float; NaN (no warning) for fewer than 2 points or a constant input."""
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    if x.size < 2 or np.ptp(x) == 0 or np.ptp(y) == 0:
+        return float("nan")
+    return float(statistic(x, y)[0])
 
 
 def pearson(x, y) -> float:
-    x = np.asarray(x, dtype=np.float64) - np.mean(x)
-    y = np.asarray(y, dtype=np.float64) - np.mean(y)
-    denom = np.sqrt((x**2).sum() * (y**2).sum())
-    return float((x * y).sum() / denom) if denom > 0 else float("nan")
+    from scipy.stats import pearsonr
+
+    return _correlation(pearsonr, x, y)
 
 
 def spearman(x, y) -> float:
-    """Spearman rho: Pearson correlation of the (tie-averaged) ranks; NaN for < 2 points."""
-    if len(x) < 2:
-        return float("nan")
-    return pearson(rankdata(x), rankdata(y))
+    """Spearman rho (``scipy.stats.spearmanr``: ties get their average rank); NaN for < 2 points."""
+    from scipy.stats import spearmanr
+
+    return _correlation(spearmanr, x, y)
 
 
 @dataclass
@@ -220,7 +214,7 @@ def read_analogies(path: str | Path) -> list[tuple[str, list[tuple[str, str, str
 def evaluate_analogies(
     emb: Embeddings,
     path=GOOGLE_ANALOGIES,
-    restrict: int | None = 30_000,
+    restrict: int | None = ANALOGY_RESTRICT,
     method: str = "3cosadd",
     case_insensitive: bool = True,
     batch: int = 256,
@@ -268,7 +262,7 @@ def evaluate_configured(
     emb: Embeddings,
     similarity=("wordsim353", "simlex999"),
     analogies: str = "google",
-    restrict: int | None = 30_000,
+    restrict: int | None = ANALOGY_RESTRICT,
     case_insensitive: bool = True,
     method: str = "3cosadd",
 ) -> list[SimilarityResult | AnalogyResult]:

@@ -119,9 +119,9 @@ def _heatmaps(rows, metric: str, path: Path, title: str, cmap: str, label: str, 
     (a pair's negative-sampling loss has K + 1 logistic terms, so raw losses favour small K)."""
     import matplotlib
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from .plotting import pyplot
 
+    plt = pyplot()
     usable = [r for r in rows if None not in (r["window"], r["K"], r["dim"])]
     dims = sorted({r["dim"] for r in usable})
     windows = sorted({r["window"] for r in usable})
@@ -172,11 +172,11 @@ def _heatmaps(rows, metric: str, path: Path, title: str, cmap: str, label: str, 
 
 
 def _dim_plot(rows, path: Path, title: str) -> Path | None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import matplotlib.ticker
+
+    from .plotting import pyplot
+
+    plt = pyplot()
 
     dims = sorted({r["dim"] for r in rows if r["dim"] is not None})
     if not dims:

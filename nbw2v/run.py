@@ -137,11 +137,9 @@ LOSS_NOTE = (
 def loss_curve_png(
     history: list[tuple[int, float]], epoch_losses: list[float], words_per_epoch: int, path: Path, note: str = ""
 ):
-    import matplotlib
+    from .plotting import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4), dpi=110)
     if history:
         x, y = zip(*history, strict=True)

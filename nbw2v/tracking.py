@@ -5,7 +5,8 @@
 nothing leaks between runs or processes), buffers step metrics and flushes them with one
 ``log_batch`` call at most every ``flush_every_s`` seconds (a ``log_metric`` per step costs
 tens of ms on a SQL store), and always ends the run: FINISHED, FAILED or KILLED.
-MLflow is imported only here, and only when an MLflow tracker is made.
+MLflow is imported when an MLflow tracker is made (and by the modules that read a store: the
+sweep report, the offline journal's replay, the logged model).
 """
 
 from __future__ import annotations

@@ -7,7 +7,6 @@ order), so the same corpus always gives the same ids.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -98,9 +97,6 @@ class Vocab:
                 words.append(word)
                 counts.append(int(count))
         return cls(words, np.array(counts, dtype=np.int64))
-
-    def to_json(self) -> str:
-        return json.dumps({"words": self.words, "counts": self.counts.tolist()})
 
 
 def alias_table(probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -17,6 +17,7 @@ PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 def test_the_configuration_reference_is_current():
     text = (ROOT / "docs" / "configuration.md").read_text()
     assert reference_markdown() in text, "regenerate with: python -m nbw2v.config (into docs/configuration.md)"
+    assert text.count("## Every key") == 1 and text.count("### `data`") == 1  # once, not appended again
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)

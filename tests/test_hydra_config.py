@@ -27,6 +27,19 @@ def test_default_config_is_the_typed_schema():
     validate(cfg)
 
 
+def test_the_yaml_defaults_agree_with_the_dataclasses():
+    """conf/ restates the defaults for readers; the dataclasses are the source: composing the
+    default config gives exactly ``Config()``, and presets repeat no default differently."""
+    from nbw2v.config import CBOW_LR, ModelConfig
+
+    assert to_config(_compose()) == Config()
+    cbow = to_config(_compose("model=cbow"))
+    assert cbow.train.lr == CBOW_LR and (cbow.model.dim, cbow.model.window) == (ModelConfig().dim, ModelConfig().window)
+    for loss in ("negative", "hs", "softmax"):
+        composed = to_config(_compose(f"loss={loss}")).loss
+        assert (composed.K, composed.ns_exponent, composed.neg_collision) == (5, 0.75, "skip"), loss
+
+
 def test_sweep_axes_are_short_keys():
     cfg = to_config(_compose("model.window=10", "loss.K=15", "model.dim=300"))
     assert (cfg.model.window, cfg.loss.K, cfg.model.dim) == (10, 15, 300)

@@ -1,5 +1,5 @@
 """The GPU trainer: :class:`CudaRunner`, the epoch/progress/checkpoint loop of
-:mod:`nbw2v.train` with each round of chunks one launch of :func:`~nbw2v.gpu.kernels.train_sgns`.
+:mod:`nbw2v.training_loop` with each round of chunks one launch of :func:`~nbw2v.gpu.kernels.train_sgns`.
 
 The corpus ids, sentence/chunk offsets, subsampling and noise tables and both matrices live on
 the GPU for the whole run; per round only the chunks' float64 loss partials and pair counts come
@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from numba import cuda, typeof
 
-from ..train import _Loop
+from ..training_loop import EpochLoop
 from . import kernels
 from .limits import window_shared_bytes
 
@@ -22,7 +22,7 @@ from .limits import window_shared_bytes
 LAUNCHES_PER_EPOCH = 4
 
 
-class CudaRunner(_Loop):
+class CudaRunner(EpochLoop):
     def __init__(self, cfg, input_vectors, output_vectors, arrays, sched, tables, threads):
         super().__init__(cfg, input_vectors, output_vectors, arrays, sched, tables, threads)
         per_launch = max(1, -(-self.n_chunks // LAUNCHES_PER_EPOCH))

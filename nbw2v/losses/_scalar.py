@@ -73,6 +73,31 @@ def dot_native(a, b):
 
 
 @njit_serial
+def dot4_native(x, y0, y1, y2, y3):
+    """Four dot products of ``x`` with ``y0..y3`` in one pass (each element of ``x`` loaded once
+    for four multiply-adds: the window kernels' scores are load-bound otherwise)."""
+    zero = x.dtype.type(0)
+    s0, s1, s2, s3 = zero, zero, zero, zero
+    for j in range(x.shape[0]):
+        xj = x[j]
+        s0 += xj * y0[j]
+        s1 += xj * y1[j]
+        s2 += xj * y2[j]
+        s3 += xj * y3[j]
+    return s0, s1, s2, s3
+
+
+@njit_serial
+def axpy4(a0, x0, a1, x1, a2, x2, a3, x3, y):
+    """``y += a0 x0 + a1 x1 + a2 x2 + a3 x3`` in one pass over ``y`` (one load and store of y
+    for four multiply-adds); the coefficients are cast to y's dtype."""
+    t = y.dtype.type
+    b0, b1, b2, b3 = t(a0), t(a1), t(a2), t(a3)
+    for j in range(y.shape[0]):
+        y[j] += b0 * x0[j] + b1 * x1[j] + b2 * x2[j] + b3 * x3[j]
+
+
+@njit_serial
 def logistic_terms(x):
     """``(sigmoid(x), log sigmoid(x), log sigmoid(-x))`` from one exp and one log1p, stable for
     any finite x (computed in float64 whatever the input type)."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 from numba import prange
 
 from .._jit import CHUNK, njit_parallel, njit_serial
-from ._scalar import axpy, dot, dot_native, log_sigmoid, logistic_terms_block, sigmoid
+from ._scalar import axpy, axpy4, dot, dot4_native, dot_native, log_sigmoid, logistic_terms_block, sigmoid
 from .softmax import softmax_window_loss_grad
 
 
@@ -113,22 +113,38 @@ def sgd_step_window(
     work float64 (3, >= n m), bits int64 (>= n m). Returns the loss before the step (float64).
     """
     n, m = context_words.shape[0], target_words.shape[0]
+    X, Y, C = input_vectors, output_vectors, coef_buf
+    # four rows at a time: each loaded element serves four multiply-adds (docs/performance.md)
     for i in range(n):
-        x = input_vectors[context_words[i]]
-        for k in range(m):
-            work[0, i * m + k] = dot_native(x, output_vectors[target_words[k]])
-    loss = _logistic_pass(n, m, lr, work, bits, coef_buf, labels)
+        x = X[context_words[i]]
+        blocked = m - m % 4
+        for k in range(0, blocked, 4):
+            t = target_words[k : k + 4]
+            s = dot4_native(x, Y[t[0]], Y[t[1]], Y[t[2]], Y[t[3]])
+            for q in range(4):
+                work[0, i * m + k + q] = s[q]
+        for k in range(blocked, m):
+            work[0, i * m + k] = dot_native(x, Y[target_words[k]])
+    loss = _logistic_pass(n, m, lr, work, bits, C, labels)
     for i in range(n):  # X deltas from the old Y
         delta = delta_buf[i]
         delta[:] = 0.0
-        for k in range(m):
-            axpy(coef_buf[i, k], output_vectors[target_words[k]], delta)
+        blocked = m - m % 4
+        for k in range(0, blocked, 4):
+            t = target_words[k : k + 4]
+            axpy4(C[i, k], Y[t[0]], C[i, k + 1], Y[t[1]], C[i, k + 2], Y[t[2]], C[i, k + 3], Y[t[3]], delta)
+        for k in range(blocked, m):
+            axpy(C[i, k], Y[target_words[k]], delta)
     for k in range(m):  # Y updated from the old X (X is written only below)
-        y = output_vectors[target_words[k]]
-        for i in range(n):
-            axpy(coef_buf[i, k], input_vectors[context_words[i]], y)
+        y = Y[target_words[k]]
+        blocked = n - n % 4
+        for i in range(0, blocked, 4):
+            c = context_words[i : i + 4]
+            axpy4(C[i, k], X[c[0]], C[i + 1, k], X[c[1]], C[i + 2, k], X[c[2]], C[i + 3, k], X[c[3]], y)
+        for i in range(blocked, n):
+            axpy(C[i, k], X[context_words[i]], y)
     for i in range(n):
-        axpy(1.0, delta_buf[i], input_vectors[context_words[i]])
+        axpy(1.0, delta_buf[i], X[context_words[i]])
     return loss
 
 
