@@ -113,36 +113,60 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+#: more panels than this and the other swept axes are folded into each cell (its best value)
+MAX_PANELS = 8
+
+
+def heatmap_panels(rows: list[dict]) -> tuple[list[tuple[float, tuple]], list[str], bool]:
+    """The panels of a window x K heatmap: one per dimension and per combination of the other
+    swept axes (``loss.name=hs``, a learning rate ...), so no two runs share a cell; with more
+    than ``MAX_PANELS`` of them, one per dimension and each cell the best over the other axes.
+    Returns (panels as (dim, values of the other axes), those axes, whether cells are folded)."""
+    usable = [r for r in rows if None not in (r["window"], r["K"], r["dim"])]
+    extra = swept_axes(usable)
+    dims = sorted({r["dim"] for r in usable})
+    combos = sorted({tuple(str(r["params"].get(a)) for a in extra) for r in usable})
+    if len(dims) * len(combos) <= MAX_PANELS:
+        return [(d, c) for c in combos for d in dims], extra, False
+    return [(d, ()) for d in dims], extra, True
+
+
 def _heatmaps(rows, metric: str, path: Path, title: str, cmap: str, label: str, per_term: bool = False) -> Path | None:
-    """One window x K panel per dimension, one shared colour scale (labelled), each cell's
-    value written in black or white by the cell's brightness. ``per_term``: divide by K + 1
-    (a pair's negative-sampling loss has K + 1 logistic terms, so raw losses favour small K)."""
+    """Window x K panels (see :func:`heatmap_panels`), one shared colour scale (labelled), each
+    cell's value written in black or white by the cell's brightness. ``per_term``: a
+    negative-sampling loss is divided by K + 1 (its logistic terms: raw losses favour small K)."""
     import matplotlib
 
     from .plotting import pyplot
 
     plt = pyplot()
     usable = [r for r in rows if None not in (r["window"], r["K"], r["dim"])]
-    dims = sorted({r["dim"] for r in usable})
+    panels, extra, folded = heatmap_panels(usable)
     windows = sorted({r["window"] for r in usable})
     ks = sorted({r["K"] for r in usable})
-    if not dims:
+    if not panels:
         return None
-    fig, axes = plt.subplots(1, len(dims), figsize=(3.6 * len(dims) + 0.8, 3.4), dpi=110, squeeze=False)
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.6 * len(panels) + 0.8, 3.4), dpi=110, squeeze=False)
 
     def value(r):
         v = r[metric]
-        return None if v is None else (v / (r["K"] + 1) if per_term else v)
+        negative = r.get("params", {}).get("loss.name", "negative") == "negative"
+        return None if v is None else (v / (r["K"] + 1) if per_term and negative else v)
 
     values = [value(r) for r in usable if value(r) is not None]
     vmin, vmax = (min(values), max(values)) if values else (0, 1)
     norm = matplotlib.colors.Normalize(vmin=vmin, vmax=vmax if vmax > vmin else vmin + 1e-12)
     colours = matplotlib.colormaps[cmap]
-    for ax, dim in zip(axes[0], dims, strict=True):
+    better = min if per_term else max  # a loss: lower is better; a score: higher
+    for ax, (dim, combo) in zip(axes[0], panels, strict=True):
         grid = np.full((len(windows), len(ks)), np.nan)
         for r in usable:
-            if r["dim"] == dim and value(r) is not None:
-                grid[windows.index(r["window"]), ks.index(r["K"])] = value(r)
+            if r["dim"] != dim or value(r) is None:
+                continue
+            if combo and tuple(str(r["params"].get(a)) for a in extra) != combo:
+                continue
+            i, j = windows.index(r["window"]), ks.index(r["K"])
+            grid[i, j] = value(r) if np.isnan(grid[i, j]) else better(grid[i, j], value(r))
         image = ax.imshow(grid, cmap=cmap, norm=norm, origin="lower", aspect="auto")
         for i in range(len(windows)):
             for j in range(len(ks)):
@@ -163,9 +187,12 @@ def _heatmaps(rows, metric: str, path: Path, title: str, cmap: str, label: str, 
         ax.set_xlabel("K (negatives)")
         if ax is axes[0][0]:
             ax.set_ylabel("window")
-        ax.set_title(f"dim {dim:g}")
+        named = [f"{a}={v}" for a, v in zip(extra, combo, strict=True)] if combo else []
+        ax.set_title("\n".join([f"dim {dim:g}", *named]), fontsize=9)
     fig.colorbar(image, ax=axes[0].tolist(), shrink=0.9, label=label)
-    fig.suptitle(title, y=1.02)
+    if folded:
+        title += f" (each cell: the best over {', '.join(extra)})"
+    fig.suptitle(title, y=1.02 + 0.04 * len(extra) * (not folded))
     fig.savefig(path, bbox_inches="tight")
     plt.close(fig)
     return path
@@ -218,7 +245,7 @@ def build_report(rows: list[dict], out_dir: str | Path, title: str = "sweep") ->
             out / "heatmap_loss.png",
             f"{title}: final training loss per logistic term",
             "magma_r",
-            "loss / (K + 1)",
+            "loss / (K + 1) (negative sampling; hs, softmax: per pair)",
             per_term=True,
         ),
         _dim_plot(rows, out / "scores_vs_dim.png", f"{title}: scores vs dimension"),

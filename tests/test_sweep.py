@@ -127,6 +127,50 @@ def test_report_command_reads_a_sweep(tmp_path, capsys):
 
 
 @pytest.mark.slow
+def test_a_sweep_over_the_three_losses_reports_them_side_by_side(tmp_path):
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    pairs = tmp_path / "pairs.tsv"
+    pairs.write_text("king\tqueen\t9\nwater\tsea\t7\nking\tsea\t1\nthe\tto\t2\n")
+    args = [a for a in tiny_sweep_command(tmp_path, store) if a not in ("model.window=2,3", "loss.K=2,5")]
+    proc = subprocess.run(
+        [*args, "loss=negative,hs,softmax", f"eval.similarity=[{pairs}]"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=900,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    parents, children = sweep_runs(MlflowClient(store), "nbw2v")
+    assert sorted(c.data.params["loss.name"] for c in children) == ["hs", "negative", "softmax"]
+    assert all(c.info.status == "FINISHED" and c.data.metrics["gradcheck/max_rel_err"] < 1e-6 for c in children)
+    table = (tmp_path / "multirun" / "report" / "runs.md").read_text()
+    assert "| loss.name |" in table.splitlines()[4]  # a column of its own
+    assert all(f"| {name} |" in table for name in ("negative", "hs", "softmax"))
+
+
+def test_heatmaps_give_every_other_axis_its_own_panel_or_fold_it(tmp_path):
+    from nbw2v.report import MAX_PANELS, build_report, heatmap_panels
+
+    def row(i, loss, lr, dim=50):
+        return {
+            "run_id": str(i), "name": f"r{i}", "status": "FINISHED", "window": 5, "K": 5, "dim": dim,
+            "final loss": 2.0 + i, "gradcheck log10 err": -10.0, "WS353": 0.1 * i, "SimLex": 0.2,
+            "analogy": 0.1, "words/s": 1e6, "train s": 1.0,
+            "params": {"loss.name": loss, "train.lr": str(lr), "model.dim": str(dim)},
+            "loss.name": loss, "train.lr": lr,  # load_sweep's columns of the swept axes
+        }  # fmt: skip
+
+    losses = [row(i, loss, 0.025) for i, loss in enumerate(["negative", "hs", "softmax"])]
+    panels, extra, folded = heatmap_panels(losses)  # one cell (window 5, K 5) per loss: three panels
+    assert extra == ["loss.name"] and not folded
+    assert panels == [(50, ("hs",)), (50, ("negative",)), (50, ("softmax",))]
+    many = [row(i, "negative", 0.001 * (i + 1)) for i in range(MAX_PANELS + 1)]  # an Optuna-like lr axis
+    panels, extra, folded = heatmap_panels(many)
+    assert panels == [(50, ())] and extra == ["train.lr"] and folded
+    assert all(p.stat().st_size > 1000 for p in build_report(losses + many, tmp_path / "rep")[1:])
+
+
+@pytest.mark.slow
 def test_report_command_on_a_real_sweep(tmp_path, capsys):
     from nbw2v.cli import main
 
