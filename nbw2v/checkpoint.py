@@ -35,6 +35,8 @@ _READ_ERRORS = (ArrayFileError, OSError, KeyError, ValueError, EOFError, zipfile
 
 FORMATS = ("nbw2v-checkpoint-1", "nbw2v-checkpoint-2")
 #: keys that may differ between an interrupted run and its resumption
+#: settings that change how a run goes, not what it trains: left out of the configuration's hash
+#: (a checkpoint resumes across them; logger.skip_finished treats runs differing only here as one)
 RESUMABLE_DIFFERENCES = ("logger.", "train.resume", "train.checkpoint", "train.threads", "train.report_every_s")
 
 
@@ -47,6 +49,7 @@ class CheckpointWriteError(OSError):
 
 
 def training_config_hash(flat_cfg: dict) -> str:
+    """The one hash of a configuration (flattened ``{"model.dim": 100, ...}``)."""
     items = {k: v for k, v in flat_cfg.items() if not k.startswith(RESUMABLE_DIFFERENCES)}
     return hashlib.sha256(json.dumps(items, sort_keys=True, default=str).encode()).hexdigest()[:16]
 

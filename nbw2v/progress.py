@@ -12,6 +12,13 @@ def format_eta(seconds: float) -> str:
     return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
+def status_line(epoch: int, epochs: int, fraction: float, loss: float, lr: float, speed: float, eta: float) -> str:
+    return (
+        f"epoch {epoch}/{epochs} {100 * fraction:5.1f}%  loss {loss:.4f}  lr {lr:.5f}  "
+        f"{speed:,.0f} words/s  ETA {format_eta(eta)}"
+    )
+
+
 class Progress:
     """``update(...)`` renders one status; on a TTY it redraws one line, else it prints a line."""
 
@@ -31,10 +38,7 @@ class Progress:
     def update(self, epoch: int, epochs: int, fraction: float, loss: float, lr: float, speed: float, eta: float):
         width = 24
         filled = int(round(width * min(max(fraction, 0.0), 1.0)))
-        status = (
-            f"epoch {epoch}/{epochs} {100 * fraction:5.1f}%  loss {loss:.4f}  lr {lr:.5f}  "
-            f"{speed:,.0f} words/s  ETA {format_eta(eta)}"
-        )
+        status = status_line(epoch, epochs, fraction, loss, lr, speed, eta)
         if self.tty:
             bar = "#" * filled + "-" * (width - filled)
             self.stream.write(f"\r{self.label}  [{bar}] {status}\x1b[K")
@@ -75,7 +79,4 @@ class ListProgress(Progress):
         self.lines.append(text)
 
     def update(self, epoch, epochs, fraction, loss, lr, speed, eta) -> None:
-        self.lines.append(
-            f"epoch {epoch}/{epochs} {100 * fraction:5.1f}%  loss {loss:.4f}  lr {lr:.5f}  "
-            f"{speed:,.0f} words/s  ETA {format_eta(eta)}"
-        )
+        self.lines.append(status_line(epoch, epochs, fraction, loss, lr, speed, eta))

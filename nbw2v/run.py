@@ -27,7 +27,7 @@ from .gradcheck import check_training_tuples
 from .liveness import Interrupted, Terminated, interrupts_deferred, is_sigterm, sigterm_raises
 from .losses import huffman_tree
 from .progress import Progress
-from .tracking import ENV_STUDY, ENV_SWEEP, MlflowTracker, NullTracker, make_tracker, quiet_library_logging
+from .tracking import ENV_STUDY, ENV_SWEEP, make_tracker, quiet_library_logging
 from .train import (
     TrainingInterrupted,
     build_vocab_and_corpus,
@@ -214,13 +214,9 @@ class _Hooks:
 
 
 def config_hash(cfg) -> str:
-    """Hash of everything that determines the result (the logger section and how the run
-    starts, ``train.resume``, excluded: a resumed run is the same configuration)."""
-    import hashlib
-    import json
-
-    items = {k: v for k, v in flatten(cfg).items() if not k.startswith("logger.") and k != "train.resume"}
-    return hashlib.sha256(json.dumps(items, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    """The configuration's identity (``nbw2v.config_hash``, matched by ``logger.skip_finished``):
+    the same hash a checkpoint must match (:func:`~nbw2v.checkpoint.training_config_hash`)."""
+    return training_config_hash(flatten(cfg))
 
 
 class RunInterrupted(Interrupted):
@@ -294,17 +290,14 @@ _AFTER_TRAINING = ("evaluating the vectors", "logging the artifacts")
 
 
 def _tracked_run(cfg, tracker, resolved_config, overrides, progress, threads, digest, gpu, slot, phase):
-    if isinstance(tracker, MlflowTracker):
-        phase[0] = "connecting to the MLflow store"
-        if cfg.logger.on_error != "warn":
-            tracker.connect()  # an unusable store fails now, before the corpus is read
-        if cfg.logger.skip_finished:
-            done = tracker.find_finished(digest)
-            if done:
-                progress.message(
-                    f"nbw2v: skipped: this config already FINISHED as MLflow run {done} (logger.skip_finished)"
-                )
-                return None, {}
+    phase[0] = "connecting to the tracking store"
+    if cfg.logger.on_error != "warn":
+        tracker.connect()  # an unusable store fails now, before the corpus is read
+    if cfg.logger.skip_finished:
+        done = tracker.find_finished(digest)
+        if done:
+            progress.message(f"nbw2v: skipped: this config already FINISHED as run {done} (logger.skip_finished)")
+            return None, {}
     phase[0] = "reading the corpus"
     prepared = build_vocab_and_corpus(cfg)  # bad corpora fail here, before any run is opened
     check_model(cfg, prepared[0], prepared[1])
@@ -341,12 +334,9 @@ def _tracked_run(cfg, tracker, resolved_config, overrides, progress, threads, di
         tracker.log_metrics({"perf/vocab_seconds": emb.stats["vocab_seconds"]}, step=words)
         phase[0] = "logging the artifacts"
         _log_artifacts(cfg, tracker, emb)
-        if isinstance(tracker, MlflowTracker):
-            tracker.flush()
-            tracker.log_metrics(
-                {"perf/tracking_seconds": tracker.flush_seconds, "perf/tracking_flushes": tracker.flush_calls},
-                step=words,
-            )
+        tracker.flush()
+        if tracker.tracking_stats():
+            tracker.log_metrics(tracker.tracking_stats(), step=words)
         status = "FINISHED"
         return emb, metrics
     except KeyboardInterrupt as exc:
@@ -370,7 +360,7 @@ def _tracked_run(cfg, tracker, resolved_config, overrides, progress, threads, di
                 slot.path.unlink(missing_ok=True)
                 if final[0]:
                     Path(final[0]).unlink(missing_ok=True)
-            progress.message(tracker.describe() if hasattr(tracker, "describe") else "")
+            progress.message(tracker.describe())
 
 
 def _safe(fn, *args) -> None:
@@ -393,7 +383,7 @@ def _log_artifacts(cfg, tracker, emb: Embeddings) -> None:
         {"perf/train_seconds": stats["train_seconds"], "perf/peak_rss_mb": _peak_rss_mb()},
         step=int(stats["train_words"] * cfg.train.epochs),
     )
-    if type(tracker) is NullTracker:  # logger.name=none: skip the plot and the vectors file
+    if not tracker.keeps_artifacts:  # logger.name=none: skip the plot and the vectors file
         return
     tracker.log_text(neighbours_table(emb, list(cfg.eval.probe_words)), "neighbours.md")
     with tempfile.TemporaryDirectory() as tmp:
@@ -406,7 +396,5 @@ def _log_artifacts(cfg, tracker, emb: Embeddings) -> None:
             name = {"binary": "vectors.bin", "text": "vectors.txt", "npz": "vectors.npz"}[fmt]
             emb.save(Path(tmp) / name, fmt=fmt)
             tracker.log_artifact(Path(tmp) / name, "vectors")
-        if cfg.logger.log_model and isinstance(tracker, MlflowTracker):
-            native = emb.save(Path(tmp) / "model-vectors.npz", fmt="npz")  # fast to load when serving
-            probe = next((w for w in cfg.eval.probe_words if w in emb), emb.words[0])
-            tracker.log_vectors_model(native, probe)
+        if cfg.logger.log_model:
+            tracker.log_vectors_model(emb, list(cfg.eval.probe_words))

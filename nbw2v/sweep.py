@@ -37,7 +37,7 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-from .tracking import ENV_PARENT, ENV_SWEEP, MlflowTracker, with_retry
+from .tracking import ENV_PARENT, ENV_SWEEP, MlflowTracker
 from .train import ENV_THREADS
 
 
@@ -214,24 +214,14 @@ class SweepCallback(Callback):
         overrides = list(config.hydra.overrides.task)
         key = sweep_key(config.logger.experiment, overrides)
         tracker = MlflowTracker(config.logger.tracking_uri, config.logger.experiment, flush_every_s=0.0)
-        client = tracker.connect()  # creates/migrates the store and the experiment, once
-        previous, lookup = None, ""
+        tracker.connect()  # creates/migrates the store and the experiment, once
+        lookup = {}
         if study is not None and study.storage:
-            lookup = f"tags.`nbw2v.optuna_study` = '{study.study_name}'"
+            lookup = {"nbw2v.optuna_study": study.study_name}
         elif config.logger.skip_finished:
-            lookup = f"tags.`nbw2v.sweep_key` = '{key}'"
-        if lookup:
-            found = with_retry(
-                client.search_runs,
-                [tracker.experiment_id],
-                filter_string=f"{lookup} and tags.`nbw2v.role` = 'sweep'",
-                max_results=1,
-            )
-            previous = found[0] if found else None
-        if previous is not None:
-            tracker.run_id, tracker.run_name = previous.info.run_id, previous.info.run_name
-            sweep_id = previous.data.tags["nbw2v.sweep_id"]
-            with_retry(client.update_run, tracker.run_id, status="RUNNING")
+            lookup = {"nbw2v.sweep_key": key}
+        if lookup and tracker.reopen({**lookup, "nbw2v.role": "sweep"}):
+            sweep_id = tracker.reopened_tags["nbw2v.sweep_id"]
             print(f"nbw2v sweep: resuming sweep {sweep_id} (parent run {tracker.run_id})", file=sys.stderr)
             self._close_dead_children(tracker)
         else:

@@ -91,17 +91,45 @@ def probe_server(uri: str, timeout: float = 5.0) -> None:
 
 
 class Tracker(Protocol):
+    """All the experiment layer (:mod:`nbw2v.run`, :mod:`nbw2v.train`) asks of a tracker."""
+
+    #: whether files (plots, the vectors, the model) are worth making for it
+    keeps_artifacts: bool
+
+    def connect(self) -> None: ...  # an unusable store fails here, before any work
+    def find_finished(self, config_hash: str) -> str | None: ...  # a FINISHED run of this config
     def start(self, tags: dict[str, str] | None = None) -> None: ...
     def log_params(self, params: dict[str, Any]) -> None: ...
     def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None: ...
     def set_tags(self, tags: dict[str, str]) -> None: ...
     def log_text(self, text: str, artifact_file: str) -> None: ...
     def log_artifact(self, local_path: str | Path, artifact_path: str | None = None) -> None: ...
+    def log_vectors_model(self, emb, probe_words: list[str]) -> None: ...
+    def flush(self) -> None: ...
+    def tracking_stats(self) -> dict[str, float]: ...  # the tracker's own cost, as metrics
     def end(self, status: str = "FINISHED") -> None: ...
+    def describe(self) -> str: ...  # where to look at the run
 
 
 class NullTracker:
     """Logs nothing (``logger.name=none``)."""
+
+    keeps_artifacts = False
+
+    def connect(self) -> None:
+        pass
+
+    def find_finished(self, config_hash: str) -> str | None:
+        return None
+
+    def log_vectors_model(self, emb, probe_words) -> None:
+        pass
+
+    def flush(self) -> None:
+        pass
+
+    def tracking_stats(self) -> dict[str, float]:
+        return {}
 
     def start(self, tags=None) -> None:
         pass
@@ -130,6 +158,8 @@ class NullTracker:
 
 class MemoryTracker(NullTracker):
     """Keeps everything in memory (tests, notebooks)."""
+
+    keeps_artifacts = True
 
     def __init__(self) -> None:
         self.params: dict[str, Any] = {}
@@ -184,6 +214,8 @@ def sqlite_path(uri: str) -> Path | None:
 
 
 class MlflowTracker:
+    keeps_artifacts = True
+
     def __init__(
         self,
         tracking_uri: str = "",
@@ -211,6 +243,7 @@ class MlflowTracker:
         self.experiment_id: str | None = None
         self._buffer: list = []
         self._last_flush = time.monotonic()
+        self.reopened_tags: dict[str, str] = {}  # the tags of a run continued by reopen()
         self.flush_seconds = 0.0  # time spent in MLflow calls for step metrics (overhead report)
         self.flush_calls = 0
         self._client = None
@@ -261,6 +294,19 @@ class MlflowTracker:
             query += f" and tags.`mlflow.parentRunId` = '{self.parent_run_id}'"
         runs = with_retry(client.search_runs, [self.experiment_id], filter_string=query, max_results=1)
         return runs[0].info.run_id if runs else None
+
+    def reopen(self, tags: dict[str, str]) -> bool:
+        """Continue the run of this experiment carrying all ``tags`` (the most recent), as
+        RUNNING again; False if there is none."""
+        client = self.connect()
+        query = " and ".join(f"tags.`{k}` = '{v}'" for k, v in tags.items())
+        runs = with_retry(client.search_runs, [self.experiment_id], filter_string=query, max_results=1)
+        if not runs:
+            return False
+        self.run_id, self.run_name = runs[0].info.run_id, runs[0].info.run_name
+        self.reopened_tags = dict(runs[0].data.tags)
+        with_retry(client.update_run, self.run_id, status="RUNNING")
+        return True
 
     def start(self, tags: dict[str, str] | None = None) -> None:
         from .liveness import TAG_HEARTBEAT, TAG_PROCESS, process_identity
@@ -403,17 +449,26 @@ class MlflowTracker:
             lambda: with_retry(self._client.log_artifact, self.run_id, str(local_path), artifact_path),
         )
 
-    def log_vectors_model(self, vectors_path: str | Path, example_word: str) -> None:
+    def log_vectors_model(self, emb, probe_words: list[str]) -> None:
         """The vectors as an MLflow model (pyfunc ``WordVectorsModel``: a DataFrame column
         ``word`` in; neighbours, cosines and the vector out; param ``topn``) with a signature, so
-        the run shows it in the Models column and it can be registered. Best effort: a failure
-        is a warning (the plain vectors file is logged anyway)."""
+        the run shows it in the Models column and it can be registered; the first probe word
+        in the vocabulary is its input example. Best effort: a failure is a warning (the plain
+        vectors file is logged anyway)."""
         if self.journal is not None or self.run_id is None:
             return
+        import tempfile
+
         try:
-            _log_vectors_model(self.tracking_uri, self.experiment_id, self.run_id, Path(vectors_path), example_word)
+            with tempfile.TemporaryDirectory() as tmp:
+                native = emb.save(Path(tmp) / "model-vectors.npz", fmt="npz")  # fast to load when serving
+                example = next((w for w in probe_words if w in emb), emb.words[0])
+                _log_vectors_model(self.tracking_uri, self.experiment_id, self.run_id, Path(native), example)
         except Exception as exc:  # noqa: BLE001
             print(f"nbw2v: WARNING: the vectors were not logged as an MLflow model ({exc})", file=sys.stderr)
+
+    def tracking_stats(self) -> dict[str, float]:
+        return {"perf/tracking_seconds": self.flush_seconds, "perf/tracking_flushes": self.flush_calls}
 
     # ---- finding the run ------------------------------------------------------------------------
 

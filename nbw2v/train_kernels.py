@@ -11,9 +11,10 @@ loss means the same for any thread count).
 Pairing: word2vec.c's. For a center position t, the context words' input vectors are scored
 against the center word's output vector and the negatives' output vectors.
 
-The learning rate of a sentence is ``lr0 * max(min_lr_ratio, 1 - progress)`` where progress
-counts corpus words (before subsampling) of earlier epochs, earlier chunks of this epoch and
-earlier sentences of this chunk: linear decay, independent of thread timing.
+The learning rate of a sentence is ``lr0 * max(min_lr_ratio, 1 - progress)``
+(:func:`learning_rate`) where progress counts corpus words (before subsampling) of earlier
+epochs, earlier chunks of this epoch and earlier sentences of this chunk: linear decay,
+independent of thread timing.
 """
 
 from __future__ import annotations
@@ -66,6 +67,42 @@ class Tables(NamedTuple):
     keep_prob: np.ndarray  # float32 (V,)
     noise_threshold: np.ndarray  # float64 (V,)
     noise_alias: np.ndarray  # int32 (V,)
+
+
+def learning_rate(lr0, min_lr_ratio, epoch, words_done, total_words, epochs):
+    """word2vec.c's linear decay: ``lr0 * max(min_lr_ratio, 1 - progress)``, progress = corpus
+    words done (earlier epochs included) / all the run's words. Plain Python compiled for the
+    CPU here and for the GPU by :mod:`nbw2v.gpu.kernels`; the progress line calls it as is."""
+    progress = (epoch * 1.0 * total_words + words_done) / (epochs * 1.0 * total_words)
+    return lr0 * max(min_lr_ratio, 1.0 - progress)
+
+
+_learning_rate = njit_serial(learning_rate)
+
+
+def gather_window(state, sentence, n, t, window, contexts):
+    """word2vec.c's random window around position t of ``sentence[:n]``: an effective size
+    uniform in [1, window], the words at 1..size positions either side into ``contexts``.
+    Returns (state, number of context words). Compiled for the CPU and the GPU."""
+    state, shrink = next_below(state, window)
+    half = window - shrink
+    n_ctx = 0
+    for j in range(max(0, t - half), min(n, t + half + 1)):
+        if j != t:
+            contexts[n_ctx] = sentence[j]
+            n_ctx += 1
+    return state, n_ctx
+
+
+_gather_window = njit_serial(gather_window)
+
+
+@njit_serial
+def _longest_sentence(corpus, chunk):
+    longest = 0
+    for s in range(corpus.chunk_starts[chunk], corpus.chunk_starts[chunk + 1]):
+        longest = max(longest, corpus.sentence_starts[s + 1] - corpus.sentence_starts[s])
+    return longest
 
 
 def subsample(ids, lo, hi, keep_prob, state, out):
@@ -126,12 +163,9 @@ def train_chunk(input_vectors, output_vectors, corpus, chunk, epoch, sched, tabl
     dim = input_vectors.shape[1]
     dtype = input_vectors.dtype
     window = sched.window
-    max_len = 0
-    for s in range(corpus.chunk_starts[chunk], corpus.chunk_starts[chunk + 1]):
-        max_len = max(max_len, corpus.sentence_starts[s + 1] - corpus.sentence_starts[s])
     hs = sched.targets == TARGETS_PATH
     max_targets = tree.points.shape[1] if hs else sched.negatives + 1
-    sentence = np.empty(max_len, np.int32)
+    sentence = np.empty(_longest_sentence(corpus, chunk), np.int32)
     contexts = np.empty(2 * window, np.int64)
     targets = np.empty(sched.negatives + 1, np.int64)
     labels = np.zeros(sched.negatives + 1)  # negative sampling: the center word 1, negatives 0
@@ -144,22 +178,14 @@ def train_chunk(input_vectors, output_vectors, corpus, chunk, epoch, sched, tabl
     bits = np.empty(2 * window * max_targets, np.int64)
     state = stream_seed(sched.seed, epoch, chunk)
     words_done = corpus.chunk_words_before[chunk]
-    run_words = float(sched.epochs) * float(sched.total_words)
     loss, pairs = 0.0, np.int64(0)
     for s in range(corpus.chunk_starts[chunk], corpus.chunk_starts[chunk + 1]):
         lo, hi = corpus.sentence_starts[s], corpus.sentence_starts[s + 1]
-        progress = (float(epoch) * sched.total_words + words_done) / run_words
-        lr = sched.lr0 * max(sched.min_lr_ratio, 1.0 - progress)
+        lr = _learning_rate(sched.lr0, sched.min_lr_ratio, epoch, words_done, sched.total_words, sched.epochs)
         words_done += hi - lo
         state, n = _subsample(corpus.ids, lo, hi, tables.keep_prob, state, sentence)
         for t in range(n):
-            state, shrink = next_below(state, window)
-            half = window - shrink  # word2vec.c: effective window uniform in [1, window]
-            n_ctx = 0
-            for j in range(max(0, t - half), min(n, t + half + 1)):
-                if j != t:
-                    contexts[n_ctx] = sentence[j]
-                    n_ctx += 1
+            state, n_ctx = _gather_window(state, sentence, n, t, window, contexts)
             if n_ctx == 0:
                 continue
             center = sentence[t]
@@ -236,23 +262,19 @@ def chunk_pairs(corpus, chunk, epoch, sched, tables, centers_out, outside_out):
     """The (center, outside) pairs of one chunk for the naive-softmax trainer (textbook
     pairing), after subsampling and window shrink. Outputs must hold 2 * window * chunk words;
     returns (n_pairs, words_in_chunk)."""
-    max_len = 0
-    for s in range(corpus.chunk_starts[chunk], corpus.chunk_starts[chunk + 1]):
-        max_len = max(max_len, corpus.sentence_starts[s + 1] - corpus.sentence_starts[s])
-    sentence = np.empty(max_len, np.int32)
+    sentence = np.empty(_longest_sentence(corpus, chunk), np.int32)
+    contexts = np.empty(2 * sched.window, np.int64)
     state = stream_seed(sched.seed, epoch, chunk)
     n_pairs = 0
     for s in range(corpus.chunk_starts[chunk], corpus.chunk_starts[chunk + 1]):
         lo, hi = corpus.sentence_starts[s], corpus.sentence_starts[s + 1]
         state, n = _subsample(corpus.ids, lo, hi, tables.keep_prob, state, sentence)
         for t in range(n):
-            state, shrink = next_below(state, sched.window)
-            half = sched.window - shrink
-            for j in range(max(0, t - half), min(n, t + half + 1)):
-                if j != t:
-                    centers_out[n_pairs] = sentence[t]
-                    outside_out[n_pairs] = sentence[j]
-                    n_pairs += 1
+            state, n_ctx = _gather_window(state, sentence, n, t, sched.window, contexts)
+            for i in range(n_ctx):
+                centers_out[n_pairs] = sentence[t]
+                outside_out[n_pairs] = contexts[i]
+                n_pairs += 1
     words = corpus.chunk_words_before[chunk + 1] - corpus.chunk_words_before[chunk]
     return n_pairs, words
 

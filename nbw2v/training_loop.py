@@ -20,6 +20,7 @@ from .checkpoint import CheckpointWriteError, TrainState
 from .liveness import Interrupted
 from .progress import Progress, format_eta
 from .tracking import Tracker
+from .train_kernels import learning_rate
 from .vocab import Vocab
 
 if TYPE_CHECKING:
@@ -113,8 +114,7 @@ class EpochLoop:
 
     def lr_at(self, epoch: int, words_done: float) -> float:
         s = self.sched
-        progress = (epoch * s.total_words + words_done) / (s.epochs * s.total_words)
-        return s.lr0 * max(s.min_lr_ratio, 1.0 - progress)
+        return learning_rate(s.lr0, s.min_lr_ratio, epoch, words_done, s.total_words, s.epochs)
 
     def save(self, epoch: int, next_chunk: int, epoch_losses, history, fallback: bool = False) -> Path | None:
         """Write a checkpoint; a disk that refuses (read-only, full) is a warning, never the end

@@ -29,9 +29,9 @@ import math
 from numba import cuda, float64, int32, int64
 
 from .._jit import cuda_device, cuda_kernel, rebind
-from .._rng import alias_draw, next_below, stream_seed
+from .._rng import alias_draw, stream_seed
 from ..losses._scalar import logistic_terms
-from ..train_kernels import draw_targets, subsample
+from ..train_kernels import draw_targets, gather_window, learning_rate, subsample
 from .limits import MAX_CONTEXT, MAX_TARGETS, MAX_THREADS, window_shared_bytes
 
 # ---- block helpers ---------------------------------------------------------------------------
@@ -200,6 +200,8 @@ def _sample_alias(state, threshold, alias):
 
 #: the CPU trainer's subsampling (same stream)
 _subsample = cuda_device(subsample)
+_learning_rate = cuda_device(learning_rate)
+_gather_window = cuda_device(gather_window)
 #: the CPU trainer's negative draws (same stream, same order), with the device-array sampler
 _draw_targets = cuda_device(rebind(draw_targets, sample_alias=_sample_alias))
 
@@ -230,14 +232,12 @@ def train_sgns(input_vectors, output_vectors, ids, sentence_starts, chunk_starts
     red = cuda.shared.array(MAX_THREADS, float64)
     state = stream_seed(seed, epoch, chunk)
     words_done = words_before[chunk]
-    run_words = float64(epochs) * float64(total_words)
     loss = 0.0
     pairs = int64(0)
     for s in range(chunk_starts[chunk], chunk_starts[chunk + 1]):
         lo, hi = sentence_starts[s], sentence_starts[s + 1]
         if tid == 0:
-            progress = (float64(epoch) * total_words + words_done) / run_words
-            lr_shared[0] = lr0 * max(min_lr_ratio, 1.0 - progress)
+            lr_shared[0] = _learning_rate(lr0, min_lr_ratio, epoch, words_done, total_words, epochs)
             state, n_kept = _subsample(ids, lo, hi, keep_prob, state, kept[lo:hi])
             meta[0] = n_kept
         words_done += hi - lo
@@ -246,13 +246,7 @@ def train_sgns(input_vectors, output_vectors, ids, sentence_starts, chunk_starts
         lr = lr_shared[0]
         for t in range(n_kept):
             if tid == 0:
-                state, shrink = next_below(state, window)
-                half = window - shrink
-                n_ctx = 0
-                for j in range(max(0, t - half), min(n_kept, t + half + 1)):
-                    if j != t:
-                        contexts[n_ctx] = kept[lo + j]
-                        n_ctx += 1
+                state, n_ctx = _gather_window(state, kept[lo:hi], n_kept, t, window, contexts)
                 m = 0
                 if n_ctx > 0:
                     state, m = _draw_targets(
