@@ -16,7 +16,7 @@ PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
 def test_the_configuration_reference_is_current():
     text = (ROOT / "docs" / "configuration.md").read_text()
-    assert reference_markdown() in text, "regenerate with: python -m nbw2v.config (into docs/configuration.md)"
+    assert reference_markdown() in text, "regenerate with: python -m nbw2v.config --write docs/configuration.md"
     assert text.count("## Every key") == 1 and text.count("### `data`") == 1  # once, not appended again
 
 
@@ -35,3 +35,15 @@ def test_every_command_is_documented():
     subcommands = build_parser()._subparsers._group_actions[0].choices
     for name in subcommands:
         assert f"`nbw2v {name}" in text, name
+
+
+def test_the_reference_is_rewritten_in_place_not_appended(tmp_path):
+    from nbw2v.config import GENERATED_MARKER, write_reference
+
+    doc = tmp_path / "configuration.md"
+    doc.write_text(f"# C\n\nintro\n\n{GENERATED_MARKER} -->\n\n### `data`\n\n| old | table |\n\nThe end.\n")
+    for _ in range(2):
+        write_reference(str(doc))
+    text = doc.read_text()
+    assert text.count("### `data`") == 1 and "| old | table |" not in text
+    assert reference_markdown().rstrip() in text and text.startswith("# C\n\nintro") and text.endswith("The end.\n")
