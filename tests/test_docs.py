@@ -47,3 +47,10 @@ def test_the_reference_is_rewritten_in_place_not_appended(tmp_path):
     text = doc.read_text()
     assert text.count("### `data`") == 1 and "| old | table |" not in text
     assert reference_markdown().rstrip() in text and text.startswith("# C\n\nintro") and text.endswith("The end.\n")
+
+
+def test_the_readme_python_example_runs():
+    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), flags=re.S)
+    assert blocks
+    for code in blocks:
+        exec(compile(code, "README.md", "exec"), {"print": lambda *a, **k: None})
