@@ -128,11 +128,13 @@ def _load_vectors(source: str, tracking_uri: str = ""):
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:
-    from .evaluate import SimilarityResult, evaluate_configured, results_to_metrics
+    from .evaluate import SUITE_ANALOGIES, SUITE_SIMILARITY, SimilarityResult, evaluate_configured, results_to_metrics
 
     if args.restrict < 0:
         raise ValueError(f"--restrict: expected an integer >= 0 (0: all words), got {args.restrict}")
     emb, run_id = _load_vectors(args.vectors, args.tracking_uri)
+    if args.suite:
+        args.similarity, args.analogies = list(SUITE_SIMILARITY), ",".join(SUITE_ANALOGIES)
     results = evaluate_configured(
         emb, args.similarity, args.analogies, args.restrict or None, not args.case_sensitive, args.method
     )
@@ -145,6 +147,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
                     {
                         "set": r.name,
                         "spearman": r.spearman,
+                        "spearman_ci95": r.ci,
                         "pearson": r.pearson,
                         "pairs_used": r.pairs_used,
                         "pairs_total": r.pairs_total,
@@ -153,9 +156,10 @@ def _cmd_eval(args: argparse.Namespace) -> int:
             else:
                 report["results"].append(
                     {
-                        "set": "analogies",
+                        "set": "analogies" if r.name == "google" else f"{r.name} analogies",
                         "method": r.method,
                         "accuracy": r.accuracy,
+                        "accuracy_ci95": r.ci,
                         "used": r.used,
                         "total": r.total,
                         "sections": {
@@ -302,7 +306,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=["wordsim353", "simlex999"],
         help="wordsim353, simlex999 or files of word1<TAB>word2<TAB>score (default: both bundled sets)",
     )
-    p.add_argument("--analogies", default="google", help="'google' (bundled), a file, or '' to skip")
+    p.add_argument(
+        "--analogies", default="google", help="'google', 'msr' (bundled), a file, several with commas, or '' to skip"
+    )
+    p.add_argument(
+        "--suite",
+        action="store_true",
+        help="the standard suite (Levy et al. 2015): every bundled similarity set and Google + MSR analogies",
+    )
     p.add_argument(
         "--restrict",
         type=int,

@@ -24,6 +24,9 @@ LOSSES = _loss_names()
 SKIPGRAM_LR, CBOW_LR = 0.025, 0.05
 #: analogies are answered among this many most frequent words (word2vec.c's compute-accuracy: 30,000)
 ANALOGY_RESTRICT = 30_000
+#: the bundled evaluation sets by name (files and citations: nbw2v/data/eval/README.md)
+SIMILARITY_SETS = ("wordsim353", "simlex999", "ws353_similarity", "ws353_relatedness", "men", "mturk287", "rare_words")
+ANALOGY_SETS = ("google", "msr")
 DEVICES = ("cpu", "cuda")
 NEG_COLLISIONS = ("skip", "keep", "redraw")
 CORPUS_FORMATS = ("auto", "text", "text8", "sst")
@@ -119,9 +122,10 @@ class TrainConfig:
 
 @dataclass
 class EvalConfig:
-    #: word-similarity sets: "wordsim353", "simlex999" (bundled) or paths to word1<TAB>word2<TAB>score files
+    #: word-similarity sets: bundled (wordsim353, simlex999, ws353_similarity, ws353_relatedness, men,
+    #: mturk287, rare_words) or paths to word1<TAB>word2<TAB>score files
     similarity: list[str] = field(default_factory=lambda: ["wordsim353", "simlex999"])
-    #: analogy questions: "google" (bundled), a path, or "" to skip
+    #: analogy questions: "google", "msr" (bundled), a path, several with commas ("google,msr"), or "" to skip
     analogies: str = "google"
     #: analogies are answered among this many most frequent words (0: all)
     restrict: int = ANALOGY_RESTRICT
@@ -283,11 +287,17 @@ def validate(cfg: Any) -> None:
         _int_in(cfg, "eval.gradcheck_samples", 1, 1000)
         _int_in(cfg, "eval.gradcheck_every", 0, hint=" (0: only before training)")
         for item in _get(cfg, "eval.similarity"):
-            if item not in ("wordsim353", "simlex999") and not Path(item).expanduser().is_file():
-                raise ConfigError(f"eval.similarity: {item!r} is neither wordsim353, simlex999 nor an existing file")
-        analogies = _get(cfg, "eval.analogies")
-        if analogies not in ("", "google") and not Path(analogies).expanduser().is_file():
-            raise ConfigError(f"eval.analogies={analogies!r}: expected 'google', '' (skip) or an existing file")
+            if item not in SIMILARITY_SETS and not Path(item).expanduser().is_file():
+                raise ConfigError(
+                    f"eval.similarity: {item!r} is neither a bundled set ({', '.join(SIMILARITY_SETS)}) "
+                    "nor an existing file"
+                )
+        for item in str(_get(cfg, "eval.analogies")).split(","):
+            if item.strip() and item.strip() not in ANALOGY_SETS and not Path(item.strip()).expanduser().is_file():
+                raise ConfigError(
+                    f"eval.analogies: {item.strip()!r} is neither a bundled set ({', '.join(ANALOGY_SETS)}) nor an "
+                    "existing file ('' skips analogies)"
+                )
     if hasattr(cfg, "logger"):
         _choice(cfg, "logger.name", LOGGERS)
         _choice(cfg, "logger.save_vectors", VECTOR_FORMATS)

@@ -19,8 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import ANALOGY_RESTRICT
+from .config import ANALOGY_RESTRICT, ANALOGY_SETS, SIMILARITY_SETS
 from .embeddings import Embeddings
+from .uncertainty import accuracy_interval, format_interval, spearman_interval
 
 EVAL_DIR = Path(__file__).parent / "data" / "eval"
 WORDSIM353 = EVAL_DIR / "wordsim353.tsv"
@@ -68,13 +69,16 @@ class VocabView:
 
 
 def read_similarity_pairs(path: str | Path) -> list[tuple[str, str, float]]:
-    """``word1<TAB>word2<TAB>score`` lines (more columns are ignored); ``#`` starts a comment."""
+    """``word1 word2 score`` lines, tab-separated (words may then hold spaces) or, without a
+    tab, whitespace-separated (MEN); more columns are ignored, CRLF line ends are fine, ``#``
+    starts a comment."""
     path = Path(path)
     pairs = []
     for line_no, line in _lines(path):
         if not line.strip() or line.startswith("#"):
             continue
-        parts = line.rstrip("\n").split("\t")
+        text = line.rstrip("\r\n")
+        parts = text.split("\t") if "\t" in text else text.split()
         if len(parts) < 3:
             raise EvalFormatError(f"{path}:{line_no}: expected 'word1<TAB>word2<TAB>score', got {line[:60]!r}")
         try:
@@ -118,6 +122,8 @@ class SimilarityResult:
     missing: list[tuple[str, str]] = field(default_factory=list)
     #: why there is no score although pairs were covered
     note: str = ""
+    #: the bootstrap 95% interval of the Spearman rho over the covered pairs
+    ci: tuple[float, float] | None = None
 
     @property
     def coverage(self) -> float:
@@ -128,7 +134,8 @@ class SimilarityResult:
             return f"{self.name}: no score: {self.note} ({self.pairs_used} of {self.pairs_total} pairs covered)"
         if self.spearman is None:
             return f"{self.name}: 0 of {self.pairs_total} pairs covered (no score)"
-        return f"{self.name}: Spearman {self.spearman:.3f} ({self.pairs_used} of {self.pairs_total} pairs covered)"
+        score = format_interval(self.spearman, self.ci)
+        return f"{self.name}: Spearman {score} ({self.pairs_used} of {self.pairs_total} pairs covered)"
 
 
 def evaluate_similarity(
@@ -154,7 +161,15 @@ def evaluate_similarity(
     if np.ptp(model) == 0:
         note = f"every covered pair has the same cosine {model[0]:.3g} (a 1-dimensional model has only +-1)"
         return SimilarityResult(name, None, None, len(model), len(pairs), missing, note)
-    return SimilarityResult(name, spearman(model, human), pearson(model, human), len(model), len(pairs), missing)
+    return SimilarityResult(
+        name,
+        spearman(model, human),
+        pearson(model, human),
+        len(model),
+        len(pairs),
+        missing,
+        ci=spearman_interval(model, human),
+    )
 
 
 @dataclass
@@ -164,6 +179,13 @@ class AnalogyResult:
     used: int
     total: int
     sections: dict[str, tuple[int, int, int]] = field(default_factory=dict)  # name -> (correct, used, total)
+    #: "google" (metrics eval/analogy_*), else the set's name (eval/<name>_analogy_*)
+    name: str = "google"
+
+    @property
+    def ci(self) -> tuple[float, float] | None:
+        """The bootstrap 95% interval of the accuracy over the answered questions."""
+        return accuracy_interval(self.correct, self.used)
 
     @property
     def accuracy(self) -> float | None:
@@ -179,18 +201,23 @@ class AnalogyResult:
         return sum(v[0] for v in chosen) / used if used else None
 
     def summary(self) -> str:
+        label = "analogies" if self.name == "google" else f"{self.name} analogies"
         if self.accuracy is None:
-            return f"analogies ({self.method}): 0 of {self.total} questions covered (no score)"
+            return f"{label} ({self.method}): 0 of {self.total} questions covered (no score)"
+        score = format_interval(self.accuracy, self.ci, scale=100, digits=1, unit="%")
+        if self.name != "google":
+            return f"{label} ({self.method}): {score} ({self.used} of {self.total} questions covered)"
         sem, syn = self.split(False), self.split(True)
         parts = [f"{100 * x:.1f}%" if x is not None else "-" for x in (sem, syn)]
         return (
-            f"analogies ({self.method}): {100 * self.accuracy:.1f}% (semantic {parts[0]}, syntactic {parts[1]}; "
+            f"{label} ({self.method}): {score} (semantic {parts[0]}, syntactic {parts[1]}; "
             f"{self.used} of {self.total} questions covered)"
         )
 
 
 def read_analogies(path: str | Path) -> list[tuple[str, list[tuple[str, str, str, str]]]]:
-    """``: section`` lines, then ``a b c d`` questions (a : b :: c : d)."""
+    """``: section`` lines, then ``a b c d`` questions (a : b :: c : d); a file without
+    sections (MSR) is one section named after the file."""
     path = Path(path)
     sections: list[tuple[str, list]] = []
     for line_no, line in _lines(path):
@@ -204,7 +231,7 @@ def read_analogies(path: str | Path) -> list[tuple[str, list[tuple[str, str, str
         if len(words) != 4:
             raise EvalFormatError(f"{path}:{line_no}: expected 4 words, got {line[:60]!r}")
         if not sections:
-            raise EvalFormatError(f"{path}:{line_no}: a question before the first ': section' line")
+            sections.append((path.stem, []))
         sections[-1][1].append(tuple(words))
     if not sections:
         raise EvalFormatError(f"{path}: no analogy questions found")
@@ -218,6 +245,7 @@ def evaluate_analogies(
     method: str = "3cosadd",
     case_insensitive: bool = True,
     batch: int = 256,
+    name: str = "",
 ) -> AnalogyResult:
     """Accuracy on ``a : b :: c : d``: the answer is the word (among the ``restrict`` most
     frequent) maximising 3CosAdd ``cos(x, b) - cos(x, a) + cos(x, c)`` or 3CosMul
@@ -228,7 +256,8 @@ def evaluate_analogies(
     sections = read_analogies(path)
     view = VocabView(emb, restrict, case_insensitive)
     unit = emb.unit_vectors[: view.limit]
-    result = AnalogyResult(method, 0, 0, sum(len(q) for _, q in sections))
+    name = "google" if Path(path) == GOOGLE_ANALOGIES else name or Path(path).stem
+    result = AnalogyResult(method, 0, 0, sum(len(q) for _, q in sections), name=name)
     for name, questions in sections:
         ids = [[view.get(w) for w in q] for q in questions]
         ids = np.array([q for q in ids if None not in q], dtype=np.int64).reshape(-1, 4)
@@ -254,27 +283,45 @@ def evaluate_analogies(
     return result
 
 
-BUNDLED_SIMILARITY = {"wordsim353": WORDSIM353, "simlex999": SIMLEX999}
-BUNDLED_ANALOGIES = {"google": GOOGLE_ANALOGIES}
+_FILES = (
+    "wordsim353.tsv",
+    "simlex999.txt",
+    "ws353_similarity.txt",
+    "ws353_relatedness.txt",
+    "bruni_men.txt",
+    "radinsky_mturk.txt",
+    "luong_rare.txt",
+)
+BUNDLED_SIMILARITY = {name: EVAL_DIR / f for name, f in zip(SIMILARITY_SETS, _FILES, strict=True)}
+BUNDLED_ANALOGIES = {
+    name: EVAL_DIR / f for name, f in zip(ANALOGY_SETS, ("questions-words.txt", "msr_analogy.txt"), strict=True)
+}
+#: the standard suite of Levy, Goldberg & Dagan (2015): every bundled set (``eval=suite``)
+SUITE_SIMILARITY = tuple(BUNDLED_SIMILARITY)
+SUITE_ANALOGIES = ANALOGY_SETS
 
 
 def evaluate_configured(
     emb: Embeddings,
     similarity=("wordsim353", "simlex999"),
-    analogies: str = "google",
+    analogies: str | tuple[str, ...] = "google",
     restrict: int | None = ANALOGY_RESTRICT,
     case_insensitive: bool = True,
     method: str = "3cosadd",
 ) -> list[SimilarityResult | AnalogyResult]:
-    """Run the named (bundled) or given evaluation files. ``restrict`` applies to analogies."""
+    """Run the named (bundled) or given evaluation files. ``analogies``: names or paths, a
+    sequence or one comma-separated string ("google,msr"; "" for none). ``restrict`` applies
+    to analogies."""
     results: list[SimilarityResult | AnalogyResult] = []
     for item in similarity:
         path = BUNDLED_SIMILARITY.get(item, item)
         name = item if item in BUNDLED_SIMILARITY else Path(item).stem
         results.append(evaluate_similarity(emb, path, case_insensitive=case_insensitive, name=name))
-    if analogies:
-        path = BUNDLED_ANALOGIES.get(analogies, analogies)
-        results.append(evaluate_analogies(emb, path, restrict, method, case_insensitive))
+    names = [a.strip() for a in analogies.split(",")] if isinstance(analogies, str) else list(analogies)
+    for item in (a for a in names if a):
+        path = BUNDLED_ANALOGIES.get(item, item)
+        name = item if item in BUNDLED_ANALOGIES else Path(item).stem
+        results.append(evaluate_analogies(emb, path, restrict, method, case_insensitive, name=name))
     return results
 
 
@@ -285,10 +332,16 @@ def results_to_metrics(results) -> dict[str, float]:
     for r in results:
         if isinstance(r, SimilarityResult):
             out[f"eval/{r.name}_spearman"] = r.spearman
+            low, high = r.ci or (None, None)
+            out[f"eval/{r.name}_spearman_ci_low"], out[f"eval/{r.name}_spearman_ci_high"] = low, high
             out[f"eval/{r.name}_coverage"] = r.coverage
         else:
-            out["eval/analogy_accuracy"] = r.accuracy
-            out["eval/analogy_semantic"] = r.split(False)
-            out["eval/analogy_syntactic"] = r.split(True)
-            out["eval/analogy_coverage"] = r.coverage
+            prefix = "eval/analogy" if r.name == "google" else f"eval/{r.name}_analogy"
+            out[f"{prefix}_accuracy"] = r.accuracy
+            low, high = r.ci or (None, None)
+            out[f"{prefix}_accuracy_ci_low"], out[f"{prefix}_accuracy_ci_high"] = low, high
+            if r.name == "google":
+                out["eval/analogy_semantic"] = r.split(False)
+                out["eval/analogy_syntactic"] = r.split(True)
+            out[f"{prefix}_coverage"] = r.coverage
     return {k: v for k, v in out.items() if v is not None}

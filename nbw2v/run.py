@@ -97,22 +97,33 @@ def objective(metrics: dict[str, float]) -> float:
 
 
 def summarize(metrics: dict[str, float]) -> str:
-    """One line: every score with its coverage (a set with nothing covered says so)."""
+    """One line: every score with its 95% interval and coverage (a set with nothing covered
+    says so)."""
+    from .uncertainty import format_interval
+
+    def interval(key):
+        low, high = metrics.get(f"{key}_ci_low"), metrics.get(f"{key}_ci_high")
+        return None if low is None or high is None else (low, high)
+
     parts = []
     for key, value in metrics.items():
-        if key.endswith("_coverage") and not key.startswith("eval/analogy"):
-            name = key[len("eval/") : -len("_coverage")]
-            score = metrics.get(f"eval/{name}_spearman")
+        if not key.endswith("_coverage"):
+            continue
+        name = key[len("eval/") : -len("_coverage")]
+        if name == "analogy" or name.endswith("_analogy"):
+            label = "analogies" if name == "analogy" else f"{name[: -len('_analogy')]} analogies"
+            acc = metrics.get(f"eval/{name}_accuracy")
             parts.append(
-                f"{name} Spearman {score:.3f} (coverage {value:.2f})"
-                if score is not None
-                else f"{name}: no score (coverage {value:.2f}{'' if value else ': no pair covered'})"
+                f"{label} {format_interval(acc, interval(f'eval/{name}_accuracy'), 100, 1, '%')} (coverage {value:.2f})"
+                if acc is not None
+                else f"{label}: none covered"
             )
-    if "eval/analogy_coverage" in metrics:
-        acc = metrics.get("eval/analogy_accuracy")
-        cov = metrics["eval/analogy_coverage"]
+            continue
+        score = metrics.get(f"eval/{name}_spearman")
         parts.append(
-            f"analogies {100 * acc:.1f}% (coverage {cov:.2f})" if acc is not None else "analogies: none covered"
+            f"{name} Spearman {format_interval(score, interval(f'eval/{name}_spearman'))} (coverage {value:.2f})"
+            if score is not None
+            else f"{name}: no score (coverage {value:.2f}{'' if value else ': no pair covered'})"
         )
     return ", ".join(parts)
 
