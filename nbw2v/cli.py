@@ -185,6 +185,32 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     return 1 if uncovered else 0
 
 
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from .compare import compare_results, compare_table
+    from .evaluate import SUITE_ANALOGIES, SUITE_SIMILARITY, evaluate_configured
+
+    if args.restrict < 0:
+        raise ValueError(f"--restrict: expected an integer >= 0 (0: all words), got {args.restrict}")
+    if args.suite:
+        args.similarity, args.analogies = list(SUITE_SIMILARITY), ",".join(SUITE_ANALOGIES)
+    results = []
+    for source in (args.a, args.b):
+        emb, _ = _load_vectors(source, args.tracking_uri)
+        results.append(
+            evaluate_configured(
+                emb, args.similarity, args.analogies, args.restrict or None, not args.case_sensitive, args.method
+            )
+        )
+    differences = compare_results(*results)
+    if args.json:
+        fields = ("name", "metric", "a", "b", "diff", "ci", "shared", "total")
+        rows = [{**{f: getattr(d, f) for f in fields}, "verdict": d.verdict} for d in differences]
+        print(json.dumps({"a": args.a, "b": args.b, "differences": rows}, indent=2))
+    else:
+        print(compare_table(differences, args.a, args.b), end="")
+    return 0
+
+
 def _parse_query(text: str) -> tuple[list[str], list[str]]:
     """'king' -> ([king], []); 'king-man+woman' -> ([king, woman], [man])."""
     positive, negative, sign, word = [], [], 1, ""
@@ -260,6 +286,32 @@ def _cmd_runs(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_benchmark_arguments(p: argparse.ArgumentParser) -> None:
+    """Which benchmarks: shared by ``nbw2v eval`` and ``nbw2v compare``."""
+    p.add_argument(
+        "--similarity",
+        nargs="*",
+        default=["wordsim353", "simlex999"],
+        help="wordsim353, simlex999 or files of word1<TAB>word2<TAB>score (default: both bundled sets)",
+    )
+    p.add_argument(
+        "--analogies", default="google", help="'google', 'msr' (bundled), a file, several with commas, or '' to skip"
+    )
+    p.add_argument(
+        "--suite",
+        action="store_true",
+        help="the standard suite (Levy et al. 2015): every bundled similarity set and Google + MSR analogies",
+    )
+    p.add_argument(
+        "--restrict",
+        type=int,
+        default=ANALOGY_RESTRICT,
+        help=f"answer analogies among the N most frequent words (0: all; default {ANALOGY_RESTRICT:,})",
+    )
+    p.add_argument("--method", choices=["3cosadd", "3cosmul"], default="3cosadd", help="analogy method")
+    p.add_argument("--case-sensitive", action="store_true", help="match words exactly (default: caseless)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nbw2v",
@@ -300,32 +352,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("eval", help="word similarity and analogy scores of a vectors file or MLflow run")
     p.add_argument("vectors", help=VECTORS_HELP)
-    p.add_argument(
-        "--similarity",
-        nargs="*",
-        default=["wordsim353", "simlex999"],
-        help="wordsim353, simlex999 or files of word1<TAB>word2<TAB>score (default: both bundled sets)",
-    )
-    p.add_argument(
-        "--analogies", default="google", help="'google', 'msr' (bundled), a file, several with commas, or '' to skip"
-    )
-    p.add_argument(
-        "--suite",
-        action="store_true",
-        help="the standard suite (Levy et al. 2015): every bundled similarity set and Google + MSR analogies",
-    )
-    p.add_argument(
-        "--restrict",
-        type=int,
-        default=ANALOGY_RESTRICT,
-        help=f"answer analogies among the N most frequent words (0: all; default {ANALOGY_RESTRICT:,})",
-    )
-    p.add_argument("--method", choices=["3cosadd", "3cosmul"], default="3cosadd", help="analogy method")
-    p.add_argument("--case-sensitive", action="store_true", help="match words exactly (default: caseless)")
+    _add_benchmark_arguments(p)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--tracking-uri", default="", help="MLflow store of a run given as VECTORS (default ./mlflow.db)")
     p.add_argument("--log-to-run", action="store_true", help="log the metrics to the MLflow run given as VECTORS")
     p.set_defaults(func=_cmd_eval)
+
+    p = sub.add_parser(
+        "compare",
+        help="is A better than B? paired differences per benchmark with bootstrap 95%% intervals",
+    )
+    p.add_argument("a", help="vectors A: " + VECTORS_HELP)
+    p.add_argument("b", help="vectors B (same forms)")
+    _add_benchmark_arguments(p)
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--tracking-uri", default="", help="MLflow store of runs given as A or B (default ./mlflow.db)")
+    p.set_defaults(func=_cmd_compare)
 
     p = sub.add_parser("replay", help="send a run's offline tracking journal (./mlflow-offline/...) to MLflow")
     p.add_argument("journal", help="journal.jsonl, or its folder")

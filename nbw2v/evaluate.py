@@ -124,6 +124,9 @@ class SimilarityResult:
     note: str = ""
     #: the bootstrap 95% interval of the Spearman rho over the covered pairs
     ci: tuple[float, float] | None = None
+    #: per pair of the file: the model's cosine (NaN where not covered) and the human score
+    cosines: np.ndarray | None = None
+    human: np.ndarray | None = None
 
     @property
     def coverage(self) -> float:
@@ -145,22 +148,25 @@ def evaluate_similarity(
     pairs = read_similarity_pairs(path)
     view = VocabView(emb, restrict, case_insensitive)
     model, human, missing = [], [], []
-    for a, b, score in pairs:
+    every = np.full(len(pairs), np.nan)
+    for i, (a, b, score) in enumerate(pairs):
         ia, ib = view.get(a), view.get(b)
         if ia is None or ib is None:
             missing.append((a, b))
             continue
         # float64 cosines: ranks must not hinge on float32 round-off between near-equal pairs
         u, v = emb.vectors[ia].astype(np.float64), emb.vectors[ib].astype(np.float64)
-        model.append(float(u @ v / max(np.linalg.norm(u) * np.linalg.norm(v), 1e-300)))
+        every[i] = float(u @ v / max(np.linalg.norm(u) * np.linalg.norm(v), 1e-300))
+        model.append(every[i])
         human.append(score)
     name = name or Path(path).stem
+    per_pair = {"cosines": every, "human": np.array([s for _, _, s in pairs], dtype=np.float64)}
     if len(model) < 2:
         note = "" if not model else "one pair covered, a correlation needs two"
-        return SimilarityResult(name, None, None, len(model), len(pairs), missing, note)
+        return SimilarityResult(name, None, None, len(model), len(pairs), missing, note, **per_pair)
     if np.ptp(model) == 0:
         note = f"every covered pair has the same cosine {model[0]:.3g} (a 1-dimensional model has only +-1)"
-        return SimilarityResult(name, None, None, len(model), len(pairs), missing, note)
+        return SimilarityResult(name, None, None, len(model), len(pairs), missing, note, **per_pair)
     return SimilarityResult(
         name,
         spearman(model, human),
@@ -169,6 +175,7 @@ def evaluate_similarity(
         len(pairs),
         missing,
         ci=spearman_interval(model, human),
+        **per_pair,
     )
 
 
@@ -181,6 +188,8 @@ class AnalogyResult:
     sections: dict[str, tuple[int, int, int]] = field(default_factory=dict)  # name -> (correct, used, total)
     #: "google" (metrics eval/analogy_*), else the set's name (eval/<name>_analogy_*)
     name: str = "google"
+    #: per question of the file, in order: 1 right, 0 wrong, -1 not covered
+    outcomes: np.ndarray | None = None
 
     @property
     def ci(self) -> tuple[float, float] | None:
@@ -258,9 +267,12 @@ def evaluate_analogies(
     unit = emb.unit_vectors[: view.limit]
     name = "google" if Path(path) == GOOGLE_ANALOGIES else name or Path(path).stem
     result = AnalogyResult(method, 0, 0, sum(len(q) for _, q in sections), name=name)
-    for name, questions in sections:
+    outcomes = []
+    for section, questions in sections:
         ids = [[view.get(w) for w in q] for q in questions]
+        covered = np.array([None not in q for q in ids])
         ids = np.array([q for q in ids if None not in q], dtype=np.int64).reshape(-1, 4)
+        right = np.zeros(len(ids), np.int8)
         correct = 0
         for lo in range(0, len(ids), batch):
             q = ids[lo : lo + batch]
@@ -276,10 +288,15 @@ def evaluate_analogies(
                 for row, col in zip(*np.nonzero(np.isin(q[:, :3], list(view.members))), strict=True):
                     scores[row, view.members[int(q[row, col])]] = -np.inf
             predicted = view.cls[scores.argmax(axis=1)]
-            correct += int((predicted == q[:, 3]).sum())
-        result.sections[name] = (correct, len(ids), len(questions))
+            right[lo : lo + batch] = predicted == q[:, 3]
+            correct += int(right[lo : lo + batch].sum())
+        section_outcomes = np.full(len(questions), -1, np.int8)
+        section_outcomes[covered] = right
+        outcomes.append(section_outcomes)
+        result.sections[section] = (correct, len(ids), len(questions))
         result.correct += correct
         result.used += len(ids)
+    result.outcomes = np.concatenate(outcomes) if outcomes else np.zeros(0, np.int8)
     return result
 
 

@@ -137,3 +137,38 @@ def test_eval_suite_preset_and_checked_names():
     cfg.eval.analogies = "google,msrr"
     with pytest.raises(ConfigError, match=r"eval.analogies: 'msrr' is neither a bundled set \(google, msr\)"):
         validate(cfg)
+
+
+def _similarity(name, cosines, human):
+    from nbw2v.evaluate import SimilarityResult
+
+    return SimilarityResult(name, None, None, len(human), len(human), cosines=cosines, human=human)
+
+
+def test_the_paired_comparison_finds_a_planted_difference_and_none_against_itself():
+    from nbw2v.compare import compare_results, compare_table
+    from nbw2v.evaluate import AnalogyResult
+
+    rng = np.random.default_rng(0)
+    human = rng.standard_normal(400)
+    good = human + 0.5 * rng.standard_normal(400)
+    poor = human + 1.5 * rng.standard_normal(400)
+    poor[:20] = np.nan  # B misses some pairs: only the shared ones are compared
+    right_a = (rng.random(1000) < 0.6).astype(np.int8)
+    right_b = (rng.random(1000) < 0.5).astype(np.int8)
+    right_b[-100:] = -1
+    a = [_similarity("ws", good, human), AnalogyResult("3cosadd", 0, 0, 1000, outcomes=right_a)]
+    b = [_similarity("ws", poor, human), AnalogyResult("3cosadd", 0, 0, 1000, outcomes=right_b)]
+    sim, ana = compare_results(a, b)
+    assert sim.verdict == "A better" and sim.ci[0] > 0 and sim.shared == 380 and sim.total == 400
+    assert ana.verdict == "A better" and (ana.shared, ana.total) == (900, 1000)
+    assert compare_results(b, a)[0].verdict == "B better"
+    same = compare_results(a, a)
+    assert all(d.verdict == "no difference at 95%" and d.diff == 0 for d in same)
+    table = compare_table(compare_results(a, b), "run-a", "run-b")
+    assert "| ws | " in table and "A better" in table and "380 of 400" in table
+    # paired: the interval of the difference is narrower than two independent intervals combined
+    alike = good + 0.3 * rng.standard_normal(400)  # B shares most of A's errors
+    d = compare_results([_similarity("ws", good, human)], [_similarity("ws", alike, human)])[0]
+    (low_a, high_a), (low_b, high_b) = spearman_interval(good, human), spearman_interval(alike, human)
+    assert d.ci[1] - d.ci[0] < 0.5 * math.hypot(high_a - low_a, high_b - low_b)
