@@ -64,6 +64,8 @@ def load_sweep(tracking_uri: str, experiment: str, sweep_id: str = "", filter_st
 
 #: params that never define a configuration of a sweep
 _NOT_AXES = ("logger.", "train.threads", "train.checkpoint", "train.resume", "train.report_every_s", "data.cache")
+#: replicates, not configurations: runs differing only in these are pooled (mean across seeds)
+_REPLICATE = ("seed",)
 _SHORT = {"model.window": "window", "loss.K": "K", "model.dim": "dim"}
 
 
@@ -74,8 +76,121 @@ def swept_axes(rows: list[dict]) -> list[str]:
     return [
         k
         for k in keys
-        if k not in _SHORT and not k.startswith(_NOT_AXES) and len({r.get("params", {}).get(k) for r in rows}) > 1
+        if k not in _SHORT
+        and k not in _REPLICATE
+        and not k.startswith(_NOT_AXES)
+        and len({r.get("params", {}).get(k) for r in rows}) > 1
     ]
+
+
+def config_key(row: dict, axes: list[str]) -> tuple:
+    """What a run is an instance of: window, K, dim and the other swept axes (not its seed)."""
+    return (row["window"], row["K"], row["dim"], *(str(row["params"].get(a)) for a in axes))
+
+
+def ranking_metric(rows: list[dict]) -> tuple[str, str]:
+    """(label, metric key) the configurations are ranked by: WordSim353, else the first
+    similarity set the runs were scored on (the objective of :func:`nbw2v.run.objective`)."""
+    keys = sorted({k for r in rows for k in r.get("metrics", {}) if k.endswith("_spearman")})
+    if any(r.get("WS353") is not None for r in rows) or "eval/wordsim353_spearman" in keys or not keys:
+        return "WS353", "eval/wordsim353_spearman"
+    return keys[0][len("eval/") : -len("_spearman")], keys[0]
+
+
+def pooled_configs(rows: list[dict]) -> list[dict]:
+    """One entry per configuration over its FINISHED runs (seeds): n, mean, sd and a 95%
+    interval of the mean - a t-interval across seeds for n >= 2, the run's own bootstrap
+    interval over the benchmark's pairs for n = 1 - then which configurations are tied with
+    the best: Welch's t-test across seeds (p >= 0.05) when both have >= 2 seeds, else
+    overlapping 95% intervals (a screen, weaker than a test). Best first."""
+    from scipy import stats
+
+    label, ci_key = ranking_metric(rows)
+
+    def score(r):
+        value = r.get("metrics", {}).get(ci_key)
+        return value if value is not None else r.get(label)
+
+    axes = swept_axes(rows)
+    groups: dict[tuple, list[dict]] = {}
+    for r in rows:
+        if r["status"] == "FINISHED" and score(r) is not None:
+            groups.setdefault(config_key(r, axes), []).append(r)
+    out = []
+    for key, members in groups.items():
+        values = np.array([score(m) for m in members], dtype=np.float64)
+        n, mean = len(values), float(values.mean())
+        sd = float(values.std(ddof=1)) if n > 1 else 0.0
+        if n > 1:
+            half = float(stats.t.ppf(0.975, n - 1) * sd / np.sqrt(n))
+            ci = (max(-1.0, mean - half), min(1.0, mean + half))  # a correlation stays in [-1, 1]
+        else:
+            metrics = members[0].get("metrics", {})
+            low, high = metrics.get(f"{ci_key}_ci_low"), metrics.get(f"{ci_key}_ci_high")
+            ci = (low, high) if low is not None and high is not None else None
+        out.append(
+            {"key": key, "axes": axes, "n": n, "mean": mean, "sd": sd, "ci": ci, "values": values, "metric": label}
+        )
+    out.sort(key=lambda c: -c["mean"])
+    if not out:
+        return out
+    best = out[0]
+    for c in out:
+        if c is best:
+            c["tied"], c["test"] = True, "best"
+        elif c["n"] > 1 and best["n"] > 1:
+            p = float(stats.ttest_ind(c["values"], best["values"], equal_var=False).pvalue)
+            c["tied"], c["test"] = (not p < 0.05), f"Welch t across seeds, p={p:.3f}"
+        elif c["ci"] is not None and best["ci"] is not None:
+            c["tied"], c["test"] = (
+                c["ci"][1] >= best["ci"][0],
+                "95% intervals overlap" if c["ci"][1] >= best["ci"][0] else "95% intervals apart",
+            )
+        else:
+            c["tied"], c["test"] = False, "no interval"
+    return out
+
+
+def config_label(c: dict) -> str:
+    window, k, dim, *rest = c["key"]
+    parts = [
+        f"window {window:g}",
+        f"K {k:g}",
+        f"dim {dim:g}",
+        *(f"{a}={v}" for a, v in zip(c["axes"], rest, strict=True)),
+    ]
+    return ", ".join(parts)
+
+
+def configs_table(configs: list[dict]) -> str:
+    """The pooled configurations as Markdown, and one line naming the best and the tied."""
+    if not configs:
+        return ""
+    metric = configs[0]["metric"]
+    lines = [
+        f"## Configurations ({metric}, seeds pooled)",
+        "",
+        f"| configuration | seeds | {metric} mean | sd | 95% interval | vs the best | tied with the best |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for c in configs:
+        ci = f"[{c['ci'][0]:.3f}, {c['ci'][1]:.3f}]" if c["ci"] else "-"
+        lines.append(
+            f"| {config_label(c)} | {c['n']} | {c['mean']:.3f} | {c['sd']:.3f} | {ci} | {c['test']} | "
+            f"{'yes' if c['tied'] else 'no'} |"
+        )
+    tied = [config_label(c) for c in configs[1:] if c["tied"]]
+    lines += [
+        "",
+        f"Best: {config_label(configs[0])} ({metric} {configs[0]['mean']:.3f}). "
+        + (
+            f"Not distinguishable from it at 95%: {'; '.join(tied)}."
+            if tied
+            else "Every other configuration is worse at 95%."
+        ),
+        "",
+    ]
+    return "\n".join(lines)
 
 
 def _number(value):
@@ -106,15 +221,32 @@ def _fmt(value, label: str) -> str:
 
 
 def table(rows: list[dict]) -> str:
+    seeds = len({r.get("params", {}).get("seed") for r in rows}) > 1
     labels = [label for label, _, _ in COLUMNS[:3]] + swept_axes(rows) + [label for label, _, _ in COLUMNS[3:]]
-    lines = ["| run | status | " + " | ".join(labels) + " |", "|---|---|" + "---|" * len(labels)]
+    head = ["seed", *labels] if seeds else labels
+    lines = ["| run | status | " + " | ".join(head) + " |", "|---|---|" + "---|" * len(head)]
     for r in rows:
-        lines.append(f"| {r['name']} | {r['status']} | " + " | ".join(_fmt(r[c], c) for c in labels) + " |")
+        cells = ([str(r["params"].get("seed"))] if seeds else []) + [_fmt(r[c], c) for c in labels]
+        lines.append(f"| {r['name']} | {r['status']} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
 #: more panels than this and the other swept axes are folded into each cell (its best value)
 MAX_PANELS = 8
+
+
+def _seed_means(rows: list[dict], metric: str) -> list[dict]:
+    """One row per configuration, its ``metric`` the mean over its seeds (runs that differ only
+    in the seed); rows without the metric are left out of the mean."""
+    axes = swept_axes(rows)
+    groups: dict[tuple, list[dict]] = {}
+    for r in rows:
+        groups.setdefault(config_key(r, axes), []).append(r)
+    out = []
+    for members in groups.values():
+        values = [m[metric] for m in members if m.get(metric) is not None]
+        out.append({**members[0], metric: float(np.mean(values)) if values else None})
+    return out
 
 
 def heatmap_panels(rows: list[dict]) -> tuple[list[tuple[float, tuple]], list[str], bool]:
@@ -131,17 +263,22 @@ def heatmap_panels(rows: list[dict]) -> tuple[list[tuple[float, tuple]], list[st
     return [(d, ()) for d in dims], extra, True
 
 
-def _heatmaps(rows, metric: str, path: Path, title: str, cmap: str, label: str, per_term: bool = False) -> Path | None:
+def _heatmaps(
+    rows, metric: str, path: Path, title: str, cmap: str, label: str, per_term: bool = False, marks=None
+) -> Path | None:
     """Window x K panels (see :func:`heatmap_panels`), one shared colour scale (labelled), each
-    cell's value written in black or white by the cell's brightness. ``per_term``: a
-    negative-sampling loss is divided by K + 1 (its logistic terms: raw losses favour small K)."""
+    cell's value (the mean over its seeds) written in black or white by the cell's brightness.
+    ``per_term``: a negative-sampling loss is divided by K + 1 (its logistic terms: raw losses
+    favour small K). ``marks``: {configuration key: text} appended to a cell's value (the best
+    configuration and those tied with it)."""
     import matplotlib
 
     from .plotting import pyplot
 
     plt = pyplot()
-    usable = [r for r in rows if None not in (r["window"], r["K"], r["dim"])]
+    usable = _seed_means([r for r in rows if None not in (r["window"], r["K"], r["dim"])], metric)
     panels, extra, folded = heatmap_panels(usable)
+    marks = marks or {}
     windows = sorted({r["window"] for r in usable})
     ks = sorted({r["K"] for r in usable})
     if not panels:
@@ -158,6 +295,7 @@ def _heatmaps(rows, metric: str, path: Path, title: str, cmap: str, label: str, 
     norm = matplotlib.colors.Normalize(vmin=vmin, vmax=vmax if vmax > vmin else vmin + 1e-12)
     colours = matplotlib.colormaps[cmap]
     better = min if per_term else max  # a loss: lower is better; a score: higher
+    cell_marks: dict[tuple, str] = {}
     for ax, (dim, combo) in zip(axes[0], panels, strict=True):
         grid = np.full((len(windows), len(ks)), np.nan)
         for r in usable:
@@ -167,6 +305,8 @@ def _heatmaps(rows, metric: str, path: Path, title: str, cmap: str, label: str, 
                 continue
             i, j = windows.index(r["window"]), ks.index(r["K"])
             grid[i, j] = value(r) if np.isnan(grid[i, j]) else better(grid[i, j], value(r))
+            if not folded:
+                cell_marks[(dim, combo, i, j)] = marks.get(config_key(r, extra), "")
         image = ax.imshow(grid, cmap=cmap, norm=norm, origin="lower", aspect="auto")
         for i in range(len(windows)):
             for j in range(len(ks)):
@@ -176,7 +316,7 @@ def _heatmaps(rows, metric: str, path: Path, title: str, cmap: str, label: str, 
                     ax.text(
                         j,
                         i,
-                        f"{grid[i, j]:.3f}",
+                        f"{grid[i, j]:.3f}{cell_marks.get((dim, combo, i, j), '')}",
                         ha="center",
                         va="center",
                         fontsize=8,
@@ -236,9 +376,18 @@ def build_report(rows: list[dict], out_dir: str | Path, title: str = "sweep") ->
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = [out / "runs.md"]
-    paths[0].write_text(f"# {title}\n\n{len(rows)} run(s)\n\n" + table(rows))
+    configs = pooled_configs(rows)
+    paths[0].write_text(f"# {title}\n\n{len(rows)} run(s)\n\n" + configs_table(configs) + "\n## Runs\n\n" + table(rows))
     for made in (
-        _heatmaps(rows, "WS353", out / "heatmap_ws353.png", f"{title}: WordSim353", "viridis", "Spearman rho"),
+        _heatmaps(
+            rows,
+            "WS353",
+            out / "heatmap_ws353.png",
+            f"{title}: WordSim353 (* best, = not distinguishable from it at 95%)",
+            "viridis",
+            "Spearman rho (mean over seeds)",
+            marks={c["key"]: ("*" if i == 0 else "=") for i, c in enumerate(configs) if c["tied"]},
+        ),
         _heatmaps(
             rows,
             "final loss",

@@ -246,3 +246,54 @@ def test_slurm_profile_composes():
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         cfg = compose(config_name="config", overrides=["hydra/launcher=nbw2v_slurm"], return_hydra_config=True)
     assert cfg.hydra.launcher._target_.endswith("SlurmLauncher") and cfg.hydra.launcher.cpus_per_task == 4
+
+
+def test_seeds_are_pooled_per_configuration_and_ties_with_the_best_are_named(tmp_path):
+    from nbw2v.report import build_report, pooled_configs
+
+    def row(i, window, seed, ws, ci=None):
+        metrics = {"eval/wordsim353_spearman_ci_low": ci[0], "eval/wordsim353_spearman_ci_high": ci[1]} if ci else {}
+        return {
+            "run_id": str(i), "name": f"r{i}", "status": "FINISHED", "window": window, "K": 5, "dim": 50,
+            "final loss": 2.0, "gradcheck log10 err": -10.0, "WS353": ws, "SimLex": 0.2, "analogy": 0.1,
+            "words/s": 1e6, "train s": 1.0, "metrics": metrics,
+            "params": {"model.window": str(window), "seed": str(seed), "model.dim": "50"},
+        }  # fmt: skip
+
+    # window 5 clearly best over 3 seeds; window 3 close to it; window 2 far below
+    cells = [(w, base, s) for w, base in ((5, 0.60), (3, 0.598), (2, 0.40)) for s in (1, 2, 3)]
+    rows = [row(i, w, s, base + 0.002 * s) for i, (w, base, s) in enumerate(cells)]
+    configs = pooled_configs(rows)
+    assert [c["key"][0] for c in configs] == [5, 3, 2] and all(c["n"] == 3 for c in configs)
+    assert configs[0]["test"] == "best" and configs[1]["tied"] and "Welch" in configs[1]["test"]
+    assert not configs[2]["tied"]
+    assert configs[0]["mean"] == pytest.approx(0.604) and configs[0]["sd"] == pytest.approx(0.002)
+    text = build_report(rows, tmp_path / "rep")[0].read_text()
+    assert "Best: window 5, K 5, dim 50 (WS353 0.604)" in text
+    assert "Not distinguishable from it at 95%: window 3, K 5, dim 50." in text
+    assert "| seed |" in text and "| seed |" not in text.split("## Runs")[0]  # seeds: a column, not an axis
+    # single runs: their bootstrap intervals, compared by overlap (named as such)
+    single = [row(0, 5, 1, 0.60, (0.55, 0.65)), row(1, 3, 1, 0.50, (0.40, 0.56)), row(2, 2, 1, 0.30, (0.2, 0.4))]
+    configs = pooled_configs(single)
+    assert [c["tied"] for c in configs] == [True, True, False]
+    assert configs[1]["test"] == "95% intervals overlap" and configs[2]["test"] == "95% intervals apart"
+
+
+@pytest.mark.slow
+def test_a_2x2_sweep_with_2_seeds_reports_4_configurations(tmp_path):
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    pairs = tmp_path / "pairs.tsv"
+    pairs.write_text("king\tqueen\t9\nwater\tsea\t7\nking\tsea\t1\nthe\tto\t2\nrule\tflows\t3\n")
+    proc = subprocess.run(
+        [*tiny_sweep_command(tmp_path, store), "seed=1,2", f"eval.similarity=[{pairs}]"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=900,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    text = (tmp_path / "multirun" / "report" / "runs.md").read_text()
+    assert text.startswith("# sweep") and "8 run(s)" in text
+    configs = text.split("## Configurations")[1].split("## Runs")[0]
+    assert configs.count("| window ") == 4 and configs.count("| 2 |") == 4  # 4 configurations x 2 seeds
+    assert "Best: window " in configs
