@@ -144,7 +144,9 @@ def test_a_sweep_over_the_three_losses_reports_them_side_by_side(tmp_path):
     assert sorted(c.data.params["loss.name"] for c in children) == ["hs", "negative", "softmax"]
     assert all(c.info.status == "FINISHED" and c.data.metrics["gradcheck/max_rel_err"] < 1e-6 for c in children)
     table = (tmp_path / "multirun" / "report" / "runs.md").read_text()
-    assert "| loss.name |" in table.splitlines()[4]  # a column of its own
+    runs = table.split("## Runs", 1)[1]
+    assert "| loss.name |" in runs.strip().splitlines()[0]  # a column of its own
+    assert "loss.name=hs" in table.split("## Runs", 1)[0]  # and a configuration of its own
     assert all(f"| {name} |" in table for name in ("negative", "hs", "softmax"))
 
 
