@@ -182,6 +182,11 @@ def configs_table(configs: list[dict]) -> str:
     tied = [config_label(c) for c in configs[1:] if c["tied"]]
     lines += [
         "",
+        "Across seeds, the test sees training noise only: it says whether a configuration reliably "
+        f"scores higher on these {metric} pairs, not whether the gap would hold on other word pairs (the "
+        "runs' bootstrap intervals over the pairs, logged as *_ci_low/_ci_high, measure that; `nbw2v "
+        "compare` tests two models' vectors on the same pairs).",
+        "",
         f"Best: {config_label(configs[0])} ({metric} {configs[0]['mean']:.3f}). "
         + (
             f"Not distinguishable from it at 95%: {'; '.join(tied)}."
