@@ -14,6 +14,7 @@ same restriction and case handling (tested).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -147,22 +148,23 @@ def evaluate_similarity(
     """Spearman (and Pearson) correlation of cosine similarity with the human scores."""
     pairs = read_similarity_pairs(path)
     view = VocabView(emb, restrict, case_insensitive)
-    model, human, missing = [], [], []
-    every = np.full(len(pairs), np.nan)
-    for i, (a, b, score) in enumerate(pairs):
+    missing = []
+    cosines = np.full(len(pairs), np.nan)  # per pair of the file; NaN: not covered
+    for i, (a, b, _) in enumerate(pairs):
         ia, ib = view.get(a), view.get(b)
         if ia is None or ib is None:
             missing.append((a, b))
             continue
         # float64 cosines: ranks must not hinge on float32 round-off between near-equal pairs
         u, v = emb.vectors[ia].astype(np.float64), emb.vectors[ib].astype(np.float64)
-        every[i] = float(u @ v / max(np.linalg.norm(u) * np.linalg.norm(v), 1e-300))
-        model.append(every[i])
-        human.append(score)
+        cosines[i] = float(u @ v / max(np.linalg.norm(u) * np.linalg.norm(v), 1e-300))
+    scores = np.array([s for _, _, s in pairs], dtype=np.float64)
+    covered = np.isfinite(cosines)
+    model, human = cosines[covered], scores[covered]
     name = name or Path(path).stem
-    per_pair = {"cosines": every, "human": np.array([s for _, _, s in pairs], dtype=np.float64)}
+    per_pair = {"cosines": cosines, "human": scores}
     if len(model) < 2:
-        note = "" if not model else "one pair covered, a correlation needs two"
+        note = "" if not len(model) else "one pair covered, a correlation needs two"
         return SimilarityResult(name, None, None, len(model), len(pairs), missing, note, **per_pair)
     if np.ptp(model) == 0:
         note = f"every covered pair has the same cosine {model[0]:.3g} (a 1-dimensional model has only +-1)"
@@ -191,7 +193,7 @@ class AnalogyResult:
     #: per question of the file, in order: 1 right, 0 wrong, -1 not covered
     outcomes: np.ndarray | None = None
 
-    @property
+    @functools.cached_property
     def ci(self) -> tuple[float, float] | None:
         """The bootstrap 95% interval of the accuracy over the answered questions."""
         return accuracy_interval(self.correct, self.used)
@@ -273,7 +275,6 @@ def evaluate_analogies(
         covered = np.array([None not in q for q in ids])
         ids = np.array([q for q in ids if None not in q], dtype=np.int64).reshape(-1, 4)
         right = np.zeros(len(ids), np.int8)
-        correct = 0
         for lo in range(0, len(ids), batch):
             q = ids[lo : lo + batch]
             if method == "3cosadd":
@@ -289,7 +290,7 @@ def evaluate_analogies(
                     scores[row, view.members[int(q[row, col])]] = -np.inf
             predicted = view.cls[scores.argmax(axis=1)]
             right[lo : lo + batch] = predicted == q[:, 3]
-            correct += int(right[lo : lo + batch].sum())
+        correct = int(right.sum())
         section_outcomes = np.full(len(questions), -1, np.int8)
         section_outcomes[covered] = right
         outcomes.append(section_outcomes)

@@ -88,6 +88,16 @@ def config_key(row: dict, axes: list[str]) -> tuple:
     return (row["window"], row["K"], row["dim"], *(str(row["params"].get(a)) for a in axes))
 
 
+def by_config(rows: list[dict], axes: list[str] | None = None) -> dict[tuple, list[dict]]:
+    """The runs of each configuration (its seeds), keyed by :func:`config_key` over ``axes``
+    (default: the axes these rows sweep)."""
+    axes = swept_axes(rows) if axes is None else axes
+    groups: dict[tuple, list[dict]] = {}
+    for r in rows:
+        groups.setdefault(config_key(r, axes), []).append(r)
+    return groups
+
+
 def ranking_metric(rows: list[dict]) -> tuple[str, str]:
     """(label, metric key) the configurations are ranked by: WordSim353, else the first
     similarity set the runs were scored on (the objective of :func:`nbw2v.run.objective`)."""
@@ -112,10 +122,7 @@ def pooled_configs(rows: list[dict]) -> list[dict]:
         return value if value is not None else r.get(label)
 
     axes = swept_axes(rows)
-    groups: dict[tuple, list[dict]] = {}
-    for r in rows:
-        if r["status"] == "FINISHED" and score(r) is not None:
-            groups.setdefault(config_key(r, axes), []).append(r)
+    groups = by_config([r for r in rows if r["status"] == "FINISHED" and score(r) is not None], axes)
     out = []
     for key, members in groups.items():
         values = np.array([score(m) for m in members], dtype=np.float64)
@@ -243,12 +250,8 @@ MAX_PANELS = 8
 def _seed_means(rows: list[dict], metric: str) -> list[dict]:
     """One row per configuration, its ``metric`` the mean over its seeds (runs that differ only
     in the seed); rows without the metric are left out of the mean."""
-    axes = swept_axes(rows)
-    groups: dict[tuple, list[dict]] = {}
-    for r in rows:
-        groups.setdefault(config_key(r, axes), []).append(r)
     out = []
-    for members in groups.values():
+    for members in by_config(rows).values():
         values = [m[metric] for m in members if m.get(metric) is not None]
         out.append({**members[0], metric: float(np.mean(values)) if values else None})
     return out
