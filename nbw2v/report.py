@@ -158,6 +158,27 @@ def pooled_configs(rows: list[dict]) -> list[dict]:
     return out
 
 
+def _tests_explained(configs: list[dict], metric: str) -> list[str]:
+    """What "tied with the best" meant for these configurations, one paragraph per test used."""
+    out = []
+    if any(c["test"].startswith("Welch") for c in configs):
+        out.append(
+            "Across seeds (Welch's t-test, 5%), the test sees training noise only: it says whether a "
+            f"configuration reliably scores higher on these {metric} pairs, not whether the gap would "
+            "hold on other word pairs (the runs' bootstrap intervals over the pairs, logged as "
+            "*_ci_low/_ci_high, measure that; `nbw2v compare` tests two models' vectors on the same pairs)."
+        )
+    if any(c["test"].startswith("95% intervals") for c in configs):
+        out.append(
+            "Where a configuration has one seed, its interval is the run's bootstrap 95% interval over "
+            f"the {metric} pairs, and it counts as tied with the best when the two intervals overlap: a "
+            "screen, not a test (overlapping intervals can still differ under a paired test, and one "
+            "seed says nothing of training noise). For a test, give every cell seeds (`seed=1,2,3` in "
+            "the grid) or run `nbw2v compare` on two saved models."
+        )
+    return out
+
+
 def config_label(c: dict) -> str:
     window, k, dim, *rest = c["key"]
     parts = [
@@ -184,16 +205,13 @@ def configs_table(configs: list[dict]) -> str:
         ci = f"[{c['ci'][0]:.3f}, {c['ci'][1]:.3f}]" if c["ci"] else "-"
         lines.append(
             f"| {config_label(c)} | {c['n']} | {c['mean']:.3f} | {c['sd']:.3f} | {ci} | {c['test']} | "
+            if c["n"] > 1
+            else f"| {config_label(c)} | 1 | {c['mean']:.3f} | - | {ci} | {c['test']} | "
             f"{'yes' if c['tied'] else 'no'} |"
         )
     tied = [config_label(c) for c in configs[1:] if c["tied"]]
+    lines += ["", *_tests_explained(configs, metric), ""]
     lines += [
-        "",
-        "Across seeds, the test sees training noise only: it says whether a configuration reliably "
-        f"scores higher on these {metric} pairs, not whether the gap would hold on other word pairs (the "
-        "runs' bootstrap intervals over the pairs, logged as *_ci_low/_ci_high, measure that; `nbw2v "
-        "compare` tests two models' vectors on the same pairs).",
-        "",
         f"Best: {config_label(configs[0])} ({metric} {configs[0]['mean']:.3f}). "
         + (
             f"Not distinguishable from it at 95%: {'; '.join(tied)}."

@@ -498,8 +498,9 @@ class MlflowTracker:
 
 
 #: the runs-table view nbw2v keeps on every experiment (MLflow's shared view state: an experiment
-#: tag the UI reads for ``?viewStateShareKey=``): the sweep axes and the scores as columns, best
-#: WordSim353 first. Without it MLflow's table shows no param or metric until columns are picked.
+#: tag the UI reads for ``?viewStateShareKey=``): the sweep axes and the scores as columns (WS353
+#: with its bootstrap 95% interval), best WordSim353 first. Without it MLflow's table shows no
+#: param or metric until columns are picked.
 SCORES_VIEW = "nbw2v-scores"
 SCORES_VIEW_STATE = {
     "selectedColumns": [
@@ -508,6 +509,8 @@ SCORES_VIEW_STATE = {
         "params.`model.dim`",
         "params.`train.lr`",
         "metrics.`eval/wordsim353_spearman`",
+        "metrics.`eval/wordsim353_spearman_ci_low`",
+        "metrics.`eval/wordsim353_spearman_ci_high`",
         "metrics.`eval/simlex999_spearman`",
         "metrics.`eval/analogy_accuracy`",
         "metrics.`gradcheck/log10_max_rel_err`",

@@ -192,6 +192,7 @@ def test_hydra_app_single_and_multirun(store, tiny_corpus, tmp_path):
     # the experiment carries the scores view the printed link opens (MLflow's shared view state)
     view = json.loads(client.get_experiment_by_name("hydra").tags["mlflow.sharedViewState.nbw2v-scores"])
     assert "metrics.`eval/wordsim353_spearman`" in view["selectedColumns"] and view["orderByAsc"] is False
+    assert "metrics.`eval/wordsim353_spearman_ci_low`" in view["selectedColumns"]  # the score's uncertainty too
     bad = subprocess.run([str(exe), *base, "loss.K=0"], capture_output=True, text=True, cwd=tmp_path, timeout=600)
     assert bad.returncode == 2 and "loss.K=0: expected an integer in [1, 1000]" in bad.stderr
 

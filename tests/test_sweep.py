@@ -274,11 +274,15 @@ def test_seeds_are_pooled_per_configuration_and_ties_with_the_best_are_named(tmp
     assert "Best: window 5, K 5, dim 50 (WS353 0.604)" in text
     assert "Not distinguishable from it at 95%: window 3, K 5, dim 50." in text
     assert "| seed |" in text and "| seed |" not in text.split("## Runs")[0]  # seeds: a column, not an axis
+    assert "Welch's t-test" in text and "a screen, not a test" not in text  # the test used, and only it
     # single runs: their bootstrap intervals, compared by overlap (named as such)
     single = [row(0, 5, 1, 0.60, (0.55, 0.65)), row(1, 3, 1, 0.50, (0.40, 0.56)), row(2, 2, 1, 0.30, (0.2, 0.4))]
     configs = pooled_configs(single)
     assert [c["tied"] for c in configs] == [True, True, False]
     assert configs[1]["test"] == "95% intervals overlap" and configs[2]["test"] == "95% intervals apart"
+    text = build_report(single, tmp_path / "single")[0].read_text()
+    assert "a screen, not a test" in text and "Welch" not in text
+    assert "| window 3, K 5, dim 50 | 1 | 0.500 | - | [0.400, 0.560] |" in text  # no sd from one seed
 
 
 @pytest.mark.slow
