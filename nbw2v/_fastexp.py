@@ -31,8 +31,15 @@ def exp_nonpos_inplace(x):
 
 def exp_nonpos_scratch(x, bits):
     """:func:`exp_nonpos_inplace` without allocating: ``bits`` is a scratch int array as long
-    as ``x`` (int32 for float32, int64 for float64), for hot loops over short arrays."""
+    as ``x`` (int32 for float32, int64 for float64: :func:`exp_scratch_bits`), for hot loops
+    over short arrays."""
     np.exp(x, out=x)
+
+
+def exp_scratch_bits(n, like):
+    """A scratch array of ``n`` ints for :func:`exp_nonpos_scratch` on arrays of ``like``'s
+    dtype (int32 for float32, int64 for float64)."""
+    return np.empty(n, np.int32 if like.dtype == np.float32 else np.int64)
 
 
 _LOG2E = 1.4426950408889634
@@ -108,4 +115,13 @@ def _exp_nonpos_scratch_overload(x, bits):
             return _SCRATCH32
         if x.dtype == types.float64 and bits.dtype == types.int64:
             return _SCRATCH64
+    return None
+
+
+@overload(exp_scratch_bits)
+def _exp_scratch_bits_overload(n, like):
+    if isinstance(like, types.Array) and like.dtype == types.float32:
+        return lambda n, like: np.empty(n, np.int32)
+    if isinstance(like, types.Array) and like.dtype == types.float64:
+        return lambda n, like: np.empty(n, np.int64)
     return None

@@ -24,6 +24,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import prange
 
+from ._fastexp import exp_scratch_bits
 from ._jit import njit_parallel, njit_serial
 from ._rng import next_below, next_float, sample_alias, stream_seed
 from .losses.hierarchical import HuffmanTree
@@ -174,8 +175,8 @@ def train_chunk(input_vectors, output_vectors, corpus, chunk, epoch, sched, tabl
     delta = np.empty((2 * window, dim), dtype)
     grad_buf = np.empty(dim, dtype)
     coef64 = np.empty(sched.negatives + 1, np.float64)
-    work = np.empty((3, 2 * window * max_targets), np.float64)
-    bits = np.empty(2 * window * max_targets, np.int64)
+    work = np.empty((3, 2 * window * max_targets), dtype)  # the logistic pass in the vectors' type
+    bits = exp_scratch_bits(2 * window * max_targets, work)
     state = stream_seed(sched.seed, epoch, chunk)
     words_done = corpus.chunk_words_before[chunk]
     loss, pairs = 0.0, np.int64(0)

@@ -177,6 +177,31 @@ def test_fast_exp_accuracy(rng, dtype, x_min):
     assert np.all(np.isfinite(below)) and np.all(below >= 0) and np.all(below < 1e-37)
 
 
+@pytest.mark.parametrize("dtype,tol", [(np.float32, 3e-7), (np.float64, 1e-15)])
+def test_logistic_block_in_its_own_type(rng, dtype, tol):
+    """The trainer's logistic pass runs in the vectors' type: sigmoid and log1p(exp(-|s|))
+    to float32 precision in float32 (twice as wide, 7 series terms), to 1e-15 in float64."""
+    from nbw2v._fastexp import exp_scratch_bits
+    from nbw2v.losses._scalar import logistic_terms_block
+
+    s = np.concatenate([[0.0, 1e-8, -1e-8, 40.0, -40.0, 86.0, -86.0], rng.normal(0, 6, 4000)]).astype(dtype)
+
+    @numba.njit
+    def run(s):
+        sig, l1p = np.empty_like(s), np.empty_like(s)
+        logistic_terms_block(s, sig, l1p, exp_scratch_bits(s.shape[0], s))
+        return sig, l1p
+
+    sig, l1p = run(s)
+    assert sig.dtype == dtype and l1p.dtype == dtype
+    x = s.astype(np.float64)
+    want_sig, want_l1p = 1.0 / (1.0 + np.exp(-x)), np.log1p(np.exp(-np.abs(x)))
+    keep = want_l1p > 1e-30  # float32 exp underflows to its clamp below -87: compared absolutely
+    assert (np.abs(sig - want_sig) / want_sig).max() < tol
+    assert (np.abs(l1p[keep] - want_l1p[keep]) / want_l1p[keep]).max() < tol
+    assert np.abs(l1p - want_l1p).max() < 1e-37 + tol
+
+
 @pytest.mark.skipif(JIT_DISABLED or numba.config.NUMBA_NUM_THREADS < 2, reason="needs 2 Numba threads")
 def test_parallel_kernels_are_deterministic_across_thread_counts(rng):
     C, U = make_problem(rng, 5000, 32, np.float32)

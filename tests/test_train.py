@@ -75,12 +75,14 @@ def test_training_separates_topics_and_lowers_the_loss(topic_corpus, overrides):
 
 def test_reported_loss_is_exact_at_initialisation(topic_corpus):
     """Output vectors start at zero, so with a negligible lr every pair's loss is exactly
-    (K + 1) log 2 (no skipped negatives): the mean must be that, for any thread count."""
+    (K + 1) log 2 (no skipped negatives): the mean must be that, for any thread count, to the
+    precision of the float32 logistic pass (float32's log 2 is 2.7e-9 off; float64 kernels are
+    held to 1e-15 in tests/test_kernels.py)."""
     for threads in (1, 2):
         cfg = _cfg(topic_corpus, train__lr=1e-12, loss__neg_collision="keep", train__threads=threads, loss__K=4)
         emb = train(cfg, progress=SilentProgress())
         for loss in emb.stats["epoch_losses"]:
-            assert loss == pytest.approx(5 * math.log(2), rel=1e-9)
+            assert loss == pytest.approx(5 * math.log(2), rel=1e-7)
 
 
 @pytest.mark.skipif(JIT_DISABLED or numba.config.NUMBA_NUM_THREADS < 2, reason="needs 2 threads")

@@ -5,9 +5,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numba import types
+from numba.extending import overload
 
 from .._fastexp import exp_nonpos_scratch
-from .._jit import njit_serial
+from .._jit import FASTMATH, njit_serial
 
 
 @njit_serial
@@ -63,41 +65,6 @@ def axpy(alpha, x, y):
 
 
 @njit_serial
-def dot_native(a, b):
-    """Dot product accumulated in the rows' own dtype (the trainer's hot loop: float32 rows
-    vectorise twice as wide as with a float64 accumulator)."""
-    acc = a.dtype.type(0)
-    for j in range(a.shape[0]):
-        acc += a[j] * b[j]
-    return acc
-
-
-@njit_serial
-def dot4_native(x, y0, y1, y2, y3):
-    """Four dot products of ``x`` with ``y0..y3`` in one pass (each element of ``x`` loaded once
-    for four multiply-adds: the window kernels' scores are load-bound otherwise)."""
-    zero = x.dtype.type(0)
-    s0, s1, s2, s3 = zero, zero, zero, zero
-    for j in range(x.shape[0]):
-        xj = x[j]
-        s0 += xj * y0[j]
-        s1 += xj * y1[j]
-        s2 += xj * y2[j]
-        s3 += xj * y3[j]
-    return s0, s1, s2, s3
-
-
-@njit_serial
-def axpy4(a0, x0, a1, x1, a2, x2, a3, x3, y):
-    """``y += a0 x0 + a1 x1 + a2 x2 + a3 x3`` in one pass over ``y`` (one load and store of y
-    for four multiply-adds); the coefficients are cast to y's dtype."""
-    t = y.dtype.type
-    b0, b1, b2, b3 = t(a0), t(a1), t(a2), t(a3)
-    for j in range(y.shape[0]):
-        y[j] += b0 * x0[j] + b1 * x1[j] + b2 * x2[j] + b3 * x3[j]
-
-
-@njit_serial
 def logistic_terms(x):
     """``(sigmoid(x), log sigmoid(x), log sigmoid(-x))`` from one exp and one log1p, stable for
     any finite x (computed in float64 whatever the input type)."""
@@ -109,41 +76,54 @@ def logistic_terms(x):
     return e / (1.0 + e), x - l1p, -l1p
 
 
+def atanh_series(w):
+    """``atanh(sqrt(w)) / sqrt(w) = sum_j w^j / (2j + 1)`` for ``0 <= w <= 1/9``, to the
+    precision of w's type: 17 terms in float64 (truncation below 1e-17), 7 in float32 (below
+    1.3e-8, under float32's half-ulp). Kernels get the per-type version below; plain Python
+    (``NUMBA_DISABLE_JIT=1``) sums the float64 series."""
+    return sum(w**j / (2 * j + 1) for j in range(17))
+
+
+@overload(atanh_series, jit_options={"fastmath": set(FASTMATH)})
+def _atanh_series_overload(w):
+    if w == types.float32:
+        return lambda w: _series32(w)
+    if w == types.float64:
+        return lambda w: _series64(w)
+    return None
+
+
 @njit_serial
-def _atanh_series(w):
-    """sum_{j=0..16} w^j / (2j + 1), Horner, written out so LLVM vectorises the caller's loop.
-    With w = z^2 <= 1/9 the truncation error is below 1e-17."""
+def _series32(w):  # Horner, highest term first; the loops have compile-time length (unrolled)
+    p = np.float32(1.0 / 13.0)
+    for j in range(5, -1, -1):
+        p = p * w + np.float32(1.0 / (2 * j + 1))
+    return p
+
+
+@njit_serial
+def _series64(w):
     p = 1.0 / 33.0
-    p = p * w + 1.0 / 31.0
-    p = p * w + 1.0 / 29.0
-    p = p * w + 1.0 / 27.0
-    p = p * w + 1.0 / 25.0
-    p = p * w + 1.0 / 23.0
-    p = p * w + 1.0 / 21.0
-    p = p * w + 1.0 / 19.0
-    p = p * w + 1.0 / 17.0
-    p = p * w + 1.0 / 15.0
-    p = p * w + 1.0 / 13.0
-    p = p * w + 1.0 / 11.0
-    p = p * w + 1.0 / 9.0
-    p = p * w + 1.0 / 7.0
-    p = p * w + 1.0 / 5.0
-    p = p * w + 1.0 / 3.0
-    return p * w + 1.0
+    for j in range(15, -1, -1):
+        p = p * w + 1.0 / (2 * j + 1)
+    return p
 
 
 @njit_serial
 def logistic_terms_block(scores, sig_out, log1p_out, bits):
-    """Vectorised :func:`logistic_terms` over a block (float64 arrays of equal length):
+    """Vectorised :func:`logistic_terms` over a block (float arrays of equal length, computed
+    in their type: float32 blocks run twice as wide and need fewer series terms):
     ``sig_out = sigmoid(scores)`` and ``log1p_out = log1p(exp(-|scores|))``, so that
     ``-log sigmoid(s) = log1p_out + max(-s, 0)`` and ``-log sigmoid(-s) = log1p_out + max(s, 0)``.
-    bits: int64 scratch. Branch-free, no libm call: the trainer's hot path."""
+    bits: the int scratch of :func:`~nbw2v._fastexp.exp_scratch_bits`. Branch-free, no libm
+    call: the trainer's hot path."""
     n = scores.shape[0]
+    one, two = scores.dtype.type(1), scores.dtype.type(2)
     for j in range(n):
         sig_out[j] = -abs(scores[j])
     exp_nonpos_scratch(sig_out[:n], bits)
     for j in range(n):
         e = sig_out[j]
-        z = e / (2.0 + e)  # log1p(e) = 2 atanh(z), z in (0, 1/3] for e in (0, 1]
-        log1p_out[j] = 2.0 * z * _atanh_series(z * z)
-        sig_out[j] = (1.0 if scores[j] >= 0.0 else e) / (1.0 + e)
+        z = e / (two + e)  # log1p(e) = 2 atanh(z), z in (0, 1/3] for e in (0, 1]
+        log1p_out[j] = two * z * atanh_series(z * z)
+        sig_out[j] = (one if scores[j] >= 0 else e) / (one + e)
