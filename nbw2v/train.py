@@ -17,6 +17,7 @@ import os
 import time
 from typing import Any
 
+import numba
 import numpy as np
 
 from ._jit import set_threads
@@ -50,6 +51,7 @@ from .train_kernels import (
     Schedule,
     Tables,
     chunk_pairs,
+    hot_node_rows,
     make_chunks,
     no_tree,
     train_chunks,
@@ -237,7 +239,10 @@ def _train(cfg, tracker, progress, vocab, corpus, stats, hooks, slot, keep_check
 
     rng = np.random.default_rng(cfg.seed)
     input_vectors = ((rng.random((n_words, dim), dtype=np.float32) - 0.5) / dim).astype(np.float32)
-    output_vectors = np.zeros((n_words, dim), dtype=np.float32)
+    # hierarchical softmax: rows below the vocabulary's for the threads' private hot-node copies
+    extra = hot_node_rows(n_words, loss_spec(cfg.loss.name).targets == TARGETS_PATH, numba.config.NUMBA_NUM_THREADS)
+    output_storage = np.zeros((n_words + extra, dim), dtype=np.float32)
+    output_vectors = output_storage[:n_words]
     threshold, alias = alias_table(vocab.noise_distribution(cfg.loss.ns_exponent))
     tables = Tables(vocab.keep_probs(cfg.data.sample), threshold, alias)
     chunk_words = cfg.train.gpu_chunk_words if gpu else cfg.train.chunk_words
@@ -278,7 +283,7 @@ def _train(cfg, tracker, progress, vocab, corpus, stats, hooks, slot, keep_check
         log(f"nbw2v: training on the GPU: {gpu}")
         stats["gpu"] = gpu
     loop = runner(cfg, input_vectors, output_vectors, arrays, sched, tables, threads)
-    loop.tree = tree
+    loop.tree, loop.output_storage = tree, output_storage
     loop.checkpoint = lambda st, path=None: save_checkpoint(
         path or slot.path, input_vectors, output_vectors, st, slot.config_hash, vocab_hash, vocab, corpus_digest
     )
@@ -332,7 +337,7 @@ class _HogwildRunner(EpochLoop):
     def run_round(self, first, last, epoch):
         train_chunks(
             self.input_vectors,
-            self.output_vectors,
+            self.output_vectors if self.output_storage is None else self.output_storage,
             self.arrays,
             first,
             last,

@@ -91,6 +91,7 @@ class EpochLoop:
     checkpoint = None  # callable(TrainState, path=None) -> Path, set by train()
     warn = print  # where checkpoint warnings go (train sets progress.message)
     final_checkpoint: Path | None = None
+    output_storage = None  # the output matrix with rows appended for kernels' scratch (set by train)
     one_chunk_per_round = False  # a runner whose rounds are already parallel inside (mini-batches)
 
     def __init__(self, cfg, input_vectors, output_vectors, arrays, sched, tables, threads):

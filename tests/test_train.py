@@ -86,16 +86,37 @@ def test_reported_loss_is_exact_at_initialisation(topic_corpus):
 
 
 @pytest.mark.skipif(JIT_DISABLED or numba.config.NUMBA_NUM_THREADS < 2, reason="needs 2 threads")
-def test_deterministic_mode_is_bit_identical(topic_corpus):
+@pytest.mark.parametrize("loss", ["negative", "hs"])
+def test_deterministic_mode_is_bit_identical(topic_corpus, loss):
     runs = [
-        train(_cfg(topic_corpus, train__deterministic=True, train__threads=t), progress=SilentProgress()).vectors
+        train(
+            _cfg(topic_corpus, train__deterministic=True, train__threads=t, loss__name=loss), progress=SilentProgress()
+        ).vectors
         for t in (2, 2, 1)
     ]
     np.testing.assert_array_equal(runs[0], runs[1])
     np.testing.assert_array_equal(runs[0], runs[2])  # the chunk order does not depend on threads
-    other_seed = _cfg(topic_corpus, train__deterministic=True)
+    other_seed = _cfg(topic_corpus, train__deterministic=True, loss__name=loss)
     other_seed.seed = 2
     assert not np.array_equal(train(other_seed, progress=SilentProgress()).vectors, runs[0])
+
+
+def test_hot_node_copies_change_nothing_for_a_single_writer(topic_corpus, monkeypatch):
+    """Hierarchical softmax trains the top of the tree in thread-private rows appended to the
+    output matrix, merged back every few thousand words. With one thread in order nobody else
+    writes the shared rows, so the result must equal training without the copies, bit for bit."""
+    import nbw2v.train as train_module
+
+    cfg = _cfg(topic_corpus, train__deterministic=True, train__threads=1, loss__name="hs", train__chunk_words=500)
+    with_copies = train(cfg, progress=SilentProgress())
+    storage = with_copies.output_vectors.base
+    n_words = len(with_copies.vocab)
+    assert storage is not None and storage.shape[0] > n_words and np.abs(storage[n_words:]).max() > 0  # used
+    monkeypatch.setattr(train_module, "hot_node_rows", lambda *args: 0)
+    without = train(cfg, progress=SilentProgress())
+    assert without.output_vectors.base is None or without.output_vectors.base.shape[0] == n_words
+    np.testing.assert_array_equal(with_copies.vectors, without.vectors)
+    np.testing.assert_array_equal(with_copies.output_vectors, without.output_vectors)
 
 
 def test_vocabulary_order_is_deterministic(topic_corpus):
