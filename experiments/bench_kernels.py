@@ -37,8 +37,8 @@ import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from nbw2v._jit import thread_env_report
+from nbw2v.app.run import cpu_name
 from nbw2v.losses import neg_batch_loss_grad, softmax_batch_loss_grad
-from nbw2v.run import cpu_name
 
 try:
     import torch

@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from nbw2v.run import cpu_name
+from nbw2v.app.run import cpu_name
 
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent

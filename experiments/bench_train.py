@@ -51,10 +51,10 @@ SETTING_OF = {"shared": "sg-ns", "pair": "sg-ns", "-": "sg-ns", "hs": "sg-hs", "
 
 def worker_nbw2v(corpus: str, threads: int, epochs: int, variant: str) -> dict:
     import nbw2v  # noqa: F401
+    from nbw2v.app.progress import SilentProgress
     from nbw2v.config import Config
-    from nbw2v.evaluate import evaluate_configured, results_to_metrics
-    from nbw2v.progress import SilentProgress
-    from nbw2v.train import build_vocab_and_corpus, train
+    from nbw2v.evaluation.evaluate import evaluate_configured, results_to_metrics
+    from nbw2v.training.train import build_vocab_and_corpus, train
 
     cfg = Config()
     cfg.data.corpus = corpus
@@ -91,8 +91,8 @@ def worker_gensim(corpus: str, threads: int, epochs: int, variant: str = "-") ->
     from gensim.models import Word2Vec
 
     from nbw2v.embeddings import Embeddings
-    from nbw2v.evaluate import evaluate_configured, results_to_metrics
-    from nbw2v.vocab import Vocab
+    from nbw2v.evaluation.evaluate import evaluate_configured, results_to_metrics
+    from nbw2v.text.vocab import Vocab
 
     model = Word2Vec(
         sg=0 if variant == "cbow" else 1,
@@ -290,7 +290,7 @@ def main(argv=None) -> int:
             result["words_per_sec"] = result["raw_words"] * epochs / result["train_seconds"]
             runs.append(result)
             print(json.dumps(result), flush=True)
-    from nbw2v.run import cpu_name
+    from nbw2v.app.run import cpu_name
 
     cpu = cpu_name()
     report = {

@@ -14,8 +14,8 @@ import json
 import sys
 from pathlib import Path
 
-from nbw2v.evaluate import SimilarityResult, evaluate_configured
-from nbw2v.tracking import load_vectors
+from nbw2v.evaluation.evaluate import SimilarityResult, evaluate_configured
+from nbw2v.tracking.tracker import load_vectors
 
 
 def compare(sources: list[str], restrict: int, tracking_uri: str = "") -> list[dict]:

@@ -37,8 +37,8 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 import nbw2v  # noqa: E402, F401  (thread-pool defaults before NumPy loads OpenBLAS)
+from nbw2v.app.run import cpu_name  # noqa: E402
 from nbw2v.gpu.device import gpu_status, require_gpu  # noqa: E402
-from nbw2v.run import cpu_name  # noqa: E402
 
 CORPORA = [ROOT / ".gpu-data" / "refcorpus.txt.gz", ROOT.parent / "shared" / "corpora" / "refcorpus.txt.gz"]
 EVAL_KEYS = ("eval/wordsim353_spearman", "eval/simlex999_spearman", "eval/analogy_accuracy")
@@ -107,9 +107,9 @@ def _config(corpus: str, epochs: int, device: str, smoke: bool):
 
 def check_training(corpus: str, epochs: int, smoke: bool) -> dict:
     """(b): the GPU trainer and the CPU trainer on the same prepared corpus."""
-    from nbw2v.evaluate import evaluate_configured, results_to_metrics
-    from nbw2v.progress import SilentProgress
-    from nbw2v.train import build_vocab_and_corpus, train
+    from nbw2v.app.progress import SilentProgress
+    from nbw2v.evaluation.evaluate import evaluate_configured, results_to_metrics
+    from nbw2v.training.train import build_vocab_and_corpus, train
 
     prepared = build_vocab_and_corpus(_config(corpus, epochs, "cpu", smoke))
     out: dict = {"corpus": corpus, "raw_words": prepared[2]["raw_words"], "vocab_size": len(prepared[0])}

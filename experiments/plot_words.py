@@ -18,7 +18,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from nbw2v.tracking import load_vectors, resolve_tracking_uri  # noqa: E402
+from nbw2v.tracking.tracker import load_vectors, resolve_tracking_uri  # noqa: E402
 
 
 def project(vectors: np.ndarray, method: str) -> np.ndarray:

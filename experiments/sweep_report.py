@@ -8,7 +8,7 @@ sweep's parent run.
 
 import sys
 
-from nbw2v.report import main
+from nbw2v.app.report import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -4,8 +4,8 @@ The public API wraps Numba kernels (``nbw2v.losses``); ``nbw2v.reference`` is th
 NumPy oracle they are tested against and ``nbw2v.gradcheck`` checks them numerically.
 """
 
-from . import _jit  # noqa: F401  (first: sets thread-pool defaults before NumPy/Numba start them)
-from .api import (
+from nbw2v import _jit  # noqa: F401  (first: sets thread-pool defaults before NumPy/Numba start them)
+from nbw2v.api import (
     hierarchical_softmax_loss_and_grad,
     hierarchical_softmax_loss_and_grad_batch,
     naive_softmax_loss_and_grad,
@@ -14,8 +14,8 @@ from .api import (
     neg_sampling_loss_and_grad_batch,
     skipgram,
 )
-from .gradcheck import gradcheck_all, max_rel_error
-from .losses import HuffmanTree, huffman_tree
+from nbw2v.gradcheck import gradcheck_all, max_rel_error
+from nbw2v.losses import HuffmanTree, huffman_tree
 
 __version__ = "0.1.0"
 

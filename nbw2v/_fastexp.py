@@ -21,7 +21,7 @@ import numpy as np
 from numba import types
 from numba.extending import overload, register_jitable
 
-from ._jit import FASTMATH_STRICT
+from nbw2v._jit import FASTMATH_STRICT
 
 
 def exp_nonpos_inplace(x):

@@ -54,7 +54,7 @@ def _sources_digest() -> str:
 
 
 def _cache_dir() -> Path:
-    from .paths import default_cache_dir
+    from nbw2v.paths import default_cache_dir
 
     base = os.environ.get("NUMBA_CACHE_DIR") or default_cache_dir()
     return Path(base) / f"kernels-{_sources_digest()}"

@@ -79,7 +79,7 @@ def check_dim(name: str, arr: np.ndarray, d: int, other: str) -> None:
 def as_tree(name: str, tree, n_words: int | None = None):
     """A :class:`~nbw2v.losses.hierarchical.HuffmanTree` (from ``nbw2v.huffman_tree(counts)``)
     whose inner nodes fit ``n_words`` rows of inner vectors (V - 1 inner nodes for V words)."""
-    from .losses.hierarchical import HuffmanTree
+    from nbw2v.losses.hierarchical import HuffmanTree
 
     if not isinstance(tree, HuffmanTree):
         raise ValueError(

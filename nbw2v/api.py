@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import as_index, as_indices, as_tree, as_vectors, check_dim, float_dtype
-from .losses import (
+from nbw2v._validate import as_index, as_indices, as_tree, as_vectors, check_dim, float_dtype
+from nbw2v.losses import (
     hs_batch_loss_grad,
     hs_pair_loss_grad,
     hs_scatter_add_rows,
@@ -22,7 +22,7 @@ from .losses import (
     softmax_batch_loss_grad,
     softmax_window_kernel,
 )
-from .losses.registry import get as loss_spec
+from nbw2v.losses.registry import get as loss_spec
 
 
 def _outside_and_center(center_vec, outside_vectors):

@@ -16,8 +16,8 @@ from typing import Any
 ARCHS = ("skipgram", "cbow")
 LOGGERS = ("mlflow", "none")
 VECTOR_FORMATS = ("binary", "text", "npz", "none")
-from .losses.registry import get as loss_spec  # noqa: E402
-from .losses.registry import names as _loss_names  # noqa: E402
+from nbw2v.losses.registry import get as loss_spec  # noqa: E402
+from nbw2v.losses.registry import names as _loss_names  # noqa: E402
 
 LOSSES = _loss_names()
 #: word2vec.c's learning rates: skip-gram 0.025, CBOW 0.05 (conf/model/cbow.yaml, nbw2v train --arch cbow)
@@ -211,7 +211,7 @@ def _choice(cfg, key: str, choices: tuple[str, ...]) -> None:
 
 def _check_cuda(cfg: Any) -> None:
     """What the GPU trainer implements, checked before anything touches a GPU."""
-    from .gpu.limits import MAX_CONTEXT, MAX_TARGETS, SHARED_LIMIT, window_shared_bytes
+    from nbw2v.gpu.limits import MAX_CONTEXT, MAX_TARGETS, SHARED_LIMIT, window_shared_bytes
 
     what = (_get(cfg, "loss.name"), _get(cfg, "model.arch"), _get(cfg, "train.shared_negatives"))
     if "cuda" not in loss_spec(what[0]).devices:

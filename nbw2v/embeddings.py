@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .arrayfile import check_fits, declared_bytes, npz_headers, pack_words, unpack_words
-from .vocab import Vocab
+from nbw2v.text.arrayfile import check_fits, declared_bytes, npz_headers, pack_words, unpack_words
+from nbw2v.text.vocab import Vocab
 
 
 class VectorsFormatError(ValueError):

@@ -16,8 +16,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from . import api
-from .losses import (
+from nbw2v import api
+from nbw2v.losses import (
     hs_pair_loss_grad,
     hs_window_loss_grad,
     huffman_tree,
@@ -26,7 +26,7 @@ from .losses import (
     neg_window_loss_grad,
     softmax_window_kernel,
 )
-from .losses.registry import LOSSES
+from nbw2v.losses.registry import LOSSES
 
 DEFAULT_STEP = 1e-4
 #: Above this a gradient is reported as wrong (docs/math.md: correct ones give ~1e-9).

@@ -30,8 +30,8 @@ def main() -> None:
     sys.argv = ["nbw2v-train", *overrides]
     import numpy as np
 
-    import nbw2v.checkpoint as checkpoint
-    import nbw2v.run as run
+    import nbw2v.app.run as run
+    import nbw2v.training.checkpoint as checkpoint
 
     sig = getattr(signal, signame)
     targets = {
@@ -53,7 +53,7 @@ def main() -> None:
         checkpoint.write_npz = slow_write
     else:
         raise SystemExit(f"unknown phase {phase}")
-    from nbw2v.hydra_app import main as app
+    from nbw2v.app.hydra_app import main as app
 
     app()
 

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from nbw2v.cli import main
+from nbw2v.app.cli import main
 
 
 def test_gradcheck_command_prints_json(capsys):
@@ -57,7 +57,7 @@ def test_eval_and_neighbors_commands(tmp_path, capsys):
     import numpy as np
 
     from nbw2v.embeddings import Embeddings
-    from nbw2v.vocab import Vocab
+    from nbw2v.text.vocab import Vocab
 
     rng = np.random.default_rng(0)
     words = ["king", "queen", "man", "woman", "tiger", "cat"]
@@ -78,7 +78,7 @@ def test_eval_reports_zero_coverage_and_exits_non_zero(tmp_path, capsys):
     import numpy as np
 
     from nbw2v.embeddings import Embeddings
-    from nbw2v.vocab import Vocab
+    from nbw2v.text.vocab import Vocab
 
     emb = Embeddings(Vocab(["qqq", "zzz"], np.array([2, 1])), np.eye(2, dtype=np.float32))
     path = emb.save(tmp_path / "v.bin")
@@ -93,7 +93,7 @@ def test_neighbors_suggests_close_spellings_and_answers_analogies(tmp_path, caps
     import numpy as np
 
     from nbw2v.embeddings import Embeddings
-    from nbw2v.vocab import Vocab
+    from nbw2v.text.vocab import Vocab
 
     words = ["king", "queen", "man", "woman", "kingdom"]
     vectors = np.random.default_rng(0).standard_normal((5, 4)).astype(np.float32)
@@ -107,8 +107,8 @@ def test_neighbors_suggests_close_spellings_and_answers_analogies(tmp_path, caps
 
 @pytest.mark.parametrize("sigterm,code", [(True, 143), (False, 130)])
 def test_an_interrupted_training_exits_with_its_signals_code(monkeypatch, capsys, sigterm, code):
-    import nbw2v.cli as cli
-    from nbw2v.train import TrainingInterrupted
+    import nbw2v.app.cli as cli
+    from nbw2v.training.train import TrainingInterrupted
 
     def interrupted(args):
         raise TrainingInterrupted(

@@ -4,9 +4,9 @@ import gzip
 import numpy as np
 import pytest
 
-from nbw2v import corpus as corpus_mod
-from nbw2v.corpus import CorpusError, encode_corpus, read_corpus
-from nbw2v.vocab import Vocab
+from nbw2v.text import corpus as corpus_mod
+from nbw2v.text.corpus import CorpusError, encode_corpus, read_corpus
+from nbw2v.text.vocab import Vocab
 
 TEXT = "The cat sat\n\nthe dog  sat on the mat\nA cat\n"
 
@@ -165,7 +165,7 @@ def test_a_line_longer_than_a_block_streams_and_stays_one_line(tmp_path, monkeyp
 
 
 def test_shuffle_sentences_keeps_every_sentence_and_is_seeded():
-    from nbw2v.corpus import Corpus, shuffle_sentences
+    from nbw2v.text.corpus import Corpus, shuffle_sentences
 
     ids = np.arange(20, dtype=np.int32)
     starts = np.array([0, 3, 4, 9, 15, 20], dtype=np.int64)

@@ -5,8 +5,8 @@ import time
 import numpy as np
 
 from nbw2v.config import Config
-from nbw2v.corpus_cache import cache_path, cached
-from nbw2v.train import build_vocab_and_corpus
+from nbw2v.text.cache import cache_path, cached
+from nbw2v.training.train import build_vocab_and_corpus
 
 
 def _cfg(tmp_path, corpus):
@@ -44,7 +44,7 @@ def test_parallel_builders_build_once(tmp_path):
     def slow_build():
         builds.append(1)
         time.sleep(0.5)
-        from nbw2v.train import _build_vocab_and_corpus
+        from nbw2v.training.train import _build_vocab_and_corpus
 
         return _build_vocab_and_corpus(cfg)
 

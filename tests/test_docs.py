@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from nbw2v.cli import build_parser
+from nbw2v.app.cli import build_parser
 from nbw2v.config import reference_markdown
 
 ROOT = Path(__file__).resolve().parent.parent

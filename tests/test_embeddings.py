@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from nbw2v.embeddings import Embeddings, VectorsFormatError
-from nbw2v.vocab import Vocab
+from nbw2v.text.vocab import Vocab
 
 
 @pytest.fixture

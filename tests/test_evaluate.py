@@ -5,9 +5,10 @@ import math
 import numpy as np
 import pytest
 
+from nbw2v.app.progress import SilentProgress
 from nbw2v.config import Config
 from nbw2v.embeddings import Embeddings
-from nbw2v.evaluate import (
+from nbw2v.evaluation.evaluate import (
     GOOGLE_ANALOGIES,
     SIMLEX999,
     WORDSIM353,
@@ -18,9 +19,8 @@ from nbw2v.evaluate import (
     read_similarity_pairs,
     spearman,
 )
-from nbw2v.progress import SilentProgress
-from nbw2v.train import train
-from nbw2v.vocab import Vocab
+from nbw2v.text.vocab import Vocab
+from nbw2v.training.train import train
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from nbw2v.embeddings import Embeddings
-from nbw2v.vocab import Vocab
+from nbw2v.text.vocab import Vocab
 
 EXPERIMENTS = Path(__file__).resolve().parent.parent / "experiments"
 

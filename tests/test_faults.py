@@ -12,11 +12,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nbw2v.checkpoint import load_checkpoint
+from nbw2v.app.progress import SilentProgress
 from nbw2v.config import Config, ConfigError
-from nbw2v.corpus import CorpusError, read_corpus
-from nbw2v.progress import SilentProgress
-from nbw2v.train import TrainingDiverged, train
+from nbw2v.text.corpus import CorpusError, read_corpus
+from nbw2v.training.checkpoint import load_checkpoint
+from nbw2v.training.train import TrainingDiverged, train
 
 EXE = Path(sys.executable).parent / "nbw2v-train"
 
@@ -101,7 +101,7 @@ def test_interrupt_writes_a_checkpoint_and_resume_is_exact(corpus, tmp_path, sig
     client = MlflowClient(store)
     runs = {r.info.run_name: r for r in client.search_runs(["1"])}
     assert runs["cut"].info.status == "KILLED"
-    assert runs["cut"].data.tags["nbw2v.checkpoint"].endswith(".npz")
+    assert runs["cut"].data.tags["nbw2v.training.checkpoint"].endswith(".npz")
     vectors = {}
     for name in ("resumed", "straight"):
         assert runs[name].info.status == "FINISHED"
@@ -126,7 +126,7 @@ def test_resume_refuses_another_configuration(corpus, tmp_path):
     train(cfg, progress=SilentProgress())  # finished: its checkpoint is gone
     assert not list((tmp_path / "ckpt").glob("*.npz"))
     # make one by hand from a run of another config, then resume with this one
-    from nbw2v.checkpoint import TrainState, save_checkpoint
+    from nbw2v.training.checkpoint import TrainState, save_checkpoint
 
     path = save_checkpoint(tmp_path / "other.npz", np.zeros((2, 2)), np.zeros((2, 2)), TrainState(), "x" * 16, "y")
     cfg.train.resume = str(path)
@@ -165,7 +165,7 @@ def test_long_single_line_corpus_streams_in_sentences(tmp_path):
 
 
 def test_a_model_too_big_for_memory_is_refused_before_allocation(corpus, tmp_path, monkeypatch):
-    import nbw2v.train as train_mod
+    import nbw2v.training.train as train_mod
 
     monkeypatch.setattr(train_mod, "available_memory_bytes", lambda: 50_000)
     with pytest.raises(ConfigError, match=r"model.dim=16: 300 words x 16 dimensions need about .* GiB"):
@@ -173,7 +173,7 @@ def test_a_model_too_big_for_memory_is_refused_before_allocation(corpus, tmp_pat
 
 
 def test_checkpoints_every_n_words_are_written_atomically(corpus, tmp_path, monkeypatch):
-    import nbw2v.train as train_mod
+    import nbw2v.training.train as train_mod
 
     saved = []
     real = train_mod.save_checkpoint
@@ -189,7 +189,7 @@ def test_checkpoints_every_n_words_are_written_atomically(corpus, tmp_path, monk
 
 
 def test_corrupt_sqlite_store_is_a_clear_error(tmp_path):
-    from nbw2v.tracking import MlflowTracker
+    from nbw2v.tracking.tracker import MlflowTracker
 
     db = tmp_path / "mlflow.db"
     db.write_bytes(b"this is not a database" * 100)

@@ -53,8 +53,8 @@ def test_gpu_kernels_compile_to_ptx_for_sm90():
 
 @pytest.mark.skipif(_real_gpu(), reason="a GPU is present")
 def test_device_cuda_without_a_gpu_is_a_clear_error_before_any_work(tmp_path, monkeypatch):
-    from nbw2v import train as train_module
     from nbw2v.gpu.device import GpuUnavailable
+    from nbw2v.training import train as train_module
 
     monkeypatch.delenv("NUMBA_ENABLE_CUDASIM", raising=False)
     corpus = tmp_path / "c.txt"
@@ -108,7 +108,7 @@ def test_cuda_settings_are_checked_with_the_config(overrides, message):
 
 def test_kernel_and_trainer_modules_import_only_numpy_and_numba():
     code = (
-        "import sys, nbw2v, nbw2v.train, nbw2v.losses, nbw2v.gradcheck, nbw2v.evaluate, "
+        "import sys, nbw2v, nbw2v.training.train, nbw2v.losses, nbw2v.gradcheck, nbw2v.evaluation.evaluate, "
         "nbw2v.gpu.kernels, nbw2v.gpu.losses, nbw2v.gpu.trainer\n"
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in {'mlflow', 'hydra', 'omegaconf', 'matplotlib'})\n"
         "print(bad)"

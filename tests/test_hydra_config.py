@@ -5,8 +5,8 @@ from hydra import compose, initialize_config_dir
 from hydra.errors import ConfigCompositionException
 from omegaconf.errors import ValidationError
 
+from nbw2v.app.hydra_app import CONF_DIR, to_config
 from nbw2v.config import Config, ConfigError, validate
-from nbw2v.hydra_app import CONF_DIR, to_config
 
 
 def _compose(*overrides):

@@ -13,10 +13,10 @@ import pytest
 mlflow = pytest.importorskip("mlflow")
 from mlflow import MlflowClient  # noqa: E402
 
+from nbw2v.app.progress import SilentProgress  # noqa: E402
+from nbw2v.app.run import run_experiment  # noqa: E402
 from nbw2v.config import Config  # noqa: E402
-from nbw2v.progress import SilentProgress  # noqa: E402
-from nbw2v.run import run_experiment  # noqa: E402
-from nbw2v.tracking import MlflowTracker, resolve_tracking_uri  # noqa: E402
+from nbw2v.tracking.tracker import MlflowTracker, resolve_tracking_uri  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -105,7 +105,7 @@ def test_a_run_is_recorded_completely(store, tiny_corpus):
 
 
 def test_a_diverging_run_is_marked_failed_with_the_reason(store, tiny_corpus):
-    from nbw2v.train import TrainingDiverged
+    from nbw2v.training.train import TrainingDiverged
 
     cfg = _cfg(store, tiny_corpus, "diverged", lr=9.9)
     cfg.model.dim = 64
@@ -118,7 +118,7 @@ def test_a_diverging_run_is_marked_failed_with_the_reason(store, tiny_corpus):
 
 
 def test_an_interrupted_run_is_marked_killed(store, tiny_corpus, monkeypatch):
-    import nbw2v.run as run_mod
+    import nbw2v.app.run as run_mod
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
@@ -198,7 +198,7 @@ def test_hydra_app_single_and_multirun(store, tiny_corpus, tmp_path):
 
 
 def test_eval_reads_a_runs_vectors_and_logs_back(store, tiny_corpus, capsys):
-    from nbw2v.cli import main
+    from nbw2v.app.cli import main
 
     cfg = _cfg(store, tiny_corpus, "evalback")
     cfg.eval.similarity, cfg.eval.analogies = [], ""

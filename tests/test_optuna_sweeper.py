@@ -15,8 +15,7 @@ from mlflow import MlflowClient  # noqa: E402
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution  # noqa: E402
 from optuna.trial import TrialState  # noqa: E402
 
-from nbw2v.config import ConfigError  # noqa: E402
-from nbw2v.optuna_sweeper import (  # noqa: E402
+from nbw2v.app.optuna_sweeper import (  # noqa: E402
     RETRY_OF,
     Settings,
     StudySweep,
@@ -28,6 +27,7 @@ from nbw2v.optuna_sweeper import (  # noqa: E402
     requeue,
     study_storage,
 )
+from nbw2v.config import ConfigError  # noqa: E402
 
 EXE = Path(sys.executable).parent / "nbw2v-train"
 
@@ -147,7 +147,7 @@ def test_cut_trials_are_queued_again_and_do_not_count():
 
 
 def plan_with(space):
-    from nbw2v.optuna_sweeper import Plan
+    from nbw2v.app.optuna_sweeper import Plan
 
     return Plan(space=space, fixed=["train.epochs=1"], study_name="s", storage=None)
 
@@ -274,7 +274,7 @@ def test_bad_sweeper_settings_fail_before_the_sweep_starts(study_command, tmp_pa
 def test_a_study_runs_in_one_process_at_a_time(study_command, tmp_path):
     from filelock import FileLock
 
-    from nbw2v.optuna_sweeper import _lock_path
+    from nbw2v.app.optuna_sweeper import _lock_path
 
     storage = f"sqlite:///{tmp_path / 'optuna.db'}"  # auto: beside the MLflow store m.db
     assert _lock_path(storage, "mine") != _lock_path(storage, "other")

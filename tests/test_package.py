@@ -54,7 +54,11 @@ def _run(venv: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess:
 @pytest.mark.slow
 def test_the_wheel_runs_from_any_directory(installed, tmp_path):
     where = subprocess.run(
-        [str(installed / "bin" / "python"), "-c", "import nbw2v.hydra_app as h; print(h.__file__); print(h.CONF_DIR)"],
+        [
+            str(installed / "bin" / "python"),
+            "-c",
+            "import nbw2v.app.hydra_app as h; print(h.__file__); print(h.CONF_DIR)",
+        ],
         capture_output=True,
         text=True,
         cwd=tmp_path,

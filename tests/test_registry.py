@@ -29,7 +29,7 @@ def test_every_loss_has_every_part():
 
 
 def test_config_api_cli_gradcheck_and_presets_list_exactly_the_registered_losses():
-    from nbw2v.cli import build_parser
+    from nbw2v.app.cli import build_parser
 
     names = set(registry.names())
     assert set(config.LOSSES) == names
@@ -45,9 +45,9 @@ def test_config_api_cli_gradcheck_and_presets_list_exactly_the_registered_losses
 
 def test_the_trainer_dispatches_through_the_registry(tmp_path):
     """Each registered loss trains through the runner and targets its entry names."""
+    from nbw2v.app.progress import SilentProgress
     from nbw2v.config import Config
-    from nbw2v.progress import SilentProgress
-    from nbw2v.train import train
+    from nbw2v.training.train import train
 
     corpus = tmp_path / "c.txt"
     corpus.write_text("the king and the queen rule the land\nwater flows in the river to the sea\n" * 100)

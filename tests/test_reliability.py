@@ -21,7 +21,10 @@ import numpy as np
 import pytest
 from conftest import free_port
 
-from nbw2v.checkpoint import (
+from nbw2v.app.progress import SilentProgress
+from nbw2v.config import Config, ConfigError
+from nbw2v.embeddings import Embeddings, VectorsFormatError
+from nbw2v.training.checkpoint import (
     CheckpointError,
     CheckpointSlot,
     TrainState,
@@ -29,10 +32,7 @@ from nbw2v.checkpoint import (
     save_checkpoint,
     training_config_hash,
 )
-from nbw2v.config import Config, ConfigError
-from nbw2v.embeddings import Embeddings, VectorsFormatError
-from nbw2v.progress import SilentProgress
-from nbw2v.train import flatten, train
+from nbw2v.training.train import flatten, train
 
 BIN = Path(sys.executable).parent
 EXE = BIN / "nbw2v-train"
@@ -130,11 +130,11 @@ def test_a_signal_in_any_phase_ends_the_run_and_keeps_the_trained_model(corpus, 
     assert run.info.status == "KILLED"
     assert run.data.tags["nbw2v.error"].startswith("interrupted by")
     if phase in ("evaluation", "artifacts"):  # trained: the model survives, and the run says how to finish
-        checkpoint = Path(run.data.tags["nbw2v.checkpoint"])
+        checkpoint = Path(run.data.tags["nbw2v.training.checkpoint"])
         assert checkpoint.is_file() and "train.resume=auto" in last and f"nbw2v eval {checkpoint}" in last
         meta, arrays = load_checkpoint(checkpoint)
         assert meta["epoch"] == 1 and np.isfinite(arrays["input_vectors"]).all()
-        from nbw2v.cli import main
+        from nbw2v.app.cli import main
 
         shutil.copy(checkpoint, tmp_path / "kept.npz")  # a kept checkpoint is a vectors file for nbw2v eval
         pairs = tmp_path / "pairs.tsv"
@@ -163,7 +163,7 @@ def test_stale_runs_are_found_and_closed(corpus, tmp_path, capsys):
     proc.wait(timeout=60)
     (run,) = runs(tmp_path)
     assert run.info.status == "RUNNING"
-    from nbw2v.cli import main
+    from nbw2v.app.cli import main
 
     store = ["--tracking-uri", f"sqlite:///{tmp_path / 'm.db'}"]
     assert main(["runs", "--stale", *store]) == 0
@@ -173,7 +173,7 @@ def test_stale_runs_are_found_and_closed(corpus, tmp_path, capsys):
     (run,) = runs(tmp_path)
     assert run.info.status == "KILLED" and run.data.tags["nbw2v.error"].startswith("closed as stale")
 
-    from nbw2v.liveness import TAG_HEARTBEAT, TAG_PROCESS, process_identity, verdict
+    from nbw2v.tracking.liveness import TAG_HEARTBEAT, TAG_PROCESS, process_identity, verdict
 
     assert verdict({TAG_PROCESS: process_identity()}, 60, 0) == ""  # this process lives
     now = time.time()
@@ -256,12 +256,12 @@ def test_ctrl_c_on_a_full_disk_saves_the_checkpoint_elsewhere(corpus, tmp_path):
     assert f"train.resume={saved}" in rest  # named: train.resume=auto would not find it there
     assert load_checkpoint(saved)[0]["epoch"] in (1, 2)
     (run,) = runs(tmp_path)
-    assert run.info.status == "KILLED" and run.data.tags["nbw2v.checkpoint"] == str(saved)
+    assert run.info.status == "KILLED" and run.data.tags["nbw2v.training.checkpoint"] == str(saved)
     assert not list((tmp_path / "ckpt").glob("*.tmp"))
 
 
 def test_checkpoint_write_failure_removes_the_partial_file(tmp_path, monkeypatch):
-    import nbw2v.checkpoint as ck
+    import nbw2v.training.checkpoint as ck
 
     def fail(f, **arrays):
         f.write(b"x" * 1000)
@@ -308,8 +308,8 @@ def test_a_fresh_run_never_overwrites_an_interrupted_runs_checkpoint(corpus, tmp
     slot = CheckpointSlot(cfg.train.checkpoint_dir, training_config_hash(flatten(cfg)))
     slot.dir.mkdir(parents=True)
     slot.path.write_bytes(b"the interrupted run's work")
-    from nbw2v.run import run_experiment
-    from nbw2v.tracking import MemoryTracker
+    from nbw2v.app.run import run_experiment
+    from nbw2v.tracking.tracker import MemoryTracker
 
     tracker = MemoryTracker()
     with pytest.raises(CheckpointError, match="train.resume=auto") as err:
@@ -326,7 +326,7 @@ def test_one_checkpoint_has_one_owner_and_concurrent_runs_get_their_own(corpus, 
     assert slot.prepare("auto") == slot.path  # this process resumes it and holds it
     try:
         code = (
-            "import sys\nfrom nbw2v.checkpoint import CheckpointSlot\n"
+            "import sys\nfrom nbw2v.training.checkpoint import CheckpointSlot\n"
             f"s = CheckpointSlot({str(slot.dir)!r}, {slot.config_hash!r})\n"
             "print(s.prepare(sys.argv[1]), s.path)\n"
         )
@@ -354,10 +354,10 @@ def test_damaged_checkpoint_fails_before_the_corpus_and_any_run(corpus, tmp_path
 def _crafted(tmp_path, corpus, change, shape=None):
     """A real checkpoint of ``corpus``'s config with its metadata changed by ``change(meta)``."""
     cfg = _cfg(corpus, tmp_path)
-    from nbw2v.train import build_vocab_and_corpus
+    from nbw2v.training.train import build_vocab_and_corpus
 
     vocab, enc, _ = build_vocab_and_corpus(cfg)
-    from nbw2v.checkpoint import corpus_hash, words_hash
+    from nbw2v.training.checkpoint import corpus_hash, words_hash
 
     matrix = np.zeros(shape or (len(vocab), 16), np.float32)
     path = tmp_path / "crafted.npz"
@@ -486,7 +486,7 @@ def test_credentials_in_the_tracking_uri_are_never_written(corpus, tmp_path, ser
 
 
 def test_redaction_helpers():
-    from nbw2v.redact import clean_argv, redact, split_credentials
+    from nbw2v.tracking.redact import clean_argv, redact, split_credentials
 
     assert split_credentials("https://u:p%40ss@h.example:5000/x") == ("https://h.example:5000/x", "u", "p@ss")
     assert redact("uri: http://alice:pw@host:5000 and postgresql://u:v@db/mlflow") == (
@@ -533,7 +533,7 @@ def test_crafted_npz_is_refused_before_loading(tmp_path):
 
 
 def test_npz_declaring_more_than_memory_is_refused(tmp_path, monkeypatch):
-    import nbw2v.arrayfile as af
+    import nbw2v.text.arrayfile as af
 
     path = tmp_path / "big.npz"
     _deflated_npz(path, (3000, 1000), 3000)
@@ -560,8 +560,8 @@ def test_text_vectors_with_non_ascii_words_load_as_text(tmp_path):
 
 @pytest.mark.parametrize("suffix", [".txt", ".bin", ".npz"])
 def test_non_finite_vectors_are_refused_with_the_word(tmp_path, capsys, suffix):
-    from nbw2v.cli import main
-    from nbw2v.vocab import Vocab
+    from nbw2v.app.cli import main
+    from nbw2v.text.vocab import Vocab
 
     vectors = np.ones((3, 2), np.float32)
     vectors[1, 0] = np.nan
@@ -579,7 +579,7 @@ def test_a_huge_token_neither_crashes_nor_bloats_the_cache(tmp_path):
     path = tmp_path / "c.txt"
     path.write_text(("a b c d e\n" * 500) + "x" * (1 << 20) + "\nf g\n")
     cfg = _cfg(path, tmp_path)
-    from nbw2v.train import build_vocab_and_corpus
+    from nbw2v.training.train import build_vocab_and_corpus
 
     vocab, _, stats = build_vocab_and_corpus(cfg)
     assert stats["long_tokens"] == 1 and all(len(w) < 10 for w in vocab.words)
@@ -590,7 +590,7 @@ def test_a_huge_token_neither_crashes_nor_bloats_the_cache(tmp_path):
 
 
 def test_no_break_for_64_mib_is_not_a_corpus(tmp_path, monkeypatch):
-    import nbw2v.corpus as corpus_mod
+    import nbw2v.text.corpus as corpus_mod
 
     monkeypatch.setattr(corpus_mod, "MAX_TOKEN_CHARS", 3 << 20)
     path = tmp_path / "blob.txt"
@@ -603,7 +603,7 @@ def test_the_corpus_cache_follows_content_not_mtime(tmp_path):
     path = tmp_path / "c.txt"
     path.write_text("alpha beta gamma\n" * 300)
     cfg = _cfg(path, tmp_path)
-    from nbw2v.train import build_vocab_and_corpus
+    from nbw2v.training.train import build_vocab_and_corpus
 
     vocab, _, _ = build_vocab_and_corpus(cfg)
     st = path.stat()
@@ -624,7 +624,7 @@ def test_whitespace_only_corpus_opens_no_run(tmp_path):
 
 
 def test_a_bad_byte_names_its_real_line(tmp_path):
-    from nbw2v.corpus import CorpusError, read_corpus
+    from nbw2v.text.corpus import CorpusError, read_corpus
 
     for name, opener in (("c.txt", open), ("c.txt.gz", gzip.open)):
         path = tmp_path / name
@@ -635,8 +635,8 @@ def test_a_bad_byte_names_its_real_line(tmp_path):
 
 
 def test_one_dimensional_vectors_say_why_there_is_no_spearman(tmp_path):
-    from nbw2v.evaluate import evaluate_similarity
-    from nbw2v.vocab import Vocab
+    from nbw2v.evaluation.evaluate import evaluate_similarity
+    from nbw2v.text.vocab import Vocab
 
     pairs = tmp_path / "p.tsv"
     pairs.write_text("a\tb\t1\nb\tc\t2\na\tc\t3\n")
@@ -649,8 +649,8 @@ def test_one_dimensional_vectors_say_why_there_is_no_spearman(tmp_path):
 
 
 def test_replay_is_idempotent_and_survives_a_cut_last_line(tmp_path, capsys):
-    from nbw2v.cli import main
-    from nbw2v.journal import Journal
+    from nbw2v.app.cli import main
+    from nbw2v.tracking.journal import Journal
 
     store = f"sqlite:///{tmp_path / 'later.db'}"
     journal = Journal(store, "nbw2v", None, "offline", root=tmp_path / "off")
@@ -779,8 +779,8 @@ def test_credentials_from_a_config_file_are_never_written(corpus, tmp_path):
 
 
 def test_a_full_disk_under_store_and_journal_loses_tracking_not_training(tmp_path, monkeypatch, capsys):
-    import nbw2v.journal as journal_mod
-    from nbw2v.tracking import MlflowTracker
+    import nbw2v.tracking.journal as journal_mod
+    from nbw2v.tracking.tracker import MlflowTracker
 
     tracker = MlflowTracker(f"sqlite:///{tmp_path / 'm.db'}", "nbw2v", flush_every_s=0.0)
     tracker.start()

@@ -12,7 +12,7 @@ mlflow = pytest.importorskip("mlflow")
 from conftest import sweep_runs, tiny_sweep_command  # noqa: E402
 from mlflow import MlflowClient  # noqa: E402
 
-from nbw2v.sweep import sweep_key  # noqa: E402
+from nbw2v.app.sweep import sweep_key  # noqa: E402
 
 EXE = Path(sys.executable).parent / "nbw2v-train"
 
@@ -94,7 +94,7 @@ def test_sweep_key_ignores_the_resume_flag_and_hydra_settings():
 
 
 def test_report_command_reads_a_sweep(tmp_path, capsys):
-    from nbw2v.report import build_report, table
+    from nbw2v.app.report import build_report, table
 
     rows = [
         {
@@ -151,7 +151,7 @@ def test_a_sweep_over_the_three_losses_reports_them_side_by_side(tmp_path):
 
 
 def test_heatmaps_give_every_other_axis_its_own_panel_or_fold_it(tmp_path):
-    from nbw2v.report import MAX_PANELS, build_report, heatmap_panels
+    from nbw2v.app.report import MAX_PANELS, build_report, heatmap_panels
 
     def row(i, loss, lr, dim=50):
         return {
@@ -174,7 +174,7 @@ def test_heatmaps_give_every_other_axis_its_own_panel_or_fold_it(tmp_path):
 
 @pytest.mark.slow
 def test_report_command_on_a_real_sweep(tmp_path, capsys):
-    from nbw2v.cli import main
+    from nbw2v.app.cli import main
 
     (tmp_path / "tiny.txt").write_text("\n".join(["a b c d e f g", "h i j k l m n"] * 200) + "\n")
     store = f"sqlite:///{tmp_path / 'mlflow.db'}"
@@ -210,7 +210,7 @@ def test_report_command_on_a_real_sweep(tmp_path, capsys):
 
 
 def test_objective_for_optimising_sweepers():
-    from nbw2v.run import objective
+    from nbw2v.app.run import objective
 
     assert objective({"eval/wordsim353_spearman": 0.61, "eval/simlex999_spearman": 0.3}) == 0.61
     assert objective({"eval/pairs_spearman": 0.2, "eval/wordsim353_coverage": 0.0}) == 0.2
@@ -243,7 +243,7 @@ def test_slurm_profile_composes():
     pytest.importorskip("hydra_plugins.hydra_submitit_launcher")
     from hydra import compose, initialize_config_dir
 
-    from nbw2v.hydra_app import CONF_DIR
+    from nbw2v.app.hydra_app import CONF_DIR
 
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         cfg = compose(config_name="config", overrides=["hydra/launcher=nbw2v_slurm"], return_hydra_config=True)
@@ -251,7 +251,7 @@ def test_slurm_profile_composes():
 
 
 def test_seeds_are_pooled_per_configuration_and_ties_with_the_best_are_named(tmp_path):
-    from nbw2v.report import build_report, pooled_configs
+    from nbw2v.app.report import build_report, pooled_configs
 
     def row(i, window, seed, ws, ci=None):
         metrics = {"eval/wordsim353_spearman_ci_low": ci[0], "eval/wordsim353_spearman_ci_high": ci[1]} if ci else {}

@@ -55,7 +55,7 @@ def test_unreachable_server_fails_fast_or_journals_with_warn(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     journal = _journal(proc.stderr)
     store = f"sqlite:///{tmp_path / 'later.db'}"
-    from nbw2v.cli import main
+    from nbw2v.app.cli import main
 
     assert main(["replay", journal, "--tracking-uri", store]) == 0
     client = MlflowClient(store)
@@ -82,7 +82,7 @@ def test_server_killed_mid_run_loses_nothing(tmp_path, server):
     assert ops[0] == "header" and ops[-1] == "end"
 
     server.start()  # back, same backend store
-    from nbw2v.cli import main
+    from nbw2v.app.cli import main
 
     assert main(["replay", journal]) == 0
     client = MlflowClient(server.uri)

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 from conftest import JIT_DISABLED
 
+from nbw2v.app.progress import ListProgress, SilentProgress
 from nbw2v.config import Config, ConfigError
-from nbw2v.progress import ListProgress, SilentProgress
-from nbw2v.tracking import MemoryTracker
-from nbw2v.train import TrainingDiverged, build_vocab_and_corpus, train
+from nbw2v.tracking.tracker import MemoryTracker
+from nbw2v.training.train import TrainingDiverged, build_vocab_and_corpus, train
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +105,7 @@ def test_hot_node_copies_change_nothing_for_a_single_writer(topic_corpus, monkey
     """Hierarchical softmax trains the top of the tree in thread-private rows appended to the
     output matrix, merged back every few thousand words. With one thread in order nobody else
     writes the shared rows, so the result must equal training without the copies, bit for bit."""
-    import nbw2v.train as train_module
+    import nbw2v.training.train as train_module
 
     cfg = _cfg(topic_corpus, train__deterministic=True, train__threads=1, loss__name="hs", train__chunk_words=500)
     with_copies = train(cfg, progress=SilentProgress())

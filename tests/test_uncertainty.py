@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.stats import spearmanr
 
-from nbw2v.evaluate import (
+from nbw2v.evaluation.evaluate import (
     BUNDLED_ANALOGIES,
     BUNDLED_SIMILARITY,
     SUITE_ANALOGIES,
@@ -16,7 +16,7 @@ from nbw2v.evaluate import (
     read_similarity_pairs,
     results_to_metrics,
 )
-from nbw2v.uncertainty import (
+from nbw2v.evaluation.uncertainty import (
     accuracy_interval,
     format_interval,
     resample_counts,
@@ -87,7 +87,7 @@ def test_the_suite_scores_a_model_with_intervals_quickly():
     import time
 
     from nbw2v.embeddings import Embeddings
-    from nbw2v.vocab import Vocab
+    from nbw2v.text.vocab import Vocab
 
     words = _suite_words()
     rng = np.random.default_rng(0)
@@ -104,9 +104,9 @@ def test_the_suite_scores_a_model_with_intervals_quickly():
 
 
 def test_nbw2v_eval_suite_prints_every_benchmark_with_its_interval(tmp_path, capsys):
-    from nbw2v.cli import main
+    from nbw2v.app.cli import main
     from nbw2v.embeddings import Embeddings
-    from nbw2v.vocab import Vocab
+    from nbw2v.text.vocab import Vocab
 
     words = _suite_words()
     rng = np.random.default_rng(0)
@@ -123,8 +123,8 @@ def test_nbw2v_eval_suite_prints_every_benchmark_with_its_interval(tmp_path, cap
 def test_eval_suite_preset_and_checked_names():
     from hydra import compose, initialize_config_dir
 
+    from nbw2v.app.hydra_app import CONF_DIR, to_config
     from nbw2v.config import ConfigError, validate
-    from nbw2v.hydra_app import CONF_DIR, to_config
 
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         cfg = to_config(compose(config_name="config", overrides=["eval=suite"]))
@@ -140,14 +140,14 @@ def test_eval_suite_preset_and_checked_names():
 
 
 def _similarity(name, cosines, human):
-    from nbw2v.evaluate import SimilarityResult
+    from nbw2v.evaluation.evaluate import SimilarityResult
 
     return SimilarityResult(name, None, None, len(human), len(human), cosines=cosines, human=human)
 
 
 def test_the_paired_comparison_finds_a_planted_difference_and_none_against_itself():
-    from nbw2v.compare import compare_results, compare_table
-    from nbw2v.evaluate import AnalogyResult
+    from nbw2v.evaluation.compare import compare_results, compare_table
+    from nbw2v.evaluation.evaluate import AnalogyResult
 
     rng = np.random.default_rng(0)
     human = rng.standard_normal(400)

@@ -4,7 +4,7 @@ import pytest
 
 from nbw2v._rng import next_below, next_float, sample_alias, stream_seed
 from nbw2v.config import ConfigError
-from nbw2v.vocab import Vocab, alias_table
+from nbw2v.text.vocab import Vocab, alias_table
 
 
 def test_order_is_count_then_word_and_limits_apply():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from ..config import ConfigError
+from nbw2v.config import ConfigError
 
 
 class GpuUnavailable(ConfigError):

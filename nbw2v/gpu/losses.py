@@ -15,9 +15,9 @@ from __future__ import annotations
 import numpy as np
 from numba import cuda
 
-from . import kernels
-from .device import require_gpu, simulator_enabled
-from .limits import MAX_CONTEXT, MAX_TARGETS, window_shared_bytes
+from nbw2v.gpu import kernels
+from nbw2v.gpu.device import require_gpu, simulator_enabled
+from nbw2v.gpu.limits import MAX_CONTEXT, MAX_TARGETS, window_shared_bytes
 
 _GEMM_TILE = 16
 

@@ -1,5 +1,5 @@
 """The GPU trainer: :class:`CudaRunner`, the epoch/progress/checkpoint loop of
-:mod:`nbw2v.training_loop` with each round of chunks one launch of :func:`~nbw2v.gpu.kernels.train_sgns`.
+:mod:`nbw2v.training.loop` with each round of chunks one launch of :func:`~nbw2v.gpu.kernels.train_sgns`.
 
 The corpus ids, sentence/chunk offsets, subsampling and noise tables and both matrices live on
 the GPU for the whole run; per round only the chunks' float64 loss partials and pair counts come
@@ -13,9 +13,9 @@ from __future__ import annotations
 import numpy as np
 from numba import cuda, typeof
 
-from ..training_loop import EpochLoop
-from . import kernels
-from .limits import window_shared_bytes
+from nbw2v.gpu import kernels
+from nbw2v.gpu.limits import window_shared_bytes
+from nbw2v.training.loop import EpochLoop
 
 #: kernel launches per epoch (each one progress report); more chunks per launch keep more of a
 #: large GPU busy, fewer report more often

@@ -8,8 +8,8 @@ import numpy as np
 from numba import types
 from numba.extending import overload
 
-from .._fastexp import exp_nonpos_scratch
-from .._jit import FASTMATH, njit_serial
+from nbw2v._fastexp import exp_nonpos_scratch
+from nbw2v._jit import FASTMATH, njit_serial
 
 
 @njit_serial

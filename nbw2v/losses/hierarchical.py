@@ -20,8 +20,8 @@ from typing import NamedTuple
 import numpy as np
 from numba import prange
 
-from .._jit import njit_parallel, njit_serial
-from ._scalar import dot, logistic_terms
+from nbw2v._jit import njit_parallel, njit_serial
+from nbw2v.losses._scalar import dot, logistic_terms
 
 
 class HuffmanTree(NamedTuple):

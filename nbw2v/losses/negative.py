@@ -13,9 +13,9 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
-from .._jit import njit_parallel, njit_serial
-from ._scalar import dot, log_sigmoid, sigmoid
-from .window import labelled_window_loss_grad
+from nbw2v._jit import njit_parallel, njit_serial
+from nbw2v.losses._scalar import dot, log_sigmoid, sigmoid
+from nbw2v.losses.window import labelled_window_loss_grad
 
 
 @njit_serial

@@ -1,7 +1,7 @@
 """The losses nbw2v knows, one entry each: the single place that says what a loss is made of.
 
 Config validation, :mod:`nbw2v.api`, :mod:`nbw2v.gradcheck`, the float64 oracle
-:mod:`nbw2v.reference` and the trainer (:mod:`nbw2v.train`, :mod:`nbw2v.train_kernels`) find a
+:mod:`nbw2v.reference` and the trainer (:mod:`nbw2v.training.train`, :mod:`nbw2v.training.kernels`) find a
 loss here by its ``loss.name``. Adding a loss = its kernel module + one entry + tests
 (``tests/test_registry.py`` checks that every entry has every part and that config, API and
 gradient checks list exactly these names).
@@ -17,9 +17,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .. import reference
-from ..train_kernels import TARGETS_NEGATIVE, TARGETS_PATH
-from . import hierarchical, negative, softmax
+from nbw2v import reference
+from nbw2v.losses import hierarchical, negative, softmax
+from nbw2v.training.kernels import TARGETS_NEGATIVE, TARGETS_PATH
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class LossSpec:
     archs: tuple[str, ...]  # model.arch values the trainer supports with this loss
     devices: tuple[str, ...]  # train.device values
     runner: str  # trainer: "hogwild" (fused SGD steps over chunks) or "batched" (mini-batches)
-    targets: int  # train_kernels.TARGETS_*: what a hogwild step scores a center word against
+    targets: int  # training.kernels.TARGETS_*: what a hogwild step scores a center word against
     per_word_bytes: Callable[[int, int, int], int]  # memory beyond the two matrices: f(V, d, batch)
 
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from numba import prange
 
-from .._jit import CHUNK, njit_parallel, njit_serial
-from ._scalar import axpy, dot, log_sigmoid, logistic_terms_block, sigmoid
-from .softmax import softmax_window_loss_grad
+from nbw2v._jit import CHUNK, njit_parallel, njit_serial
+from nbw2v.losses._scalar import axpy, dot, log_sigmoid, logistic_terms_block, sigmoid
+from nbw2v.losses.softmax import softmax_window_loss_grad
 
 
 @njit_serial

@@ -15,9 +15,9 @@ import math
 import numpy as np
 from numba import prange
 
-from .._fastexp import exp_nonpos_inplace
-from .._jit import CHUNK, njit_parallel, njit_serial, serial_twin
-from ._scalar import dot, row_max
+from nbw2v._fastexp import exp_nonpos_inplace
+from nbw2v._jit import CHUNK, njit_parallel, njit_serial, serial_twin
+from nbw2v.losses._scalar import dot, row_max
 
 
 @njit_parallel

@@ -12,8 +12,8 @@ Hierarchical softmax: targets = the center word's path nodes, labels ``1 - code 
 
 from __future__ import annotations
 
-from .._jit import njit_serial
-from ._scalar import dot, logistic_terms
+from nbw2v._jit import njit_serial
+from nbw2v.losses._scalar import dot, logistic_terms
 
 
 @njit_serial

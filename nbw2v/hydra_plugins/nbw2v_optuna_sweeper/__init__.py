@@ -2,7 +2,7 @@
 
 Hydra loads plugins only from the ``hydra_plugins`` namespace and imports every module there at
 start-up, so this class is a thin shell: the work (and the Optuna import) is in
-:mod:`nbw2v.optuna_sweeper`, loaded when the sweeper is used.
+:mod:`nbw2v.app.optuna_sweeper`, loaded when the sweeper is used.
 """
 
 from typing import Any
@@ -16,7 +16,7 @@ class NbW2vOptunaSweeper(Sweeper):
         self.study = None
 
     def setup(self, *, hydra_context, task_function, config) -> None:
-        from nbw2v.optuna_sweeper import StudySweep
+        from nbw2v.app.optuna_sweeper import StudySweep
 
         self.study = StudySweep(self.settings)
         self.study.setup(hydra_context=hydra_context, task_function=task_function, config=config)

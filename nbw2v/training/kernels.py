@@ -24,11 +24,11 @@ from typing import NamedTuple
 import numpy as np
 from numba import get_thread_id, prange
 
-from ._fastexp import exp_scratch_bits
-from ._jit import njit_parallel, njit_serial
-from ._rng import next_below, next_float, sample_alias, stream_seed
-from .losses.hierarchical import HuffmanTree
-from .losses.sgd import sgd_step_cbow, sgd_step_neg, sgd_step_window
+from nbw2v._fastexp import exp_scratch_bits
+from nbw2v._jit import njit_parallel, njit_serial
+from nbw2v._rng import next_below, next_float, sample_alias, stream_seed
+from nbw2v.losses.hierarchical import HuffmanTree
+from nbw2v.losses.sgd import sgd_step_cbow, sgd_step_neg, sgd_step_window
 
 ARCH_SKIPGRAM, ARCH_CBOW = 0, 1
 COLLIDE_SKIP, COLLIDE_KEEP, COLLIDE_REDRAW = 0, 1, 2
@@ -239,40 +239,10 @@ def train_chunk(input_vectors, output_vectors, corpus, chunk, epoch, sched, tabl
                 for q in range(m):  # the hot nodes' rows: this thread's private copies
                     p = tree.points[center, q]
                     path_rows[q] = p if p < hot_lo else hot_base + (p - hot_lo)
-                node_rows, node_labels = path_rows[:m], tree.labels[center, :m]
-                if sched.arch == ARCH_CBOW:
-                    loss += sgd_step_cbow(
-                        input_vectors, output_vectors, contexts[:n_ctx], node_rows, node_labels, lr,
-                        coef, grad_buf, delta[0], work, bits,
-                    )  # fmt: skip
-                    pairs += 1
-                elif sched.shared_negatives:
-                    loss += sgd_step_window(
-                        input_vectors, output_vectors, contexts[:n_ctx], node_rows, node_labels, lr,
-                        coef, delta, work, bits,
-                    )  # fmt: skip
-                    pairs += n_ctx
-                else:  # word2vec.c's order: one context word at a time
-                    for i in range(n_ctx):
-                        loss += sgd_step_window(
-                            input_vectors, output_vectors, contexts[i : i + 1], node_rows, node_labels, lr,
-                            coef, delta, work, bits,
-                        )  # fmt: skip
-                    pairs += n_ctx
-            elif sched.arch == ARCH_CBOW:
+                rows, row_labels = path_rows[:m], tree.labels[center, :m]
+            elif sched.arch == ARCH_CBOW or sched.shared_negatives:  # the center word and K negatives
                 state, m = _draw(state, center, sched, tables, targets)
-                loss += sgd_step_cbow(
-                    input_vectors, output_vectors, contexts[:n_ctx], targets[:m], labels[:m], lr,
-                    coef, grad_buf, delta[0], work, bits,
-                )  # fmt: skip
-                pairs += 1
-            elif sched.shared_negatives:
-                state, m = _draw(state, center, sched, tables, targets)
-                loss += sgd_step_window(
-                    input_vectors, output_vectors, contexts[:n_ctx], targets[:m], labels[:m], lr,
-                    coef, delta, work, bits,
-                )  # fmt: skip
-                pairs += n_ctx
+                rows, row_labels = targets[:m], labels[:m]
             else:  # word2vec.c: fresh negatives for every (context, center) pair
                 for i in range(n_ctx):
                     state, m = _draw(state, center, sched, tables, targets)
@@ -280,6 +250,23 @@ def train_chunk(input_vectors, output_vectors, corpus, chunk, epoch, sched, tabl
                         input_vectors, output_vectors, contexts[i], targets[0], targets[1:m], lr, grad_buf, coef64
                     )
                 pairs += n_ctx
+                continue
+            if sched.arch == ARCH_CBOW:  # one step for the window's mean
+                loss += sgd_step_cbow(
+                    input_vectors, output_vectors, contexts[:n_ctx], rows, row_labels, lr,
+                    coef, grad_buf, delta[0], work, bits,
+                )  # fmt: skip
+                pairs += 1
+                continue
+            # skip-gram: the window's contexts in one block step, or (hierarchical softmax
+            # without shared targets) word2vec.c's order, one context word at a time
+            block = n_ctx if sched.shared_negatives else 1
+            for i in range(0, n_ctx, block):
+                loss += sgd_step_window(
+                    input_vectors, output_vectors, contexts[i : i + block], rows, row_labels, lr,
+                    coef, delta, work, bits,
+                )  # fmt: skip
+            pairs += n_ctx
     if n_hot:
         _sync_hot(output_vectors, hot_lo, hot_base, n_hot, snapshot, False)
     return loss, pairs

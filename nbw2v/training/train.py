@@ -1,7 +1,7 @@
 """``train(cfg, tracker) -> Embeddings``: the skip-gram / CBOW trainer (no Hydra in here).
 
 Stages: validate the config (before any read or compile) -> read and count the corpus ->
-vocabulary -> encode to ids -> epochs of Hogwild chunks (Numba, :mod:`nbw2v.train_kernels`)
+vocabulary -> encode to ids -> epochs of Hogwild chunks (Numba, :mod:`nbw2v.training.kernels`)
 with progress (loss, words/s, ETA) between rounds of chunks -> Embeddings.
 
 Loss: every (center, context) pair's loss is summed in float64 per chunk, before that pair's
@@ -20,9 +20,17 @@ from typing import Any
 import numba
 import numpy as np
 
-from ._jit import set_threads
-from .arrayfile import available_memory_bytes
-from .checkpoint import (
+from nbw2v._jit import set_threads
+from nbw2v.app.progress import Progress
+from nbw2v.config import ConfigError, validate
+from nbw2v.embeddings import Embeddings
+from nbw2v.losses import huffman_tree, softmax_batch_loss_grad
+from nbw2v.losses.registry import get as loss_spec
+from nbw2v.text.arrayfile import available_memory_bytes
+from nbw2v.text.corpus import Corpus, encode_corpus, read_corpus, shuffle_sentences
+from nbw2v.text.vocab import MAX_WORD_CHARS, Vocab, alias_table
+from nbw2v.tracking.tracker import NullTracker, Tracker
+from nbw2v.training.checkpoint import (
     CheckpointError,
     CheckpointSlot,
     TrainState,
@@ -33,14 +41,7 @@ from .checkpoint import (
     validate_state,
     words_hash,
 )
-from .config import ConfigError, validate
-from .corpus import Corpus, encode_corpus, read_corpus, shuffle_sentences
-from .embeddings import Embeddings
-from .losses import huffman_tree, softmax_batch_loss_grad
-from .losses.registry import get as loss_spec
-from .progress import Progress
-from .tracking import NullTracker, Tracker
-from .train_kernels import (
+from nbw2v.training.kernels import (
     ARCH_CBOW,
     ARCH_SKIPGRAM,
     COLLIDE_KEEP,
@@ -56,7 +57,7 @@ from .train_kernels import (
     no_tree,
     train_chunks,
 )
-from .training_loop import (  # noqa: F401  (TrainingDiverged, TrainingInterrupted: importable from here)
+from nbw2v.training.loop import (  # noqa: F401  (TrainingDiverged, TrainingInterrupted: importable from here)
     EpochLoop,
     TrainHooks,
     TrainingDiverged,
@@ -64,7 +65,6 @@ from .training_loop import (  # noqa: F401  (TrainingDiverged, TrainingInterrupt
     deferred_signals,
     signal_name,
 )
-from .vocab import MAX_WORD_CHARS, Vocab, alias_table
 
 #: the naive softmax costs O(V d) per pair; above this V*d it is refused (use loss=negative)
 SOFTMAX_MAX_VD = 50_000_000
@@ -101,7 +101,7 @@ def require_device(cfg) -> str:
     naming the reason: checked before any read or compile, never a silent CPU run."""
     if cfg.train.device != "cuda":
         return ""
-    from .gpu.device import require_gpu
+    from nbw2v.gpu.device import require_gpu
 
     return require_gpu()
 
@@ -123,7 +123,7 @@ def build_vocab_and_corpus(cfg) -> tuple[Vocab, Corpus, dict[str, float]]:
     """Read the corpus once, build the vocabulary and encode; returns timings and counts too.
     With ``data.cache`` (default) the result is cached on disk and shared by later runs."""
     if getattr(cfg.data, "cache", False):
-        from .corpus_cache import cached
+        from nbw2v.text.cache import cached
 
         start = time.perf_counter()
         (vocab, corpus, stats), hit = cached(cfg.data, lambda: _build_vocab_and_corpus(cfg))
@@ -277,7 +277,7 @@ def _train(cfg, tracker, progress, vocab, corpus, stats, hooks, slot, keep_check
         hooks.before_training(vocab, corpus, input_vectors, output_vectors, tables)
     runner = {"batched": _SoftmaxRunner, "hogwild": _HogwildRunner}[loss_spec(cfg.loss.name).runner]
     if gpu:
-        from .gpu.trainer import CudaRunner
+        from nbw2v.gpu.trainer import CudaRunner
 
         runner = CudaRunner
         log(f"nbw2v: training on the GPU: {gpu}")

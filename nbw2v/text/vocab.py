@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import ConfigError
+from nbw2v.config import ConfigError
 
 #: longer "words" (a base64 blob, a minified line) are left out of every vocabulary
 MAX_WORD_CHARS = 1000

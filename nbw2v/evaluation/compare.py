@@ -1,7 +1,7 @@
 """Is model A better than model B? Paired differences per benchmark with a bootstrap interval.
 
 Both models are scored on the pairs (questions) that *both* cover; each bootstrap resample
-draws the same pairs for both (:func:`nbw2v.uncertainty.resample_counts`), so what the pairs
+draws the same pairs for both (:func:`nbw2v.evaluation.uncertainty.resample_counts`), so what the pairs
 have in common cancels and the interval is that of the difference itself. A difference whose
 95% interval excludes 0 is reported as "A better" / "B better", otherwise "no difference at
 95%". ``nbw2v compare A B`` prints it; :func:`compare_results` is the library function.
@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .evaluate import SimilarityResult
-from .uncertainty import SAMPLES, SEED, percentile_interval, resample_counts, resampled_spearman
+from nbw2v.evaluation.evaluate import SimilarityResult
+from nbw2v.evaluation.uncertainty import SAMPLES, SEED, percentile_interval, resample_counts, resampled_spearman
 
 
 @dataclass
@@ -65,7 +65,7 @@ def _analogies(ra, rb, samples: int, seed: int) -> Difference:
 
 def compare_results(results_a: list, results_b: list, samples: int = SAMPLES, seed: int = SEED) -> list[Difference]:
     """Paired differences for every benchmark both result lists have (from
-    :func:`nbw2v.evaluate.evaluate_configured` on the same sets)."""
+    :func:`nbw2v.evaluation.evaluate.evaluate_configured` on the same sets)."""
     by_name = {(type(r).__name__, r.name): r for r in results_b}
     out = []
     for ra in results_a:

@@ -1,6 +1,6 @@
 """The training loop every runner shares: epochs, rounds of chunks, progress (loss, words/s,
 ETA), checkpoints, Ctrl-C/SIGTERM handling and divergence checks. A runner (the CPU's Hogwild
-and mini-batch runners in :mod:`nbw2v.train`, the GPU's in :mod:`nbw2v.gpu.trainer`) only says
+and mini-batch runners in :mod:`nbw2v.training.train`, the GPU's in :mod:`nbw2v.gpu.trainer`) only says
 how to run one round of chunks (``run_round``).
 """
 
@@ -16,15 +16,15 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from .checkpoint import CheckpointWriteError, TrainState
-from .liveness import Interrupted
-from .progress import Progress, format_eta
-from .tracking import Tracker
-from .train_kernels import learning_rate
-from .vocab import Vocab
+from nbw2v.app.progress import Progress, format_eta
+from nbw2v.text.vocab import Vocab
+from nbw2v.tracking.liveness import Interrupted
+from nbw2v.tracking.tracker import Tracker
+from nbw2v.training.checkpoint import CheckpointWriteError, TrainState
+from nbw2v.training.kernels import learning_rate
 
 if TYPE_CHECKING:
-    from .corpus import Corpus
+    from nbw2v.text.corpus import Corpus
 
 
 class TrainingDiverged(RuntimeError):

@@ -31,10 +31,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import ConfigError
-from .paths import default_cache_dir
+from nbw2v.config import ConfigError
+from nbw2v.paths import DATA_DIR, default_cache_dir
 
-BUNDLED_CORPUS = Path(__file__).parent / "data" / "corpora" / "sample-wiki-wordnet-kjv.txt.gz"
+BUNDLED_CORPUS = DATA_DIR / "corpora" / "sample-wiki-wordnet-kjv.txt.gz"
 TEXT8_URL = "http://mattmahoney.net/dc/text8.zip"
 TEXT8_ZIP_BYTES = 31_344_016  # published size of text8.zip
 TEXT8_BYTES = 100_000_000  # text8 is the first 1e8 bytes of the cleaned enwik9

@@ -1,4 +1,4 @@
-"""``nbw2v replay``: send an offline journal (:mod:`nbw2v.journal`) to MLflow, once.
+"""``nbw2v replay``: send an offline journal (:mod:`nbw2v.tracking.journal`) to MLflow, once.
 
 Kept apart from the journal itself: the tracker writes journals, this reads one and drives a
 tracker, so neither module imports the other's user.
@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .journal import OFFLINE_DIR, read_journal
-from .tracking import MlflowTracker
+from nbw2v.tracking.journal import OFFLINE_DIR, read_journal
+from nbw2v.tracking.tracker import MlflowTracker
 
 
 def replay(path: str | Path, tracking_uri: str = "", warn=None) -> tuple[str, int]:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .tracking import resolve_tracking_uri, with_retry
+from nbw2v.tracking.tracker import resolve_tracking_uri, with_retry
 
 COLUMNS = [
     ("window", "params", "model.window"),
@@ -100,7 +100,7 @@ def by_config(rows: list[dict], axes: list[str] | None = None) -> dict[tuple, li
 
 def ranking_metric(rows: list[dict]) -> tuple[str, str]:
     """(label, metric key) the configurations are ranked by: WordSim353, else the first
-    similarity set the runs were scored on (the objective of :func:`nbw2v.run.objective`)."""
+    similarity set the runs were scored on (the objective of :func:`nbw2v.app.run.objective`)."""
     keys = sorted({k for r in rows for k in r.get("metrics", {}) if k.endswith("_spearman")})
     if any(r.get("WS353") is not None for r in rows) or "eval/wordsim353_spearman" in keys or not keys:
         return "WS353", "eval/wordsim353_spearman"
@@ -299,7 +299,7 @@ def _heatmaps(
     configuration and those tied with it)."""
     import matplotlib
 
-    from .plotting import pyplot
+    from nbw2v.app.plotting import pyplot
 
     plt = pyplot()
     usable = _seed_means([r for r in rows if None not in (r["window"], r["K"], r["dim"])], metric)
@@ -367,7 +367,7 @@ def _heatmaps(
 def _dim_plot(rows, path: Path, title: str) -> Path | None:
     import matplotlib.ticker
 
-    from .plotting import pyplot
+    from nbw2v.app.plotting import pyplot
 
     plt = pyplot()
 

@@ -37,8 +37,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .config import ConfigError
-from .redact import split_credentials
+from nbw2v.config import ConfigError
+from nbw2v.tracking.redact import split_credentials
 
 TARGET = "hydra_plugins.nbw2v_optuna_sweeper.NbW2vOptunaSweeper"
 #: a trial queued again after an interruption names the trial it replaces (which does not count)
@@ -240,7 +240,7 @@ def study_storage(setting: str | None, tracking_uri: str, logger_name: str) -> s
         return str(setting)
     from urllib.parse import unquote, urlsplit
 
-    from .tracking import resolve_tracking_uri, sqlite_path
+    from nbw2v.tracking.tracker import resolve_tracking_uri, sqlite_path
 
     folder = Path.cwd()
     if logger_name != "none":
@@ -373,9 +373,9 @@ class StudySweep:
     def _sweep(self, arguments: list[str]) -> Any:
         import optuna
 
-        from .liveness import interrupts_deferred
-        from .redact import redact
-        from .sweep import parallel_jobs
+        from nbw2v.app.sweep import parallel_jobs
+        from nbw2v.tracking.liveness import interrupts_deferred
+        from nbw2v.tracking.redact import redact
 
         config, settings = self.config, self.settings
         the_plan = plan_for(settings, config, list(arguments))
@@ -418,7 +418,7 @@ class StudySweep:
                     f"study {the_plan.study_name} already has its {settings.n_trials} trials; raise "
                     "hydra.sweeper.n_trials to continue it, or give hydra.sweeper.study_name=NEW for a new one"
                 )
-            from .tracking import ENV_STUDY
+            from nbw2v.tracking.tracker import ENV_STUDY
 
             os.environ[ENV_STUDY] = the_plan.study_name
             returns = self._run(study, the_plan, left, n_jobs)
@@ -428,7 +428,7 @@ class StudySweep:
             lock.release()
 
     def _run(self, study, the_plan: Plan, left: int, n_jobs: int) -> list:
-        from .liveness import interrupts_deferred
+        from nbw2v.tracking.liveness import interrupts_deferred
 
         returns, job, failures, completed = [], 0, [], 0
         while left > 0:

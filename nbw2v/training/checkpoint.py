@@ -27,8 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .arrayfile import ArrayFileError, check_fits, declared_bytes, npz_headers, pack_words, unpack_words
-from .config import ConfigError
+from nbw2v.config import ConfigError
+from nbw2v.text.arrayfile import ArrayFileError, check_fits, declared_bytes, npz_headers, pack_words, unpack_words
 
 #: what reading a damaged .npz can raise (BadZipFile and zlib.error are not OSError/ValueError)
 _READ_ERRORS = (ArrayFileError, OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile, zlib.error)

@@ -2,7 +2,7 @@
 
 Thin on purpose: compose the config (typed by the dataclasses of :mod:`nbw2v.config`,
 registered as ``base_config``), turn it into a ``Config``, and call
-:func:`nbw2v.run.run_experiment`. Bad values end with one clear line and exit code 2.
+:func:`nbw2v.app.run.run_experiment`. Bad values end with one clear line and exit code 2.
 """
 
 from __future__ import annotations
@@ -17,13 +17,14 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
-from .config import Config
+from nbw2v.config import Config
+from nbw2v.paths import PACKAGE_DIR
 
 
 def find_conf_dir() -> Path:
     """The Hydra config tree: ``nbw2v/conf`` inside an installed wheel, ``conf/`` at the top of
     a repository checkout (editable install)."""
-    here = Path(__file__).resolve().parent
+    here = PACKAGE_DIR
     for candidate in (here / "conf", here.parent / "conf"):
         if (candidate / "config.yaml").is_file():
             return candidate
@@ -46,7 +47,7 @@ def _check_known_keys(node, schema, prefix: str) -> None:
     import dataclasses
     import difflib
 
-    from .config import ConfigError
+    from nbw2v.config import ConfigError
 
     fields = {f.name: getattr(schema, f.name) for f in dataclasses.fields(schema)}
     for key in node.keys():
@@ -68,16 +69,16 @@ def verbose() -> bool:
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
 def _app(dcfg: DictConfig) -> float | None:
-    from .liveness import is_sigterm, mark_interrupted
-    from .run import objective, run_experiment
-    from .train import TrainingDiverged
+    from nbw2v.app.run import objective, run_experiment
+    from nbw2v.tracking.liveness import is_sigterm, mark_interrupted
+    from nbw2v.training.train import TrainingDiverged
 
     multirun = HydraConfig.get().mode == RunMode.MULTIRUN
     try:
         _redact_composed(dcfg)
         cfg = to_config(dcfg)
         overrides = list(HydraConfig.get().overrides.task)
-        from .progress import Progress
+        from nbw2v.app.progress import Progress
 
         label = f"job {HydraConfig.get().job.num}" if multirun else ""  # parallel jobs interleave lines
         progress = Progress(label=label)
@@ -126,7 +127,7 @@ def _fail(message: str, code: int) -> None:
 def _redact_composed(dcfg: DictConfig) -> None:
     """Credentials in a tracking URI that came from a config file (not the command line, which
     main() already cleaned): move them to the environment and rewrite Hydra's saved copies."""
-    from .redact import HINT, move_credentials_to_env, redact
+    from nbw2v.tracking.redact import HINT, move_credentials_to_env, redact
 
     uri = str(dcfg.logger.tracking_uri or "")
     clean, moved = move_credentials_to_env(uri)
@@ -140,8 +141,8 @@ def _redact_composed(dcfg: DictConfig) -> None:
 
 
 def main() -> None:
-    from .liveness import sigterm_raises
-    from .redact import HINT, clean_argv
+    from nbw2v.tracking.liveness import sigterm_raises
+    from nbw2v.tracking.redact import HINT, clean_argv
 
     if not CONF_DIR.is_dir():
         sys.exit(f"nbw2v-train: the config directory {CONF_DIR} is missing: a broken install? Reinstall nbw2v")

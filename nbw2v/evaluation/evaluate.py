@@ -20,11 +20,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import ANALOGY_RESTRICT, ANALOGY_SETS, SIMILARITY_SETS
-from .embeddings import Embeddings
-from .uncertainty import accuracy_interval, format_interval, spearman_interval
+from nbw2v.config import ANALOGY_RESTRICT, ANALOGY_SETS, SIMILARITY_SETS
+from nbw2v.embeddings import Embeddings
+from nbw2v.evaluation.uncertainty import accuracy_interval, format_interval, spearman_interval
+from nbw2v.paths import DATA_DIR
 
-EVAL_DIR = Path(__file__).parent / "data" / "eval"
+EVAL_DIR = DATA_DIR / "eval"
 WORDSIM353 = EVAL_DIR / "wordsim353.tsv"
 SIMLEX999 = EVAL_DIR / "simlex999.txt"
 GOOGLE_ANALOGIES = EVAL_DIR / "questions-words.txt"

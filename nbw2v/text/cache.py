@@ -21,9 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .arrayfile import pack_words, unpack_words
-from .corpus import Corpus, default_cache_dir, resolve_paths
-from .vocab import Vocab
+from nbw2v.text.arrayfile import pack_words, unpack_words
+from nbw2v.text.corpus import Corpus, default_cache_dir, resolve_paths
+from nbw2v.text.vocab import Vocab
 
 VERSION = 2
 #: files up to this size are hashed whole; larger ones by sampled blocks + size + mtime

@@ -2,7 +2,7 @@
 
 ``nbw2v eval``, ``nbw2v neighbors``, ``nbw2v gradcheck``, ``nbw2v demo`` and ``nbw2v train``
 (a plain, untracked training run writing a vectors file). Tracked runs and sweeps:
-``nbw2v-train`` (Hydra + MLflow, :mod:`nbw2v.hydra_app`).
+``nbw2v-train`` (Hydra + MLflow, :mod:`nbw2v.app.hydra_app`).
 """
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ import sys
 import time
 from pathlib import Path
 
-from .config import ANALOGY_RESTRICT, CBOW_LR, SKIPGRAM_LR, EvalConfig
-from .losses.registry import LOSSES
+from nbw2v.config import ANALOGY_RESTRICT, CBOW_LR, SKIPGRAM_LR, EvalConfig
+from nbw2v.losses.registry import LOSSES
 
 
 def _cmd_gradcheck(args: argparse.Namespace) -> int:
-    from .gradcheck import TOLERANCE, gradcheck_all
+    from nbw2v.gradcheck import TOLERANCE, gradcheck_all
 
     start = time.perf_counter()
     results = {}
@@ -43,8 +43,8 @@ def _cmd_gradcheck(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from . import naive_softmax_loss_and_grad_batch, neg_sampling_loss_and_grad_batch
-    from ._jit import set_threads
+    from nbw2v import naive_softmax_loss_and_grad_batch, neg_sampling_loss_and_grad_batch
+    from nbw2v._jit import set_threads
 
     threads = set_threads(args.threads)
     status = _cmd_gradcheck(argparse.Namespace(seeds=3, words=8, dim=5, k=4, json=False))
@@ -76,9 +76,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from .config import Config, EvalConfig
-    from .run import evaluate_embeddings, summarize
-    from .train import train
+    from nbw2v.app.run import evaluate_embeddings, summarize
+    from nbw2v.config import Config, EvalConfig
+    from nbw2v.training.train import train
 
     cfg = Config()
     for section, key, value in (
@@ -122,13 +122,19 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _load_vectors(source: str, tracking_uri: str = ""):
-    from .tracking import load_vectors
+    from nbw2v.tracking.tracker import load_vectors
 
     return load_vectors(source, tracking_uri)
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:
-    from .evaluate import SUITE_ANALOGIES, SUITE_SIMILARITY, SimilarityResult, evaluate_configured, results_to_metrics
+    from nbw2v.evaluation.evaluate import (
+        SUITE_ANALOGIES,
+        SUITE_SIMILARITY,
+        SimilarityResult,
+        evaluate_configured,
+        results_to_metrics,
+    )
 
     if args.restrict < 0:
         raise ValueError(f"--restrict: expected an integer >= 0 (0: all words), got {args.restrict}")
@@ -175,7 +181,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     if args.log_to_run:
         if run_id is None:
             raise ValueError("--log-to-run: VECTORS must be an MLflow run (run id or runs:/<id>/...)")
-        from .tracking import log_metrics_to_run
+        from nbw2v.tracking.tracker import log_metrics_to_run
 
         log_metrics_to_run(run_id, metrics, args.tracking_uri)
         print(f"logged {len(metrics)} metrics to MLflow run {run_id}", file=sys.stderr)
@@ -186,8 +192,8 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
-    from .compare import compare_results, compare_table
-    from .evaluate import SUITE_ANALOGIES, SUITE_SIMILARITY, evaluate_configured
+    from nbw2v.evaluation.compare import compare_results, compare_table
+    from nbw2v.evaluation.evaluate import SUITE_ANALOGIES, SUITE_SIMILARITY, evaluate_configured
 
     if args.restrict < 0:
         raise ValueError(f"--restrict: expected an integer >= 0 (0: all words), got {args.restrict}")
@@ -253,7 +259,7 @@ VECTORS_HELP = (
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
-    from .replay import replay
+    from nbw2v.tracking.replay import replay
 
     run_id, count = replay(
         args.journal, args.tracking_uri, warn=lambda text: print(f"nbw2v replay: {text}", file=sys.stderr)
@@ -265,7 +271,7 @@ def _cmd_replay(args: argparse.Namespace) -> int:
 
 def _cmd_runs(args: argparse.Namespace) -> int:
     """RUNNING runs and whether their process still lives; --close marks the stale ones KILLED."""
-    from .tracking import close_runs, running_runs
+    from nbw2v.tracking.tracker import close_runs, running_runs
 
     if args.max_age_min <= 0:
         raise ValueError(f"--max-age-min: expected a number > 0, got {args.max_age_min}")
@@ -424,7 +430,7 @@ def _positive(parser: argparse.ArgumentParser, args: argparse.Namespace, *names:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["report"]:  # its own parser: nbw2v report SWEEP_ID [--filter ...]
-        from .report import main as report_main
+        from nbw2v.app.report import main as report_main
 
         return report_main(argv[1:])
     parser = build_parser()
@@ -439,7 +445,7 @@ def main(argv: list[str] | None = None) -> int:
             "neighbors": ("topn",),
         }.get(args.command, ()),
     )
-    from .liveness import is_sigterm, sigterm_raises
+    from nbw2v.tracking.liveness import is_sigterm, sigterm_raises
 
     try:
         with sigterm_raises():

@@ -17,8 +17,8 @@ import time
 from pathlib import Path
 from typing import Any, Protocol
 
-from . import redact
-from .redact import move_credentials_to_env
+from nbw2v.tracking import redact
+from nbw2v.tracking.redact import move_credentials_to_env
 
 RUN_STATUSES = ("FINISHED", "FAILED", "KILLED")
 #: environment set by the sweep callback for the jobs of a multirun (never MLFLOW_RUN_ID:
@@ -91,7 +91,7 @@ def probe_server(uri: str, timeout: float = 5.0) -> None:
 
 
 class Tracker(Protocol):
-    """All the experiment layer (:mod:`nbw2v.run`, :mod:`nbw2v.train`) asks of a tracker."""
+    """All the experiment layer (:mod:`nbw2v.app.run`, :mod:`nbw2v.training.train`) asks of a tracker."""
 
     #: whether files (plots, the vectors, the model) are worth making for it
     keeps_artifacts: bool
@@ -309,7 +309,7 @@ class MlflowTracker:
         return True
 
     def start(self, tags: dict[str, str] | None = None) -> None:
-        from .liveness import TAG_HEARTBEAT, TAG_PROCESS, process_identity
+        from nbw2v.tracking.liveness import TAG_HEARTBEAT, TAG_PROCESS, process_identity
 
         tags = {k: redact.redact(v) for k, v in (tags or {}).items()}
         tags[TAG_PROCESS] = process_identity()  # `nbw2v runs --stale` tells a dead run from a live one
@@ -329,7 +329,7 @@ class MlflowTracker:
         self.run_name = run.info.run_name
 
     def _go_offline(self, exc: BaseException) -> None:
-        from .journal import Journal, LostJournal
+        from nbw2v.tracking.journal import Journal, LostJournal
 
         reason = redact.redact(str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__)
         try:
@@ -410,7 +410,7 @@ class MlflowTracker:
             return
         from mlflow.entities import RunTag
 
-        from .liveness import TAG_HEARTBEAT
+        from nbw2v.tracking.liveness import TAG_HEARTBEAT
 
         start = time.perf_counter()
         buffer, self._buffer = self._buffer, []
@@ -561,8 +561,9 @@ def _log_vectors_model(tracking_uri: str, experiment_id: str, run_id: str, vecto
     import pandas as pd
     from mlflow.models import Model, infer_signature
 
-    from . import __version__, pyfunc_model
-    from .embeddings import Embeddings
+    from nbw2v import __version__
+    from nbw2v.embeddings import Embeddings
+    from nbw2v.tracking import pyfunc_model
 
     example = pd.DataFrame({"word": [word]})
     output = pyfunc_model.WordVectorsModel(Embeddings.load(vectors_path)).predict(None, example, {"topn": 10})
@@ -618,7 +619,7 @@ def is_run_reference(source: str) -> bool:
 def load_vectors(source: str, tracking_uri: str = ""):
     """Embeddings from a vectors file (word2vec text/binary, nbw2v .npz) or an MLflow run
     (``runs:/<id>/<path>`` or a bare run id). Returns (Embeddings, run id or None)."""
-    from .embeddings import Embeddings
+    from nbw2v.embeddings import Embeddings
 
     run_id = None
     if is_run_reference(source):
@@ -649,7 +650,7 @@ def running_runs(tracking_uri: str = "", experiment: str = "", max_age_s: float 
     any of its children shows signs of life."""
     from mlflow import MlflowClient
 
-    from .liveness import TAG_HEARTBEAT, verdict
+    from nbw2v.tracking.liveness import TAG_HEARTBEAT, verdict
 
     uri = resolve_tracking_uri(tracking_uri)
     quiet_library_logging()
@@ -697,7 +698,7 @@ def close_runs(run_ids_reasons: list[tuple[str, str]], tracking_uri: str = "") -
 
 
 def make_tracker(logger_cfg) -> NullTracker | MlflowTracker:
-    """The configured tracker; inside a sweep (see :mod:`nbw2v.sweep`) a child of its parent run."""
+    """The configured tracker; inside a sweep (see :mod:`nbw2v.app.sweep`) a child of its parent run."""
     if logger_cfg.name == "none":
         return NullTracker()
     return MlflowTracker(

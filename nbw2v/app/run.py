@@ -18,17 +18,18 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__
-from .checkpoint import CheckpointSlot, training_config_hash
-from .config import validate
-from .embeddings import Embeddings
-from .evaluate import evaluate_configured, results_to_metrics
-from .gradcheck import check_training_tuples
-from .liveness import Interrupted, Terminated, interrupts_deferred, is_sigterm, sigterm_raises
-from .losses import huffman_tree
-from .progress import Progress
-from .tracking import ENV_STUDY, ENV_SWEEP, make_tracker, quiet_library_logging
-from .train import (
+from nbw2v import __version__
+from nbw2v.app.progress import Progress
+from nbw2v.config import validate
+from nbw2v.embeddings import Embeddings
+from nbw2v.evaluation.evaluate import evaluate_configured, results_to_metrics
+from nbw2v.gradcheck import check_training_tuples
+from nbw2v.losses import huffman_tree
+from nbw2v.paths import PACKAGE_DIR
+from nbw2v.tracking.liveness import Interrupted, Terminated, interrupts_deferred, is_sigterm, sigterm_raises
+from nbw2v.tracking.tracker import ENV_STUDY, ENV_SWEEP, make_tracker, quiet_library_logging
+from nbw2v.training.checkpoint import CheckpointSlot, training_config_hash
+from nbw2v.training.train import (
     TrainingInterrupted,
     build_vocab_and_corpus,
     check_model,
@@ -70,9 +71,7 @@ def cpu_name() -> str:
 
 def _git_commit() -> str | None:
     try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True, text=True, timeout=5
-        )
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=PACKAGE_DIR, capture_output=True, text=True, timeout=5)
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() if out.returncode == 0 else None
@@ -99,7 +98,7 @@ def objective(metrics: dict[str, float]) -> float:
 def summarize(metrics: dict[str, float]) -> str:
     """One line: every score with its 95% interval and coverage (a set with nothing covered
     says so)."""
-    from .uncertainty import format_interval
+    from nbw2v.evaluation.uncertainty import format_interval
 
     def interval(key):
         low, high = metrics.get(f"{key}_ci_low"), metrics.get(f"{key}_ci_high")
@@ -148,7 +147,7 @@ LOSS_NOTE = (
 def loss_curve_png(
     history: list[tuple[int, float]], epoch_losses: list[float], words_per_epoch: int, path: Path, note: str = ""
 ):
-    from .plotting import pyplot
+    from nbw2v.app.plotting import pyplot
 
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4), dpi=110)
@@ -226,7 +225,7 @@ class _Hooks:
 
 def config_hash(cfg) -> str:
     """The configuration's identity (``nbw2v.config_hash``, matched by ``logger.skip_finished``):
-    the same hash a checkpoint must match (:func:`~nbw2v.checkpoint.training_config_hash`)."""
+    the same hash a checkpoint must match (:func:`~nbw2v.training.checkpoint.training_config_hash`)."""
     return training_config_hash(flatten(cfg))
 
 
@@ -254,7 +253,7 @@ def run_experiment(
     progress = progress or Progress()
     tracker = tracker if tracker is not None else make_tracker(cfg.logger)
     quiet_library_logging()
-    from ._jit import set_threads
+    from nbw2v._jit import set_threads
 
     threads = set_threads(threads_for(cfg))
     digest = config_hash(cfg)
@@ -355,7 +354,7 @@ def _tracked_run(cfg, tracker, resolved_config, overrides, progress, threads, di
         interrupted = _interrupted(exc, phase[0], slot)
         tags = {"nbw2v.error": str(interrupted)}
         if interrupted.checkpoint:
-            tags["nbw2v.checkpoint"] = str(interrupted.checkpoint)
+            tags["nbw2v.training.checkpoint"] = str(interrupted.checkpoint)
         _safe(tracker.set_tags, tags)
         raise interrupted from None
     except BaseException as exc:

@@ -15,7 +15,7 @@ At multirun start (in the launching process, once, before any job):
   kernels instead of compiling them concurrently into one cache directory (Numba #4807, #10128).
 
 At multirun end the parent run ends FINISHED if every child finished, else FAILED, with the
-sweep report (table and heatmaps, :mod:`nbw2v.report`) as its artifacts. An exit without
+sweep report (table and heatmaps, :mod:`nbw2v.app.report`) as its artifacts. An exit without
 ``on_multirun_end`` (a crash, Ctrl-C) still ends it (FAILED / KILLED), never left RUNNING.
 
 ``logger.skip_finished=true`` resumes a sweep: the parent with the same sweep key (same
@@ -37,8 +37,8 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-from .tracking import ENV_PARENT, ENV_SWEEP, MlflowTracker
-from .train import ENV_THREADS
+from nbw2v.tracking.tracker import ENV_PARENT, ENV_SWEEP, MlflowTracker
+from nbw2v.training.train import ENV_THREADS
 
 
 def sweep_key(experiment: str, overrides: list[str]) -> str:
@@ -116,7 +116,7 @@ def connect_ray(config: DictConfig) -> None:
     env_vars[ENV_LAUNCH_DIR] = os.getcwd()
     env_vars.update(runtime_env.get("env_vars") or {})  # the user's own runtime_env wins
     runtime_env["env_vars"] = env_vars
-    runtime_env.setdefault("worker_process_setup_hook", "nbw2v.sweep.ray_worker_setup")
+    runtime_env.setdefault("worker_process_setup_hook", "nbw2v.app.sweep.ray_worker_setup")
     if ray.is_initialized():
         ray.shutdown()
     try:
@@ -133,9 +133,9 @@ def connect_ray(config: DictConfig) -> None:
 
 def warm_numba_cache() -> float:
     """Compile (or load) the training kernels once, in this process; returns seconds."""
-    from .config import Config
-    from .progress import SilentProgress
-    from .train import train
+    from nbw2v.app.progress import SilentProgress
+    from nbw2v.config import Config
+    from nbw2v.training.train import train
 
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
@@ -163,8 +163,8 @@ def latest_attempts(rows: list[dict]) -> list[dict]:
 def check_sweeper(config: DictConfig):
     """The nbw2v_optuna sweeper's study (its settings and Optuna itself checked; ``None`` for
     another sweeper): one line and exit 2 if wrong."""
-    from .config import ConfigError
-    from .optuna_sweeper import check_config
+    from nbw2v.app.optuna_sweeper import check_config
+    from nbw2v.config import ConfigError
 
     try:
         return check_config(config)
@@ -243,7 +243,7 @@ class SweepCallback(Callback):
     @staticmethod
     def _close_dead_children(tracker: MlflowTracker) -> None:
         """Children an earlier, killed invocation left RUNNING end KILLED (their process is gone)."""
-        from .tracking import close_runs, running_runs
+        from nbw2v.tracking.tracker import close_runs, running_runs
 
         dead = [
             (r["run_id"], r["stale"])
@@ -259,7 +259,7 @@ class SweepCallback(Callback):
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         if self.tracker is None or self.ended:
             return
-        from .report import build_report, load_sweep
+        from nbw2v.app.report import build_report, load_sweep
 
         tracker = self.tracker
         sweep_id = os.environ.get(ENV_SWEEP, "")
@@ -281,7 +281,7 @@ class SweepCallback(Callback):
             )
             tracker.end(status)
             self.ended = True
-        from .tracking import ui_links
+        from nbw2v.tracking.tracker import ui_links
 
         compare = ui_links(tracker.ui_base(), tracker.experiment_id, compare=[r["run_id"] for r in rows])["compare"]
         print(
@@ -296,8 +296,8 @@ class SweepCallback(Callback):
         parent's row in the runs table sorts and compares with them), and which config it was."""
         import math
 
-        from .report import swept_axes
-        from .run import objective
+        from nbw2v.app.report import swept_axes
+        from nbw2v.app.run import objective
 
         scored = [(objective(r["metrics"]), r) for r in rows if r["status"] == "FINISHED"]
         scored = [(v, r) for v, r in scored if not math.isnan(v)]
@@ -318,7 +318,7 @@ class SweepCallback(Callback):
 
     def _end_at_exit(self) -> None:
         if self.tracker is not None and not self.ended:
-            from .liveness import INTERRUPTED
+            from nbw2v.tracking.liveness import INTERRUPTED
 
             interrupted = bool(INTERRUPTED["signal"]) or isinstance(getattr(sys, "last_value", None), KeyboardInterrupt)
             try:

@@ -1,0 +1,1 @@
+"""Applications: the command line, the Hydra app and sweeps, reports and plots, progress lines."""

@@ -1,0 +1,1 @@
+"""Evaluation: similarity and analogy benchmarks, bootstrap intervals, paired model comparison."""
