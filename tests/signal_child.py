@@ -27,6 +27,9 @@ def _fire_before(module, name: str, sig: int) -> None:
 
 def main() -> None:
     phase, signame, overrides = sys.argv[1], sys.argv[2], sys.argv[3:]
+    # a user at a terminal has Python's Ctrl-C handler; a shell that ran the test suite in the
+    # background (no job control) starts us with SIGINT ignored, and Python then keeps it so
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     sys.argv = ["nbw2v-train", *overrides]
     import numpy as np
 
