@@ -251,7 +251,7 @@ def test_slurm_profile_composes():
 
 
 def test_seeds_are_pooled_per_configuration_and_ties_with_the_best_are_named(tmp_path):
-    from nbw2v.app.report import build_report, pooled_configs
+    from nbw2v.app.report import build_report, config_label, pooled_configs
 
     def row(i, window, seed, ws, ci=None):
         metrics = {"eval/wordsim353_spearman_ci_low": ci[0], "eval/wordsim353_spearman_ci_high": ci[1]} if ci else {}
@@ -280,6 +280,15 @@ def test_seeds_are_pooled_per_configuration_and_ties_with_the_best_are_named(tmp
     configs = pooled_configs(single)
     assert [c["tied"] for c in configs] == [True, True, False]
     assert configs[1]["test"] == "95% intervals overlap" and configs[2]["test"] == "95% intervals apart"
+    losses = [row(i, 5, 1, 0.6 - 0.1 * i, (0.5, 0.7)) for i in range(3)]
+    for r, name in zip(losses, ("negative", "hs", "softmax"), strict=True):
+        r["params"]["loss.name"] = name
+    labels = sorted(config_label(c) for c in pooled_configs(losses))
+    assert labels == [
+        "window 5, K 5, dim 50, loss.name=negative",
+        "window 5, dim 50, loss.name=hs",  # K does not apply to these two
+        "window 5, dim 50, loss.name=softmax",
+    ]
     text = build_report(single, tmp_path / "single")[0].read_text()
     assert "a screen, not a test" in text and "Welch" not in text
     assert "| window 3, K 5, dim 50 | 1 | 0.500 | - | [0.400, 0.560] |" in text  # no sd from one seed

@@ -180,12 +180,17 @@ def _tests_explained(configs: list[dict], metric: str) -> list[str]:
 
 
 def config_label(c: dict) -> str:
+    """``window 5, K 5, dim 100, <other axes>``; no K for a loss without negatives (hs, softmax)."""
+    from nbw2v.losses.registry import LOSSES
+
     window, k, dim, *rest = c["key"]
+    axes = dict(zip(c["axes"], rest, strict=True))
+    spec = LOSSES.get(axes.get("loss.name", "negative"))
     parts = [
         f"window {window:g}",
-        f"K {k:g}",
+        *([f"K {k:g}"] if spec is None or spec.extra == "neg_indices" else []),
         f"dim {dim:g}",
-        *(f"{a}={v}" for a, v in zip(c["axes"], rest, strict=True)),
+        *(f"{a}={v}" for a, v in axes.items()),
     ]
     return ", ".join(parts)
 
