@@ -177,6 +177,23 @@ def test_fast_exp_accuracy(rng, dtype, x_min):
     assert np.all(np.isfinite(below)) and np.all(below >= 0) and np.all(below < 1e-37)
 
 
+@pytest.mark.skipif(JIT_DISABLED, reason="machine code needs the JIT")
+def test_prefetch_row_is_only_a_hint():
+    """The trainer prefetches the next center's negative rows: an instruction in the machine
+    code that changes no value (in plain Python a no-op)."""
+    from nbw2v._prefetch import prefetch_row
+
+    @numba.njit
+    def touch(a, r):
+        prefetch_row(a, r)
+        return a[r].sum()
+
+    a = np.arange(3 * 100, dtype=np.float32).reshape(3, 100)
+    before = a.copy()
+    assert touch(a, 2) == a[2].sum() and np.array_equal(a, before)
+    assert "prefetchw" in touch.inspect_asm(touch.signatures[0]) or "prefetch" in touch.inspect_asm(touch.signatures[0])
+
+
 @pytest.mark.parametrize("dtype,tol", [(np.float32, 3e-7), (np.float64, 1e-15)])
 def test_logistic_block_in_its_own_type(rng, dtype, tol):
     """The trainer's logistic pass runs in the vectors' type: sigmoid and log1p(exp(-|s|))

@@ -9,7 +9,9 @@ locks), of random streams (seeded from ``(seed, epoch, chunk)``) and of loss boo
 loss means the same for any thread count).
 
 Pairing: word2vec.c's. For a center position t, the context words' input vectors are scored
-against the center word's output vector and the negatives' output vectors.
+against the center word's output vector and the negatives' output vectors. With negatives
+shared by a window (and CBOW), the next center's negatives are drawn one step early and their
+rows prefetched (:mod:`nbw2v._prefetch`): the random stream is consumed in that order.
 
 The learning rate of a sentence is ``lr0 * max(min_lr_ratio, 1 - progress)``
 (:func:`learning_rate`) where progress counts corpus words (before subsampling) of earlier
@@ -26,6 +28,7 @@ from numba import get_thread_id, prange
 
 from nbw2v._fastexp import exp_scratch_bits
 from nbw2v._jit import njit_parallel, njit_serial
+from nbw2v._prefetch import prefetch_row
 from nbw2v._rng import next_below, next_float, sample_alias, stream_seed
 from nbw2v.losses.hierarchical import HuffmanTree
 from nbw2v.losses.sgd import sgd_step_cbow, sgd_step_neg, sgd_step_window
@@ -210,6 +213,8 @@ def train_chunk(input_vectors, output_vectors, corpus, chunk, epoch, sched, tabl
     sentence = np.empty(_longest_sentence(corpus, chunk), np.int32)
     contexts = np.empty(2 * window, np.int64)
     targets = np.empty(sched.negatives + 1, np.int64)
+    ahead = np.empty(sched.negatives + 1, np.int64)  # the next center's targets, drawn early
+    ahead_for, m_ahead = -1, 0
     labels = np.zeros(sched.negatives + 1)  # negative sampling: the center word 1, negatives 0
     labels[0] = 1.0
     coef = np.empty((2 * window, max_targets), dtype)
@@ -229,6 +234,7 @@ def train_chunk(input_vectors, output_vectors, corpus, chunk, epoch, sched, tabl
             _sync_hot(output_vectors, hot_lo, hot_base, n_hot, snapshot, False)
             synced_at = words_done
         state, n = _subsample(corpus.ids, lo, hi, tables.keep_prob, state, sentence)
+        ahead_for = -1
         for t in range(n):
             state, n_ctx = _gather_window(state, sentence, n, t, window, contexts)
             if n_ctx == 0:
@@ -241,7 +247,16 @@ def train_chunk(input_vectors, output_vectors, corpus, chunk, epoch, sched, tabl
                     path_rows[q] = p if p < hot_lo else hot_base + (p - hot_lo)
                 rows, row_labels = path_rows[:m], tree.labels[center, :m]
             elif sched.arch == ARCH_CBOW or sched.shared_negatives:  # the center word and K negatives
-                state, m = _draw(state, center, sched, tables, targets)
+                if ahead_for == t:  # drawn one step ago, its rows already on their way
+                    targets, ahead = ahead, targets
+                    m = m_ahead
+                else:
+                    state, m = _draw(state, center, sched, tables, targets)
+                if t + 1 < n:  # the next center's negatives now: their rows load while this step runs
+                    state, m_ahead = _draw(state, sentence[t + 1], sched, tables, ahead)
+                    for q in range(1, m_ahead):  # (1 thread: 1.07-1.17x, interleaved A/B runs)
+                        prefetch_row(output_vectors, ahead[q])
+                    ahead_for = t + 1
                 rows, row_labels = targets[:m], labels[:m]
             else:  # word2vec.c: fresh negatives for every (context, center) pair
                 for i in range(n_ctx):
