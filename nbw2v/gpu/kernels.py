@@ -227,6 +227,7 @@ def train_sgns(input_vectors, output_vectors, ids, sentence_starts, chunk_starts
     coef = stage[(nmax + mmax) * dim :]
     contexts = cuda.shared.array(MAX_CONTEXT, int32)
     targets = cuda.shared.array(MAX_TARGETS, int32)
+    ahead = cuda.shared.array(MAX_TARGETS, int32)  # the next center's targets (the CPU's draw order)
     meta = cuda.shared.array(4, int64)  # kept words of the sentence, contexts, targets
     lr_shared = cuda.shared.array(1, float64)
     red = cuda.shared.array(MAX_THREADS, float64)
@@ -244,14 +245,27 @@ def train_sgns(input_vectors, output_vectors, ids, sentence_starts, chunk_starts
         cuda.syncthreads()
         n_kept = meta[0]
         lr = lr_shared[0]
+        ahead_for, m_ahead = -1, 0
         for t in range(n_kept):
             if tid == 0:
                 state, n_ctx = _gather_window(state, kept[lo:hi], n_kept, t, window, contexts)
                 m = 0
                 if n_ctx > 0:
-                    state, m = _draw_targets(
-                        state, kept[lo + t], negatives, collision, noise_threshold, noise_alias, targets
-                    )
+                    # the CPU trainer's order: a center's negatives are drawn one step early
+                    # (there to prefetch their rows); the same stream keeps the two comparable
+                    if ahead_for == t:
+                        for q in range(m_ahead):
+                            targets[q] = ahead[q]
+                        m = m_ahead
+                    else:
+                        state, m = _draw_targets(
+                            state, kept[lo + t], negatives, collision, noise_threshold, noise_alias, targets
+                        )
+                    if t + 1 < n_kept:
+                        state, m_ahead = _draw_targets(
+                            state, kept[lo + t + 1], negatives, collision, noise_threshold, noise_alias, ahead
+                        )
+                        ahead_for = t + 1
                     pairs += n_ctx
                 meta[1] = n_ctx
                 meta[2] = m
