@@ -23,9 +23,9 @@ import nbw2v  # noqa: F401  (thread-pool defaults before NumPy loads OpenBLAS)
 # isort: on
 from mlflow import MlflowClient
 
-from nbw2v.app.progress import SilentProgress
 from nbw2v.app.run import run_experiment
 from nbw2v.config import Config
+from nbw2v.progress import SilentProgress
 from nbw2v.tracking.tracker import MlflowTracker, NullTracker
 
 HERE = Path(__file__).resolve().parent

@@ -51,9 +51,9 @@ SETTING_OF = {"shared": "sg-ns", "pair": "sg-ns", "-": "sg-ns", "hs": "sg-hs", "
 
 def worker_nbw2v(corpus: str, threads: int, epochs: int, variant: str) -> dict:
     import nbw2v  # noqa: F401
-    from nbw2v.app.progress import SilentProgress
     from nbw2v.config import Config
     from nbw2v.evaluation.evaluate import evaluate_configured, results_to_metrics
+    from nbw2v.progress import SilentProgress
     from nbw2v.training.train import build_vocab_and_corpus, train
 
     cfg = Config()

@@ -107,8 +107,8 @@ def _config(corpus: str, epochs: int, device: str, smoke: bool):
 
 def check_training(corpus: str, epochs: int, smoke: bool) -> dict:
     """(b): the GPU trainer and the CPU trainer on the same prepared corpus."""
-    from nbw2v.app.progress import SilentProgress
     from nbw2v.evaluation.evaluate import evaluate_configured, results_to_metrics
+    from nbw2v.progress import SilentProgress
     from nbw2v.training.train import build_vocab_and_corpus, train
 
     prepared = build_vocab_and_corpus(_config(corpus, epochs, "cpu", smoke))

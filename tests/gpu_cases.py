@@ -109,8 +109,8 @@ def test_gpu_trainer_follows_the_cpu_trainer(tmp_path):
     """Same chunks, same random streams, same update: on the simulator (blocks one after another)
     the GPU trainer reproduces the deterministic CPU trainer to float32 round-off; on a real GPU
     blocks run at once (Hogwild), so only the loss is compared, loosely."""
-    from nbw2v.app.progress import SilentProgress
     from nbw2v.config import Config
+    from nbw2v.progress import SilentProgress
     from nbw2v.training.train import train
 
     words = "the king and the queen rule water flows to the sea a cat sat on my mat".split()

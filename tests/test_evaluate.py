@@ -5,7 +5,6 @@ import math
 import numpy as np
 import pytest
 
-from nbw2v.app.progress import SilentProgress
 from nbw2v.config import Config
 from nbw2v.embeddings import Embeddings
 from nbw2v.evaluation.evaluate import (
@@ -19,6 +18,7 @@ from nbw2v.evaluation.evaluate import (
     read_similarity_pairs,
     spearman,
 )
+from nbw2v.progress import SilentProgress
 from nbw2v.text.vocab import Vocab
 from nbw2v.training.train import train
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nbw2v.app.progress import SilentProgress
 from nbw2v.config import Config, ConfigError
+from nbw2v.progress import SilentProgress
 from nbw2v.text.corpus import CorpusError, read_corpus
 from nbw2v.training.checkpoint import load_checkpoint
 from nbw2v.training.train import TrainingDiverged, train

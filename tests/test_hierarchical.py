@@ -163,9 +163,9 @@ def test_api_errors_name_the_argument(rng):
 
 @pytest.mark.slow
 def test_training_on_the_bundled_corpus_learns():
-    from nbw2v.app.progress import SilentProgress
     from nbw2v.app.run import run_experiment
     from nbw2v.config import Config
+    from nbw2v.progress import SilentProgress
     from nbw2v.tracking.tracker import MemoryTracker
 
     cfg = Config()

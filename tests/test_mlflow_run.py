@@ -13,9 +13,9 @@ import pytest
 mlflow = pytest.importorskip("mlflow")
 from mlflow import MlflowClient  # noqa: E402
 
-from nbw2v.app.progress import SilentProgress  # noqa: E402
 from nbw2v.app.run import run_experiment  # noqa: E402
 from nbw2v.config import Config  # noqa: E402
+from nbw2v.progress import SilentProgress  # noqa: E402
 from nbw2v.tracking.tracker import MlflowTracker, resolve_tracking_uri  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent

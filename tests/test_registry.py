@@ -45,8 +45,8 @@ def test_config_api_cli_gradcheck_and_presets_list_exactly_the_registered_losses
 
 def test_the_trainer_dispatches_through_the_registry(tmp_path):
     """Each registered loss trains through the runner and targets its entry names."""
-    from nbw2v.app.progress import SilentProgress
     from nbw2v.config import Config
+    from nbw2v.progress import SilentProgress
     from nbw2v.training.train import train
 
     corpus = tmp_path / "c.txt"

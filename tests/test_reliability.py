@@ -21,9 +21,9 @@ import numpy as np
 import pytest
 from conftest import free_port
 
-from nbw2v.app.progress import SilentProgress
 from nbw2v.config import Config, ConfigError
 from nbw2v.embeddings import Embeddings, VectorsFormatError
+from nbw2v.progress import SilentProgress
 from nbw2v.training.checkpoint import (
     CheckpointError,
     CheckpointSlot,

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from conftest import JIT_DISABLED
 
-from nbw2v.app.progress import ListProgress, SilentProgress
 from nbw2v.config import Config, ConfigError
+from nbw2v.progress import ListProgress, SilentProgress
 from nbw2v.tracking.tracker import MemoryTracker
 from nbw2v.training.train import TrainingDiverged, build_vocab_and_corpus, train
 

@@ -78,7 +78,7 @@ def _app(dcfg: DictConfig) -> float | None:
         _redact_composed(dcfg)
         cfg = to_config(dcfg)
         overrides = list(HydraConfig.get().overrides.task)
-        from nbw2v.app.progress import Progress
+        from nbw2v.progress import Progress
 
         label = f"job {HydraConfig.get().job.num}" if multirun else ""  # parallel jobs interleave lines
         progress = Progress(label=label)

@@ -19,13 +19,13 @@ from pathlib import Path
 import numpy as np
 
 from nbw2v import __version__
-from nbw2v.app.progress import Progress
 from nbw2v.config import validate
 from nbw2v.embeddings import Embeddings
 from nbw2v.evaluation.evaluate import evaluate_configured, results_to_metrics
 from nbw2v.gradcheck import check_training_tuples
 from nbw2v.losses import huffman_tree
 from nbw2v.paths import PACKAGE_DIR
+from nbw2v.progress import Progress
 from nbw2v.tracking.liveness import Interrupted, Terminated, interrupts_deferred, is_sigterm, sigterm_raises
 from nbw2v.tracking.tracker import ENV_STUDY, ENV_SWEEP, make_tracker, quiet_library_logging
 from nbw2v.training.checkpoint import CheckpointSlot, training_config_hash

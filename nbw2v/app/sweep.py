@@ -133,8 +133,8 @@ def connect_ray(config: DictConfig) -> None:
 
 def warm_numba_cache() -> float:
     """Compile (or load) the training kernels once, in this process; returns seconds."""
-    from nbw2v.app.progress import SilentProgress
     from nbw2v.config import Config
+    from nbw2v.progress import SilentProgress
     from nbw2v.training.train import train
 
     start = time.perf_counter()

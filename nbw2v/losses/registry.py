@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from nbw2v import reference
 from nbw2v.losses import hierarchical, negative, softmax
-from nbw2v.training.kernels import TARGETS_NEGATIVE, TARGETS_PATH
+from nbw2v.losses.window import TARGETS_NEGATIVE, TARGETS_PATH
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class LossSpec:
     archs: tuple[str, ...]  # model.arch values the trainer supports with this loss
     devices: tuple[str, ...]  # train.device values
     runner: str  # trainer: "hogwild" (fused SGD steps over chunks) or "batched" (mini-batches)
-    targets: int  # training.kernels.TARGETS_*: what a hogwild step scores a center word against
+    targets: int  # losses.window.TARGETS_*: what a hogwild step scores a center word against
     per_word_bytes: Callable[[int, int, int], int]  # memory beyond the two matrices: f(V, d, batch)
 
 

@@ -15,6 +15,10 @@ from __future__ import annotations
 from nbw2v._jit import njit_serial
 from nbw2v.losses._scalar import dot, logistic_terms
 
+#: what a trainer's window step scores a center word against (a loss's ``targets`` in the
+#: registry): its word and K negatives, or its Huffman path
+TARGETS_NEGATIVE, TARGETS_PATH = 0, 1
+
 
 @njit_serial
 def labelled_window_loss_grad(

@@ -32,11 +32,10 @@ from nbw2v._prefetch import prefetch_row
 from nbw2v._rng import next_below, next_float, sample_alias, stream_seed
 from nbw2v.losses.hierarchical import HuffmanTree
 from nbw2v.losses.sgd import sgd_step_cbow, sgd_step_neg, sgd_step_window
+from nbw2v.losses.window import TARGETS_NEGATIVE, TARGETS_PATH
 
 ARCH_SKIPGRAM, ARCH_CBOW = 0, 1
 COLLIDE_SKIP, COLLIDE_KEEP, COLLIDE_REDRAW = 0, 1, 2
-#: what a center word is scored against: its word and K negatives, or its Huffman path
-TARGETS_NEGATIVE, TARGETS_PATH = 0, 1
 
 
 def no_tree() -> HuffmanTree:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from nbw2v.app.progress import Progress, format_eta
+from nbw2v.progress import Progress, format_eta
 from nbw2v.text.vocab import Vocab
 from nbw2v.tracking.liveness import Interrupted
 from nbw2v.tracking.tracker import Tracker

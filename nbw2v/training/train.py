@@ -21,11 +21,11 @@ import numba
 import numpy as np
 
 from nbw2v._jit import set_threads
-from nbw2v.app.progress import Progress
 from nbw2v.config import ConfigError, validate
 from nbw2v.embeddings import Embeddings
 from nbw2v.losses import huffman_tree, softmax_batch_loss_grad
 from nbw2v.losses.registry import get as loss_spec
+from nbw2v.progress import Progress
 from nbw2v.text.arrayfile import available_memory_bytes
 from nbw2v.text.corpus import Corpus, encode_corpus, read_corpus, shuffle_sentences
 from nbw2v.text.vocab import MAX_WORD_CHARS, Vocab, alias_table
