@@ -11,15 +11,19 @@ truncation error below one ulp) and ``2**n`` built from its exponent bits. Input
 below at the smallest ``x`` whose ``2**n`` is a normal number (results there are < 1e-37 resp.
 1e-307 and vanish against the row maximum's term, which is 1).
 
-``exp_nonpos_inplace(x)`` is the plain NumPy function under ``NUMBA_DISABLE_JIT=1`` and in
-Python callers; inside kernels Numba uses the per-dtype implementation registered below.
+``2**n`` is a bitcast of an integer in a register (``_float_from_bits``, LLVM's ``bitcast``),
+so the loop needs no scratch array and vectorises whole. ``exp_nonpos_inplace(x)`` (a 1-D
+array) and ``exp_nonpos_row(a, row, n)`` (a prefix of one row of a 2-D array, without taking
+a slice: the trainer's short blocks) are plain NumPy under ``NUMBA_DISABLE_JIT=1`` and in
+Python callers; inside kernels Numba uses the per-dtype implementations registered below.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from llvmlite import ir
 from numba import types
-from numba.extending import overload, register_jitable
+from numba.extending import intrinsic, overload, register_jitable
 
 from nbw2v._jit import FASTMATH_STRICT
 
@@ -29,17 +33,25 @@ def exp_nonpos_inplace(x):
     np.exp(x, out=x)
 
 
-def exp_nonpos_scratch(x, bits):
-    """:func:`exp_nonpos_inplace` without allocating: ``bits`` is a scratch int array as long
-    as ``x`` (int32 for float32, int64 for float64: :func:`exp_scratch_bits`), for hot loops
-    over short arrays."""
-    np.exp(x, out=x)
+def exp_nonpos_row(a, row, n):
+    """``a[row, :n] = exp(a[row, :n])`` for a C-contiguous 2-D float32/float64 array with those
+    entries <= 0. For the trainer's short blocks: no slice is taken (in a kernel a slice is a
+    view, and a view costs two atomic reference-count updates) and nothing is allocated."""
+    np.exp(a[row, :n], out=a[row, :n])
 
 
-def exp_scratch_bits(n, like):
-    """A scratch array of ``n`` ints for :func:`exp_nonpos_scratch` on arrays of ``like``'s
-    dtype (int32 for float32, int64 for float64)."""
-    return np.empty(n, np.int32 if like.dtype == np.float32 else np.int64)
+@intrinsic
+def _float_from_bits(typingctx, bits):
+    """The float whose bit pattern is ``bits`` (int32 -> float32, int64 -> float64), in a
+    register: LLVM's bitcast, which vectorises (a ``view`` of a scratch array would not)."""
+    float_t = {types.int32: types.float32, types.int64: types.float64}.get(bits)
+    if float_t is None:
+        return None
+
+    def codegen(context, builder, sig, args):
+        return builder.bitcast(args[0], ir.FloatType() if float_t == types.float32 else ir.DoubleType())
+
+    return float_t(bits), codegen
 
 
 _LOG2E = 1.4426950408889634
@@ -53,27 +65,25 @@ def _make_impl(float_t, int_t, x_min, bias, shift, ln2_hi, ln2_lo, coeffs):
     bias = int_t(bias)
     shift = int_t(shift)
 
-    def impl_scratch(x, bits):
-        m = x.shape[0]
-        for j in range(m):
-            xj = max(x[j], x_min)
-            n = np.floor(xj * log2e + half)
-            r = (xj - n * ln2_hi) - n * ln2_lo
-            p = coeffs[0]
-            for k in range(1, c_deg):  # unrolled by LLVM: c_deg is a compile-time constant
-                p = p * r + coeffs[k]
-            x[j] = p
-            bits[j] = (int_t(n) + bias) << shift
-        pow2 = bits[:m].view(float_t)
-        for j in range(m):
-            x[j] *= pow2[j]
-
-    scratch_jitted = register_jitable(fastmath=set(FASTMATH_STRICT))(impl_scratch)
+    @register_jitable(fastmath=set(FASTMATH_STRICT))
+    def exp_scalar(x):
+        x = max(x, x_min)
+        n = np.floor(x * log2e + half)
+        r = (x - n * ln2_hi) - n * ln2_lo
+        p = coeffs[0]
+        for k in range(1, c_deg):  # unrolled by LLVM: c_deg is a compile-time constant
+            p = p * r + coeffs[k]
+        return p * _float_from_bits(int_t((int_t(n) + bias) << shift))  # (Numba widens int32 sums)
 
     def impl(x):
-        scratch_jitted(x, np.empty(x.shape[0], int_t))
+        for j in range(x.shape[0]):
+            x[j] = exp_scalar(x[j])
 
-    return impl, impl_scratch
+    def impl_row(a, row, n):
+        for j in range(n):
+            a[row, j] = exp_scalar(a[row, j])
+
+    return impl, impl_row
 
 
 def _taylor(deg):
@@ -85,43 +95,30 @@ def _taylor(deg):
     return out[::-1]
 
 
-_IMPL32, _SCRATCH32 = _make_impl(np.float32, np.int32, -87.0, 127, 23, 0.693359375, -2.12194440e-4, _taylor(7))
-_IMPL64, _SCRATCH64 = _make_impl(
-    np.float64,
-    np.int64,
-    -708.0,
-    1023,
-    52,
-    6.93147180369123816490e-01,
-    1.90821492927058770002e-10,
-    _taylor(13),
-)
+_IMPLS = {
+    types.float32: _make_impl(np.float32, np.int32, -87.0, 127, 23, 0.693359375, -2.12194440e-4, _taylor(7)),
+    types.float64: _make_impl(
+        np.float64,
+        np.int64,
+        -708.0,
+        1023,
+        52,
+        6.93147180369123816490e-01,
+        1.90821492927058770002e-10,
+        _taylor(13),
+    ),
+}
 
 
 @overload(exp_nonpos_inplace, jit_options={"fastmath": set(FASTMATH_STRICT)})
 def _exp_nonpos_inplace_overload(x):
-    if isinstance(x, types.Array) and x.ndim == 1:
-        if x.dtype == types.float32:
-            return _IMPL32
-        if x.dtype == types.float64:
-            return _IMPL64
+    if isinstance(x, types.Array) and x.ndim == 1 and x.dtype in _IMPLS:
+        return _IMPLS[x.dtype][0]
     return None
 
 
-@overload(exp_nonpos_scratch, jit_options={"fastmath": set(FASTMATH_STRICT)})
-def _exp_nonpos_scratch_overload(x, bits):
-    if isinstance(x, types.Array) and x.ndim == 1 and isinstance(bits, types.Array):
-        if x.dtype == types.float32 and bits.dtype == types.int32:
-            return _SCRATCH32
-        if x.dtype == types.float64 and bits.dtype == types.int64:
-            return _SCRATCH64
-    return None
-
-
-@overload(exp_scratch_bits)
-def _exp_scratch_bits_overload(n, like):
-    if isinstance(like, types.Array) and like.dtype == types.float32:
-        return lambda n, like: np.empty(n, np.int32)
-    if isinstance(like, types.Array) and like.dtype == types.float64:
-        return lambda n, like: np.empty(n, np.int64)
+@overload(exp_nonpos_row, jit_options={"fastmath": set(FASTMATH_STRICT)})
+def _exp_nonpos_row_overload(a, row, n):
+    if isinstance(a, types.Array) and a.ndim == 2 and a.dtype in _IMPLS:
+        return _IMPLS[a.dtype][1]
     return None

@@ -7,6 +7,10 @@ and the thread count are decided once:
   never ``nnan``/``ninf``: a diverging run must still produce NaN/inf we can detect.
 * ``FASTMATH_STRICT`` is for code whose accuracy depends on evaluation order (the Cody-Waite
   range reduction in :mod:`nbw2v._fastexp`): contraction into FMA only.
+* ``error_model="numpy"``: a float division by zero gives inf/NaN (as NumPy does) instead of
+  raising ``ZeroDivisionError``. Python's model puts a test and a branch before every
+  division, and the branch stops LLVM from vectorising the loop around it: the trainer's
+  logistic pass (two divisions per score) ran scalar, 5.2 ns per score; vectorised 2.9 ns.
 * ``cache=True`` everywhere, parallel kernels included: checked by
   ``tests/test_jit_cache.py`` (a second process loads them from the cache and agrees).
   ``NBW2V_NO_CACHE=1`` turns it off (e.g. to measure cold compiles).
@@ -38,6 +42,8 @@ import numba  # noqa: E402  (after the environment defaults above, on purpose)
 
 FASTMATH = frozenset({"nsz", "arcp", "contract", "afn", "reassoc"})
 FASTMATH_STRICT = frozenset({"contract"})
+
+ERROR_MODEL = "numpy"  # see above: divisions without a zero test, so loops vectorise
 
 CACHE = os.environ.get("NBW2V_NO_CACHE", "") not in {"1", "true", "yes"}
 
@@ -76,13 +82,20 @@ CHUNK = 512
 
 def njit_serial(fn=None, **overrides):
     """``@njit`` for serial kernels (fastmath set above, cached)."""
-    opts = {"fastmath": set(FASTMATH), "cache": CACHE, "nogil": True, **overrides}
+    opts = {"fastmath": set(FASTMATH), "cache": CACHE, "nogil": True, "error_model": ERROR_MODEL, **overrides}
     return numba.njit(**opts) if fn is None else numba.njit(**opts)(fn)
 
 
 def njit_parallel(fn=None, **overrides):
     """``@njit(parallel=True)`` for kernels with ``prange`` loops."""
-    opts = {"fastmath": set(FASTMATH), "cache": CACHE, "parallel": True, "nogil": True, **overrides}
+    opts = {
+        "fastmath": set(FASTMATH),
+        "cache": CACHE,
+        "parallel": True,
+        "nogil": True,
+        "error_model": ERROR_MODEL,
+        **overrides,
+    }
     return numba.njit(**opts) if fn is None else numba.njit(**opts)(fn)
 
 

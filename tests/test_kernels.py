@@ -10,7 +10,8 @@ from conftest import JIT_DISABLED, assert_close, make_problem
 
 import nbw2v
 from nbw2v import losses, reference
-from nbw2v._fastexp import exp_nonpos_inplace
+from nbw2v._fastexp import exp_nonpos_inplace, exp_nonpos_row
+from nbw2v._jit import njit_serial
 
 SIZES = [(1, 1), (5, 3), (37, 16), (1100, 8)]  # 1100 > CHUNK: several reduction chunks
 
@@ -175,6 +176,15 @@ def test_fast_exp_accuracy(rng, dtype, x_min):
     below = np.array([x_min - 50.0, -np.inf], dtype)
     run(below)  # clamped: tiny, finite, non-negative, never NaN
     assert np.all(np.isfinite(below)) and np.all(below >= 0) and np.all(below < 1e-37)
+    rows = np.stack([x, x, x])  # the row form: a[1, :n] only, the same values
+
+    @numba.njit
+    def run_row(a, row, n):
+        exp_nonpos_row(a, row, n)
+
+    run_row(rows, 1, x.shape[0] - 3)
+    assert np.array_equal(rows[1, :-3], got[:-3]) and np.array_equal(rows[1, -3:], x[-3:])
+    assert np.array_equal(rows[0], x) and np.array_equal(rows[2], x)
 
 
 @pytest.mark.skipif(JIT_DISABLED, reason="machine code needs the JIT")
@@ -194,22 +204,37 @@ def test_prefetch_row_is_only_a_hint():
     assert "prefetch" in touch.inspect_asm(touch.signatures[0])  # prefetchw or prefetcht0
 
 
+@pytest.mark.skipif(JIT_DISABLED, reason="machine code needs the JIT")
+def test_logistic_block_divides_in_vectors():
+    """Numba's default (Python) error model tests every division for zero, and that branch
+    kept the logistic pass scalar; nbw2v._jit compiles with NumPy's model, so its divisions
+    are packed (``divps``), and a division by zero gives inf, not an exception."""
+    from nbw2v.losses._scalar import logistic_terms_rows
+
+    fresh = njit_serial(logistic_terms_rows.py_func, cache=False)  # cached code has no assembly to read
+    work = np.zeros((3, 64), np.float32)
+    fresh(work, 64)
+    assert "divps" in fresh.inspect_asm(fresh.signatures[0])  # vdivps with AVX, divps with SSE only
+
+    @njit_serial(cache=False)
+    def divide(a, b):
+        return a / b
+
+    assert divide(1.0, 0.0) == np.inf
+
+
 @pytest.mark.parametrize("dtype,tol", [(np.float32, 3e-7), (np.float64, 1e-15)])
 def test_logistic_block_in_its_own_type(rng, dtype, tol):
     """The trainer's logistic pass runs in the vectors' type: sigmoid and log1p(exp(-|s|))
     to float32 precision in float32 (twice as wide, 7 series terms), to 1e-15 in float64."""
-    from nbw2v._fastexp import exp_scratch_bits
-    from nbw2v.losses._scalar import logistic_terms_block
+    from nbw2v.losses._scalar import logistic_terms_rows
 
     s = np.concatenate([[0.0, 1e-8, -1e-8, 40.0, -40.0, 86.0, -86.0], rng.normal(0, 6, 4000)]).astype(dtype)
-
-    @numba.njit
-    def run(s):
-        sig, l1p = np.empty_like(s), np.empty_like(s)
-        logistic_terms_block(s, sig, l1p, exp_scratch_bits(s.shape[0], s))
-        return sig, l1p
-
-    sig, l1p = run(s)
+    work = np.full((3, s.shape[0] + 5), 7.0, dtype)  # the columns past n stay untouched
+    work[0, : s.shape[0]] = s
+    logistic_terms_rows(work, s.shape[0])
+    sig, l1p = work[1, : s.shape[0]], work[2, : s.shape[0]]
+    assert np.array_equal(work[0, : s.shape[0]], s) and np.all(work[:, s.shape[0] :] == 7.0)
     assert sig.dtype == dtype and l1p.dtype == dtype
     x = s.astype(np.float64)
     want_sig, want_l1p = 1.0 / (1.0 + np.exp(-x)), np.log1p(np.exp(-np.abs(x)))

@@ -8,7 +8,7 @@ import numpy as np
 from numba import types
 from numba.extending import overload
 
-from nbw2v._fastexp import exp_nonpos_scratch
+from nbw2v._fastexp import exp_nonpos_row
 from nbw2v._jit import FASTMATH, njit_serial
 
 
@@ -110,20 +110,19 @@ def _series64(w):
 
 
 @njit_serial
-def logistic_terms_block(scores, sig_out, log1p_out, bits):
-    """Vectorised :func:`logistic_terms` over a block (float arrays of equal length, computed
-    in their type: float32 blocks run twice as wide and need fewer series terms):
-    ``sig_out = sigmoid(scores)`` and ``log1p_out = log1p(exp(-|scores|))``, so that
-    ``-log sigmoid(s) = log1p_out + max(-s, 0)`` and ``-log sigmoid(-s) = log1p_out + max(s, 0)``.
-    bits: the int scratch of :func:`~nbw2v._fastexp.exp_scratch_bits`. Branch-free, no libm
-    call: the trainer's hot path."""
-    n = scores.shape[0]
-    one, two = scores.dtype.type(1), scores.dtype.type(2)
+def logistic_terms_rows(work, n):
+    """Vectorised :func:`logistic_terms` over a block, in the block's float type (float32 runs
+    twice as wide and needs fewer series terms): from the scores ``work[0, :n]`` write
+    ``work[1, :n] = sigmoid(s)`` and ``work[2, :n] = log1p(exp(-|s|))``, so that
+    ``-log sigmoid(s) = work[2] + max(-s, 0)`` and ``-log sigmoid(-s) = work[2] + max(s, 0)``.
+    Branch-free, no libm call, no slice (a view costs two atomic reference-count updates):
+    the trainer's hot path."""
+    one, two, zero = work.dtype.type(1), work.dtype.type(2), work.dtype.type(0)
     for j in range(n):
-        sig_out[j] = -abs(scores[j])
-    exp_nonpos_scratch(sig_out[:n], bits)
+        work[1, j] = -abs(work[0, j])
+    exp_nonpos_row(work, 1, n)
     for j in range(n):
-        e = sig_out[j]
+        e = work[1, j]
         z = e / (two + e)  # log1p(e) = 2 atanh(z), z in (0, 1/3] for e in (0, 1]
-        log1p_out[j] = two * z * atanh_series(z * z)
-        sig_out[j] = (one if scores[j] >= 0 else e) / (one + e)
+        work[2, j] = two * z * atanh_series(z * z)
+        work[1, j] = (one if work[0, j] >= zero else e) / (one + e)

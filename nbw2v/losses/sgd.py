@@ -11,7 +11,7 @@ from __future__ import annotations
 from numba import prange
 
 from nbw2v._jit import CHUNK, njit_parallel, njit_serial
-from nbw2v.losses._scalar import axpy, dot, log_sigmoid, logistic_terms_block, sigmoid
+from nbw2v.losses._scalar import axpy, dot, log_sigmoid, logistic_terms_rows, sigmoid
 from nbw2v.losses.softmax import softmax_window_loss_grad
 
 
@@ -79,30 +79,26 @@ def sgd_step_softmax(
 
 
 @njit_serial
-def _logistic_pass(n, m, lr, work, bits, coef, labels):
-    """From scores ``work[0, :n*m]`` (row-major n x m, column k labelled ``labels[k]``): write
-    the coefficients ``lr * (label - sigmoid(s))`` into coef (n, m) and return the loss
-    ``-sum log sigmoid(+-s)`` (float64), using the vectorised logistic block in work's type."""
-    nm = n * m
-    scores, sig, l1p = work[0, :nm], work[1, :nm], work[2, :nm]
-    logistic_terms_block(scores, sig, l1p, bits[:nm])
+def _logistic_pass(n, m, lr, work, coef, labels):
+    """From scores ``work[0, :n*m]`` (row-major n x m, column k labelled ``labels[k]``, 1 or 0):
+    write the coefficients ``lr * (label - sigmoid(s))`` into coef (n, m) and return the loss
+    ``-sum log sigmoid(+-s)`` (float64), using the vectorised logistic block in work's type.
+    Branch-free (hierarchical-softmax labels are code bits: a branch on them mispredicts)."""
+    logistic_terms_rows(work, n * m)
+    one, two, zero = work.dtype.type(1), work.dtype.type(2), work.dtype.type(0)
     loss = 0.0
     for i in range(n):
         for k in range(m):
             j = i * m + k
-            label = labels[k]
-            coef[i, k] = lr * (label - sig[j])
-            if label > 0.5:  # -log sigma(s) = log1p(exp(-|s|)) + max(-s, 0)
-                loss += l1p[j] + max(-scores[j], 0.0)
-            else:  # -log sigma(-s) = log1p(exp(-|s|)) + max(s, 0)
-                loss += l1p[j] + max(scores[j], 0.0)
+            label = work.dtype.type(labels[k])
+            coef[i, k] = lr * (label - work[1, j])
+            # label 1: -log sigma(s) = log1p(exp(-|s|)) + max(-s, 0); label 0: the same with +s
+            loss += work[2, j] + max((one - two * label) * work[0, j], zero)
     return loss
 
 
 @njit_serial
-def sgd_step_window(
-    input_vectors, output_vectors, context_words, target_words, labels, lr, coef_buf, delta_buf, work, bits
-):
+def sgd_step_window(input_vectors, output_vectors, context_words, target_words, labels, lr, coef_buf, delta_buf, work):
     """One SGD step of :func:`~nbw2v.losses.window.labelled_window_loss_grad`, in place: a
     window's context rows against labelled targets (shared negatives: the center word and the
     window's negatives; hierarchical softmax: the center word's path).
@@ -111,21 +107,29 @@ def sgd_step_window(
     ``G = lr (L - sigma(S))``, ``X += G Y``, ``Y += G^T X_old``, every loaded row reused across
     the window. Scratch: coef_buf (>= n, >= m) and delta_buf (>= n, d) in the vectors' dtype,
     work (3, >= n m) float (the logistic pass runs in its type: the vectors' for speed, float64
-    for the exactness tests), bits its int scratch (``_fastexp.exp_scratch_bits``). Returns
-    the loss before the step (float64).
+    for the exactness tests). Returns the loss before the step (float64).
 
     Written with 2-D indexing (``X[r, j]``), never a row view of the shared matrices: in Numba
     a view takes a reference on its parent, an atomic add on one counter that every Hogwild
     thread shares (measured: 1.3x faster on one thread than the view-based version). Four
     rows per pass: each loaded element serves four multiply-adds (docs/performance.md).
     """
-    X, Y, C, D = input_vectors, output_vectors, coef_buf, delta_buf
-    W, T = context_words, target_words
-    n, m, d = W.shape[0], T.shape[0], X.shape[1]
+    n, m = context_words.shape[0], target_words.shape[0]
+    return window_step(
+        input_vectors, output_vectors, context_words, 0, n, target_words, m, labels, lr, coef_buf, delta_buf, work
+    )
+
+
+@njit_serial
+def window_step(X, Y, W, w0, n, T, m, labels, lr, C, D, work):
+    """:func:`sgd_step_window` on the contexts ``W[w0:w0+n]`` and the targets ``T[:m]`` (labels
+    ``labels[:m]``) without taking those slices: the trainer's form. In a kernel a slice is a
+    view, and a view costs two atomic reference-count updates (five per window in the trainer)."""
+    d = X.shape[1]
     zero = X.dtype.type(0)
     mb, nb = m - m % 4, n - n % 4
     for i in range(n):  # S = X Y^T
-        r = W[i]
+        r = W[w0 + i]
         for k in range(0, mb, 4):
             t0, t1, t2, t3 = T[k], T[k + 1], T[k + 2], T[k + 3]
             s0, s1, s2, s3 = zero, zero, zero, zero
@@ -143,7 +147,7 @@ def sgd_step_window(
             for j in range(d):
                 s0 += X[r, j] * Y[t0, j]
             work[0, i * m + k] = s0
-    loss = _logistic_pass(n, m, lr, work, bits, C, labels)
+    loss = _logistic_pass(n, m, lr, work, C, labels)
     for i in range(n):  # X deltas from the old Y
         for j in range(d):
             D[i, j] = zero
@@ -159,16 +163,16 @@ def sgd_step_window(
     for k in range(m):  # Y updated from the old X (X is written only below)
         t = T[k]
         for i in range(0, nb, 4):
-            r0, r1, r2, r3 = W[i], W[i + 1], W[i + 2], W[i + 3]
+            r0, r1, r2, r3 = W[w0 + i], W[w0 + i + 1], W[w0 + i + 2], W[w0 + i + 3]
             c0, c1, c2, c3 = C[i, k], C[i + 1, k], C[i + 2, k], C[i + 3, k]
             for j in range(d):
                 Y[t, j] += c0 * X[r0, j] + c1 * X[r1, j] + c2 * X[r2, j] + c3 * X[r3, j]
         for i in range(nb, n):
-            r0, c0 = W[i], C[i, k]
+            r0, c0 = W[w0 + i], C[i, k]
             for j in range(d):
                 Y[t, j] += c0 * X[r0, j]
     for i in range(n):
-        r = W[i]
+        r = W[w0 + i]
         for j in range(d):
             X[r, j] += D[i, j]
     return loss
@@ -176,7 +180,7 @@ def sgd_step_window(
 
 @njit_serial
 def sgd_step_cbow(
-    input_vectors, output_vectors, context_words, target_words, labels, lr, coef_buf, mean_buf, delta_buf, work, bits
+    input_vectors, output_vectors, context_words, target_words, labels, lr, coef_buf, mean_buf, delta_buf, work
 ):
     """One word2vec.c CBOW step (cbow_mean=1) against labelled targets, in place.
 
@@ -185,11 +189,31 @@ def sgd_step_cbow(
     sigma(-h.y_k)``; hierarchical softmax: the center word's path nodes with labels 1 - bit.
     Like word2vec.c, the gradient with respect to h is added to *every* context row unscaled
     (the exact gradient per row would be 1/n of it). Scratch: coef_buf (1, >= m), mean_buf and
-    delta_buf (d,), work (3, >= m) and bits as for :func:`sgd_step_window`. Returns the loss
+    delta_buf (d,), work (3, >= m) as for :func:`sgd_step_window`. Returns the loss
     before the step.
     """
-    X, Y, W, T, h, D = input_vectors, output_vectors, context_words, target_words, mean_buf, delta_buf
-    n, m, d = W.shape[0], T.shape[0], X.shape[1]
+    n, m = context_words.shape[0], target_words.shape[0]
+    return cbow_step(
+        input_vectors,
+        output_vectors,
+        context_words,
+        n,
+        target_words,
+        m,
+        labels,
+        lr,
+        coef_buf,
+        mean_buf,
+        delta_buf,
+        work,
+    )
+
+
+@njit_serial
+def cbow_step(X, Y, W, n, T, m, labels, lr, coef_buf, h, D, work):
+    """:func:`sgd_step_cbow` on the contexts ``W[:n]`` and the targets ``T[:m]`` without taking
+    slices (the trainer's form, as :func:`window_step`)."""
+    d = X.shape[1]
     zero, inv_n = X.dtype.type(0), X.dtype.type(1.0 / n)
     for j in range(d):  # 2-D indexing, no row views: see sgd_step_window
         h[j], D[j] = zero, zero
@@ -204,7 +228,7 @@ def sgd_step_cbow(
         for j in range(d):
             s += h[j] * Y[t, j]
         work[0, k] = s
-    loss = _logistic_pass(1, m, lr, work, bits, coef_buf, labels)
+    loss = _logistic_pass(1, m, lr, work, coef_buf, labels)
     for k in range(m):  # D from the old Y (a target drawn twice: both terms from the old row)
         t, c = T[k], coef_buf[0, k]
         for j in range(d):

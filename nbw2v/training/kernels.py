@@ -26,12 +26,11 @@ from typing import NamedTuple
 import numpy as np
 from numba import get_thread_id, prange
 
-from nbw2v._fastexp import exp_scratch_bits
 from nbw2v._jit import njit_parallel, njit_serial
 from nbw2v._prefetch import prefetch_row
 from nbw2v._rng import next_below, next_float, sample_alias, stream_seed
 from nbw2v.losses.hierarchical import HuffmanTree
-from nbw2v.losses.sgd import sgd_step_cbow, sgd_step_neg, sgd_step_window
+from nbw2v.losses.sgd import cbow_step, sgd_step_neg, window_step
 from nbw2v.losses.window import TARGETS_NEGATIVE, TARGETS_PATH
 
 ARCH_SKIPGRAM, ARCH_CBOW = 0, 1
@@ -206,6 +205,7 @@ def train_chunk(input_vectors, output_vectors, corpus, chunk, epoch, sched, tabl
         n_hot, hot_lo = 0, n_inner  # no private rows given: every node shared
     snapshot = np.empty((n_hot, dim), dtype)
     path_rows = np.empty(max_targets, np.int64)
+    path_labels = np.empty(max_targets)
     if n_hot:
         _sync_hot(output_vectors, hot_lo, hot_base, n_hot, snapshot, True)
     synced_at = corpus.chunk_words_before[chunk]
@@ -219,9 +219,9 @@ def train_chunk(input_vectors, output_vectors, corpus, chunk, epoch, sched, tabl
     coef = np.empty((2 * window, max_targets), dtype)
     delta = np.empty((2 * window, dim), dtype)
     grad_buf = np.empty(dim, dtype)
+    cbow_delta = np.empty(dim, dtype)
     coef64 = np.empty(sched.negatives + 1, np.float64)
     work = np.empty((3, 2 * window * max_targets), dtype)  # the logistic pass in the vectors' type
-    bits = exp_scratch_bits(2 * window * max_targets, work)
     state = stream_seed(sched.seed, epoch, chunk)
     words_done = corpus.chunk_words_before[chunk]
     loss, pairs = 0.0, np.int64(0)
@@ -244,7 +244,8 @@ def train_chunk(input_vectors, output_vectors, corpus, chunk, epoch, sched, tabl
                 for q in range(m):  # the hot nodes' rows: this thread's private copies
                     p = tree.points[center, q]
                     path_rows[q] = p if p < hot_lo else hot_base + (p - hot_lo)
-                rows, row_labels = path_rows[:m], tree.labels[center, :m]
+                    path_labels[q] = tree.labels[center, q]
+                rows, row_labels = path_rows, path_labels  # the first m (no slices: see window_step)
             elif sched.arch == ARCH_CBOW or sched.shared_negatives:  # the center word and K negatives
                 if ahead_for == t:  # drawn one step ago, its rows already on their way
                     targets, ahead = ahead, targets
@@ -256,7 +257,7 @@ def train_chunk(input_vectors, output_vectors, corpus, chunk, epoch, sched, tabl
                     for q in range(1, m_ahead):  # (1 thread: 1.07-1.17x, interleaved A/B runs)
                         prefetch_row(output_vectors, ahead[q])
                     ahead_for = t + 1
-                rows, row_labels = targets[:m], labels[:m]
+                rows, row_labels = targets, labels
             else:  # word2vec.c: fresh negatives for every (context, center) pair
                 for i in range(n_ctx):
                     state, m = _draw(state, center, sched, tables, targets)
@@ -266,9 +267,9 @@ def train_chunk(input_vectors, output_vectors, corpus, chunk, epoch, sched, tabl
                 pairs += n_ctx
                 continue
             if sched.arch == ARCH_CBOW:  # one step for the window's mean
-                loss += sgd_step_cbow(
-                    input_vectors, output_vectors, contexts[:n_ctx], rows, row_labels, lr,
-                    coef, grad_buf, delta[0], work, bits,
+                loss += cbow_step(
+                    input_vectors, output_vectors, contexts, n_ctx, rows, m, row_labels, lr,
+                    coef, grad_buf, cbow_delta, work,
                 )  # fmt: skip
                 pairs += 1
                 continue
@@ -276,9 +277,9 @@ def train_chunk(input_vectors, output_vectors, corpus, chunk, epoch, sched, tabl
             # without shared targets) word2vec.c's order, one context word at a time
             block = n_ctx if sched.shared_negatives else 1
             for i in range(0, n_ctx, block):
-                loss += sgd_step_window(
-                    input_vectors, output_vectors, contexts[i : i + block], rows, row_labels, lr,
-                    coef, delta, work, bits,
+                loss += window_step(
+                    input_vectors, output_vectors, contexts, i, min(block, n_ctx - i), rows, m, row_labels, lr,
+                    coef, delta, work,
                 )  # fmt: skip
             pairs += n_ctx
     if n_hot:
