@@ -5,6 +5,7 @@ import pytest
 from conftest import assert_close
 
 from nbw2v import losses, reference
+from nbw2v.losses.sgd import window_step
 
 
 def _problem(rng, dtype=np.float64):
@@ -13,6 +14,30 @@ def _problem(rng, dtype=np.float64):
     contexts = np.array([3, 7, 3, 0], np.int64)  # word 3 twice in the window
     targets = np.array([5, 1, 9, 1, 3], np.int64)  # center 5; negative 1 twice; 3 also a context
     return X, Y, contexts, targets
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 5, 7])
+@pytest.mark.parametrize("m", [1, 2, 3, 4, 5, 6, 9])
+def test_window_step_every_block_shape(rng, n, m):
+    """The trainer's form of the step works in register blocks of 2 contexts x 4 targets (and
+    2 x 4 in the updates): every tail shape, with repeated rows, equals params - lr * grad;
+    the contexts are read from ``W[w0:w0+n]`` and the targets ``T[:m]`` of longer arrays."""
+    X = rng.standard_normal((10, 7))
+    Y = rng.standard_normal((10, 7))
+    W = rng.integers(0, 4, n + 3)  # few distinct words: repeats are likely
+    T = rng.integers(0, 4, m + 2)
+    labels = np.r_[1.0, np.zeros(m + 1)]
+    w0, lr = 2, 0.07
+    g_in, g_out = np.empty((n, 7)), np.empty((m, 7))
+    want = losses.shared_neg_window_loss_grad(W[w0 : w0 + n], T[:m], X, Y, g_in, g_out)
+    want_X, want_Y = X.copy(), Y.copy()
+    np.add.at(want_X, W[w0 : w0 + n], -lr * g_in)
+    np.add.at(want_Y, T[:m], -lr * g_out)
+    work = np.full((3, 2 * n * m), np.nan)  # only the first n m columns may be read
+    loss = window_step(X, Y, W, w0, n, T, m, labels, lr, np.empty((n, m)), np.empty((n, 7)), work)
+    assert loss == pytest.approx(want, rel=1e-12)
+    assert_close(X, want_X, 1e-12)
+    assert_close(Y, want_Y, 1e-12)
 
 
 def test_shared_window_loss_grad_matches_reference(rng):

@@ -111,8 +111,8 @@ def sgd_step_window(input_vectors, output_vectors, context_words, target_words, 
 
     Written with 2-D indexing (``X[r, j]``), never a row view of the shared matrices: in Numba
     a view takes a reference on its parent, an atomic add on one counter that every Hogwild
-    thread shares (measured: 1.3x faster on one thread than the view-based version). Four
-    rows per pass: each loaded element serves four multiply-adds (docs/performance.md).
+    thread shares (measured: 1.3x faster on one thread than the view-based version). Blocks of
+    2 x 4 rows: each loaded element serves several multiply-adds (:func:`window_step`).
     """
     n, m = context_words.shape[0], target_words.shape[0]
     return window_step(
@@ -124,50 +124,95 @@ def sgd_step_window(input_vectors, output_vectors, context_words, target_words, 
 def window_step(X, Y, W, w0, n, T, m, labels, lr, C, D, work):
     """:func:`sgd_step_window` on the contexts ``W[w0:w0+n]`` and the targets ``T[:m]`` (labels
     ``labels[:m]``) without taking those slices: the trainer's form. In a kernel a slice is a
-    view, and a view costs two atomic reference-count updates (five per window in the trainer)."""
+    view, and a view costs two atomic reference-count updates (five per window in the trainer).
+
+    Register blocks of 2 x 4 rows: ``S`` two contexts against four targets (eight running
+    sums, six loads per eight multiply-adds), ``D`` two context rows from four target rows,
+    ``Y`` two target rows from four context rows. A window's contexts come in pairs (2b of
+    them away from a sentence's ends), so the odd tails are rare."""
     d = X.shape[1]
     zero = X.dtype.type(0)
-    mb, nb = m - m % 4, n - n % 4
-    for i in range(n):  # S = X Y^T
-        r = W[w0 + i]
-        for k in range(0, mb, 4):
+    m4, n4, n2, m2 = m - m % 4, n - n % 4, n - n % 2, m - m % 2
+    for i in range(0, n2, 2):  # S = X Y^T
+        p, q = W[w0 + i], W[w0 + i + 1]
+        for k in range(0, m4, 4):
             t0, t1, t2, t3 = T[k], T[k + 1], T[k + 2], T[k + 3]
-            s0, s1, s2, s3 = zero, zero, zero, zero
+            a0, a1, a2, a3, b0, b1, b2, b3 = zero, zero, zero, zero, zero, zero, zero, zero
             for j in range(d):
-                x = X[r, j]
-                s0 += x * Y[t0, j]
-                s1 += x * Y[t1, j]
-                s2 += x * Y[t2, j]
-                s3 += x * Y[t3, j]
-            b = i * m + k
-            work[0, b], work[0, b + 1], work[0, b + 2], work[0, b + 3] = s0, s1, s2, s3
-        for k in range(mb, m):
+                x, z = X[p, j], X[q, j]
+                y0, y1, y2, y3 = Y[t0, j], Y[t1, j], Y[t2, j], Y[t3, j]
+                a0 += x * y0
+                a1 += x * y1
+                a2 += x * y2
+                a3 += x * y3
+                b0 += z * y0
+                b1 += z * y1
+                b2 += z * y2
+                b3 += z * y3
+            o = i * m + k
+            work[0, o], work[0, o + 1], work[0, o + 2], work[0, o + 3] = a0, a1, a2, a3
+            o += m
+            work[0, o], work[0, o + 1], work[0, o + 2], work[0, o + 3] = b0, b1, b2, b3
+        for k in range(m4, m):
             t0 = T[k]
-            s0 = zero
+            a0, b0 = zero, zero
             for j in range(d):
-                s0 += X[r, j] * Y[t0, j]
-            work[0, i * m + k] = s0
+                y0 = Y[t0, j]
+                a0 += X[p, j] * y0
+                b0 += X[q, j] * y0
+            work[0, i * m + k], work[0, (i + 1) * m + k] = a0, b0
+    for i in range(n2, n):
+        p = W[w0 + i]
+        for k in range(m):
+            t0 = T[k]
+            a0 = zero
+            for j in range(d):
+                a0 += X[p, j] * Y[t0, j]
+            work[0, i * m + k] = a0
     loss = _logistic_pass(n, m, lr, work, C, labels)
-    for i in range(n):  # X deltas from the old Y
+    for i in range(0, n2, 2):  # X deltas from the old Y
         for j in range(d):
-            D[i, j] = zero
-        for k in range(0, mb, 4):
+            D[i, j], D[i + 1, j] = zero, zero
+        for k in range(0, m4, 4):
             t0, t1, t2, t3 = T[k], T[k + 1], T[k + 2], T[k + 3]
             c0, c1, c2, c3 = C[i, k], C[i, k + 1], C[i, k + 2], C[i, k + 3]
+            e0, e1, e2, e3 = C[i + 1, k], C[i + 1, k + 1], C[i + 1, k + 2], C[i + 1, k + 3]
             for j in range(d):
-                D[i, j] += c0 * Y[t0, j] + c1 * Y[t1, j] + c2 * Y[t2, j] + c3 * Y[t3, j]
-        for k in range(mb, m):
+                y0, y1, y2, y3 = Y[t0, j], Y[t1, j], Y[t2, j], Y[t3, j]
+                D[i, j] += c0 * y0 + c1 * y1 + c2 * y2 + c3 * y3
+                D[i + 1, j] += e0 * y0 + e1 * y1 + e2 * y2 + e3 * y3
+        for k in range(m4, m):
+            t0, c0, e0 = T[k], C[i, k], C[i + 1, k]
+            for j in range(d):
+                y0 = Y[t0, j]
+                D[i, j] += c0 * y0
+                D[i + 1, j] += e0 * y0
+    for i in range(n2, n):
+        for j in range(d):
+            D[i, j] = zero
+        for k in range(m):
             t0, c0 = T[k], C[i, k]
             for j in range(d):
                 D[i, j] += c0 * Y[t0, j]
-    for k in range(m):  # Y updated from the old X (X is written only below)
-        t = T[k]
-        for i in range(0, nb, 4):
+    for k in range(0, m2, 2):  # Y updated from the old X (X is written only below)
+        t, u = T[k], T[k + 1]
+        for i in range(0, n4, 4):
             r0, r1, r2, r3 = W[w0 + i], W[w0 + i + 1], W[w0 + i + 2], W[w0 + i + 3]
             c0, c1, c2, c3 = C[i, k], C[i + 1, k], C[i + 2, k], C[i + 3, k]
+            e0, e1, e2, e3 = C[i, k + 1], C[i + 1, k + 1], C[i + 2, k + 1], C[i + 3, k + 1]
             for j in range(d):
-                Y[t, j] += c0 * X[r0, j] + c1 * X[r1, j] + c2 * X[r2, j] + c3 * X[r3, j]
-        for i in range(nb, n):
+                x0, x1, x2, x3 = X[r0, j], X[r1, j], X[r2, j], X[r3, j]
+                Y[t, j] += c0 * x0 + c1 * x1 + c2 * x2 + c3 * x3
+                Y[u, j] += e0 * x0 + e1 * x1 + e2 * x2 + e3 * x3
+        for i in range(n4, n):
+            r0, c0, e0 = W[w0 + i], C[i, k], C[i, k + 1]
+            for j in range(d):
+                x0 = X[r0, j]
+                Y[t, j] += c0 * x0
+                Y[u, j] += e0 * x0
+    for k in range(m2, m):
+        t = T[k]
+        for i in range(n):
             r0, c0 = W[w0 + i], C[i, k]
             for j in range(d):
                 Y[t, j] += c0 * X[r0, j]
@@ -223,20 +268,36 @@ def cbow_step(X, Y, W, n, T, m, labels, lr, coef_buf, h, D, work):
             h[j] += X[r, j]
     for j in range(d):
         h[j] *= inv_n
-    for k in range(m):
-        t, s = T[k], zero
+    m4 = m - m % 4  # four targets per pass, as in window_step
+    for k in range(0, m4, 4):
+        t0, t1, t2, t3 = T[k], T[k + 1], T[k + 2], T[k + 3]
+        a0, a1, a2, a3 = zero, zero, zero, zero
         for j in range(d):
-            s += h[j] * Y[t, j]
-        work[0, k] = s
+            x = h[j]
+            a0 += x * Y[t0, j]
+            a1 += x * Y[t1, j]
+            a2 += x * Y[t2, j]
+            a3 += x * Y[t3, j]
+        work[0, k], work[0, k + 1], work[0, k + 2], work[0, k + 3] = a0, a1, a2, a3
+    for k in range(m4, m):
+        t0, a0 = T[k], zero
+        for j in range(d):
+            a0 += h[j] * Y[t0, j]
+        work[0, k] = a0
     loss = _logistic_pass(1, m, lr, work, coef_buf, labels)
-    for k in range(m):  # D from the old Y (a target drawn twice: both terms from the old row)
-        t, c = T[k], coef_buf[0, k]
+    for k in range(0, m4, 4):  # D from the old Y (a target drawn twice: both terms from the old row)
+        t0, t1, t2, t3 = T[k], T[k + 1], T[k + 2], T[k + 3]
+        c0, c1, c2, c3 = coef_buf[0, k], coef_buf[0, k + 1], coef_buf[0, k + 2], coef_buf[0, k + 3]
         for j in range(d):
-            D[j] += c * Y[t, j]
+            D[j] += c0 * Y[t0, j] + c1 * Y[t1, j] + c2 * Y[t2, j] + c3 * Y[t3, j]
+    for k in range(m4, m):
+        t0, c0 = T[k], coef_buf[0, k]
+        for j in range(d):
+            D[j] += c0 * Y[t0, j]
     for k in range(m):
-        t, c = T[k], coef_buf[0, k]
+        t0, c0 = T[k], coef_buf[0, k]
         for j in range(d):
-            Y[t, j] += c * h[j]
+            Y[t0, j] += c0 * h[j]
     for i in range(n):
         r = W[i]
         for j in range(d):
