@@ -1,6 +1,7 @@
 """Training benchmark: nbw2v against gensim's Word2Vec on the same corpus, setting and threads.
 
-    python experiments/bench_train.py [--corpus ../shared/corpora/refcorpus.txt.gz] [--quick]
+    python experiments/bench_train.py [--corpus ../shared/corpora/refcorpus.txt.gz] [--quick] [--only ...]
+        [--baseline REV]  (REV: an earlier commit, e.g. 6bcbcb9: its default row in the same run)
 
 Setting (the standard one): skip-gram, negative sampling K=5, window 5, dim 100, min_count 5,
 sample 1e-3, lr 0.025, 5 epochs, 2 threads. Runs, each in its own process (for its peak RSS):
@@ -49,12 +50,32 @@ VARIANTS = {
 SETTING_OF = {"shared": "sg-ns", "pair": "sg-ns", "-": "sg-ns", "hs": "sg-hs", "cbow": "cbow-ns"}
 
 
-def worker_nbw2v(corpus: str, threads: int, epochs: int, variant: str) -> dict:
-    import nbw2v  # noqa: F401
+#: environment variable naming an extracted nbw2v tree (``--baseline``) the worker imports instead
+BASELINE_ENV = "NBW2V_BENCH_CODE"
+
+
+def _nbw2v_entry_points():
+    """(Config, SilentProgress, build_vocab_and_corpus, train, evaluate_configured,
+    results_to_metrics) from this tree, or from the ``--baseline`` tree, whose modules may still
+    be in the flat layout of before 2026-11-30 09:33 (nbw2v/train.py, nbw2v/evaluate.py)."""
+    if os.environ.get(BASELINE_ENV):
+        sys.path.insert(0, os.environ[BASELINE_ENV])
     from nbw2v.config import Config
-    from nbw2v.evaluation.evaluate import evaluate_configured, results_to_metrics
     from nbw2v.progress import SilentProgress
-    from nbw2v.training.train import build_vocab_and_corpus, train
+
+    try:
+        from nbw2v.evaluation.evaluate import evaluate_configured, results_to_metrics
+        from nbw2v.training.train import build_vocab_and_corpus, train
+    except ImportError:  # the flat layout
+        from nbw2v.evaluate import evaluate_configured, results_to_metrics
+        from nbw2v.train import build_vocab_and_corpus, train
+    return Config, SilentProgress, build_vocab_and_corpus, train, evaluate_configured, results_to_metrics
+
+
+def worker_nbw2v(corpus: str, threads: int, epochs: int, variant: str) -> dict:
+    Config, SilentProgress, build_vocab_and_corpus, train, evaluate_configured, results_to_metrics = (
+        _nbw2v_entry_points()
+    )
 
     cfg = Config()
     cfg.data.corpus = corpus
@@ -130,8 +151,10 @@ def worker_gensim(corpus: str, threads: int, epochs: int, variant: str = "-") ->
     }
 
 
-def run_worker(args: list[str]) -> dict:
-    proc = subprocess.run([sys.executable, __file__, "--worker", *args], capture_output=True, text=True, timeout=3600)
+def run_worker(args: list[str], code: str = "") -> dict:
+    env = {**os.environ, BASELINE_ENV: code} if code else None
+    cmd = [sys.executable, __file__, "--worker", *args]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=3600, env=env)
     if proc.returncode != 0:
         raise RuntimeError(f"worker {args} failed:\n{proc.stderr[-4000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -225,12 +248,34 @@ def targets(runs: list[dict]) -> dict:
                 f"WS353 {a['eval/wordsim353_spearman']:.3f} vs {b['eval/wordsim353_spearman']:.3f} "
                 f"({a['eval/wordsim353_spearman'] - b['eval/wordsim353_spearman']:+.3f})"
             )
+    before = next((r for r in runs if r["name"].startswith("nbw2v at ")), None)
+    if ours and before:  # issue 19: >= 2x the trainer of 6bcbcb9, WS353 and SimLex within 0.01, analogies 1 point
+        out[f"default vs {before['name']} (issue 19: >= 2.0x at equal quality)"] = (
+            f"{ours['words_per_sec']:,.0f} / {before['words_per_sec']:,.0f} = "
+            f"{ours['words_per_sec'] / before['words_per_sec']:.2f}x; WS353 "
+            f"{ours['eval/wordsim353_spearman'] - before['eval/wordsim353_spearman']:+.3f}, SimLex "
+            f"{ours['eval/simlex999_spearman'] - before['eval/simlex999_spearman']:+.3f}, analogies "
+            f"{100 * (ours['eval/analogy_accuracy'] - before['eval/analogy_accuracy']):+.1f} points"
+        )
     if ours and one:
         out["thread scaling 1 -> 2 (>= 1.8x)"] = (
             f"{one['words_per_sec']:,.0f} -> {ours['words_per_sec']:,.0f} = "
             f"{ours['words_per_sec'] / one['words_per_sec']:.2f}x"
         )
     return out
+
+
+def _extract(rev: str, dest: str, parser) -> None:
+    """``nbw2v/`` as of git revision ``rev`` into ``dest`` (its kernels compile into their own
+    cache folder: the cache key hashes the kernel sources)."""
+    repo = HERE.parent
+    archive = subprocess.run(["git", "-C", str(repo), "archive", rev, "nbw2v"], capture_output=True)
+    if archive.returncode != 0:
+        parser.error(
+            f"--baseline {rev}: git archive failed ({archive.stderr.decode().strip()}); give a commit of this clone"
+        )
+    os.makedirs(dest)
+    subprocess.run(["tar", "-x", "-C", dest], input=archive.stdout, check=True)
 
 
 def main(argv=None) -> int:
@@ -240,6 +285,12 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="only the 2-thread runs, 1 epoch (smoke test)")
     parser.add_argument(
         "--only", help="comma-separated variants to run: shared (with gensim's default), pair, hs, cbow (default: all)"
+    )
+    parser.add_argument(
+        "--baseline",
+        metavar="REV",
+        help="also run the default skip-gram row with nbw2v as of git revision REV (e.g. 6bcbcb9, the trainer "
+        "before issue 19), in the same run: the before/after of a kernel change",
     )
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -259,7 +310,13 @@ def main(argv=None) -> int:
         parser.error(f"--corpus: {source} does not exist (the benchmark corpus is ../shared/corpora/refcorpus.txt.gz)")
     if os.cpu_count() and os.cpu_count() < 2:
         parser.error("needs 2 cores")
+    if args.baseline and args.only and "shared" not in args.only.split(","):
+        parser.error(f"--baseline {args.baseline} runs beside the default skip-gram row: add shared to --only")
     with tempfile.TemporaryDirectory() as tmp:
+        baseline = ""
+        if args.baseline:
+            baseline = str(Path(tmp) / "baseline")
+            _extract(args.baseline, baseline, parser)
         corpus = Path(tmp) / "corpus.txt"  # both read the same uncompressed file (gensim's corpus_file needs it)
         with (
             gzip.open(source, "rb") if source.suffix == ".gz" else open(source, "rb") as src,
@@ -282,10 +339,13 @@ def main(argv=None) -> int:
             plan = [row for row in plan if row[4] in args.only.split(",") or (not row[4] and "shared" in args.only)]
         if args.quick:
             plan = [(n.replace(", 1 epoch", ""), i, t, 1, s) for n, i, t, e, s in plan if e == 1]
+        if baseline:  # beside today's default, same threads and epochs
+            plan.insert(1, (f"nbw2v at {args.baseline}, shared negatives", "nbw2v", 2, plan[0][3], "shared"))
         runs = []
         for name, impl, threads, epochs, variant in plan:
             print(f"running {name} ...", file=sys.stderr, flush=True)
-            result = run_worker([impl, str(corpus), str(threads), str(epochs), variant or "-"])
+            code = baseline if name.startswith("nbw2v at ") else ""
+            result = run_worker([impl, str(corpus), str(threads), str(epochs), variant or "-"], code)
             result.update(name=name, impl=impl, threads=threads, epochs=epochs, setting=SETTING_OF[variant or "-"])
             result["words_per_sec"] = result["raw_words"] * epochs / result["train_seconds"]
             runs.append(result)

@@ -48,3 +48,18 @@ def test_plot_words_writes_a_png(two_files, tmp_path, capsys):
     assert _script("plot_words").main([two_files[0], "king", "queen", "man", "woman", "zebra", "--out", str(out)]) == 0
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "'zebra' is not in the vocabulary" in capsys.readouterr().err
+
+
+def test_bench_train_baseline_refused_early(tmp_path, capsys):
+    """``bench_train.py --baseline REV`` names what is wrong before any corpus is read or run
+    started: a revision git does not know, or a plan without the default row to stand beside."""
+    bench = _script("bench_train")
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("a b c\n")
+    with pytest.raises(SystemExit) as exc:
+        bench.main(["--corpus", str(corpus), "--only", "hs", "--baseline", "HEAD", "--out", str(tmp_path)])
+    assert exc.value.code == 2 and "add shared to --only" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        bench.main(["--corpus", str(corpus), "--baseline", "no-such-rev-0123", "--out", str(tmp_path)])
+    assert exc.value.code == 2 and "--baseline no-such-rev-0123: git archive failed" in capsys.readouterr().err
+    assert not list(tmp_path.glob("bench_train*"))
