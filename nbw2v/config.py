@@ -30,6 +30,7 @@ ANALOGY_SETS = ("google", "msr")
 DEVICES = ("cpu", "cuda")
 NEG_COLLISIONS = ("skip", "keep", "redraw")
 CORPUS_FORMATS = ("auto", "text", "text8", "sst")
+SGD_MODES = ("hogwild", "minibatch")
 
 
 class ConfigError(ValueError):
@@ -38,7 +39,7 @@ class ConfigError(ValueError):
 
 @dataclass
 class DataConfig:
-    #: corpus path: a text file (.gz/.bz2 ok), a directory of text files, "text8", "bundled"
+    #: corpus path: a text file (.gz/.bz2 ok), a directory of text files, "text8", "sst", "bundled"
     corpus: str = "bundled"
     #: auto (by name/content), text (one sentence per line), text8, sst (datasetSentences.txt)
     format: str = "auto"
@@ -52,7 +53,7 @@ class DataConfig:
     max_sentence_length: int = 10_000
     #: subsampling threshold t of word2vec.c (0 disables subsampling)
     sample: float = 1e-3
-    #: where text8 is downloaded to and encoded corpora are cached (default: ~/.cache/nbw2v)
+    #: where text8 and SST are downloaded to and encoded corpora are cached (default: ~/.cache/nbw2v)
     cache_dir: str = ""
     #: reuse the encoded corpus + vocabulary of an earlier run with the same data settings
     cache: bool = True
@@ -118,6 +119,19 @@ class TrainConfig:
     device: str = "cpu"
     #: words per GPU block, the GPU's unit of Hogwild work (smaller: more blocks in flight)
     gpu_chunk_words: int = 1000
+    #: hogwild (word2vec.c: epochs over the corpus, linear decay), or minibatch (CS224N's
+    #: assignment: random windows, each step the batch's mean gradient; experiment=cs224n)
+    sgd: str = "hogwild"
+    #: minibatch: SGD iterations (epochs is then unused)
+    iterations: int = 40_000
+    #: minibatch: windows per iteration (their loss and gradient averaged)
+    batch_windows: int = 50
+    #: minibatch: the step (train.lr) halves every this many iterations (0: never)
+    anneal_every: int = 20_000
+    #: minibatch: passes over the sentences, subsampled once before training (the assignment: 30)
+    corpus_copies: int = 30
+    #: minibatch: print and log the cost (sgd.py's moving average) every this many iterations
+    cost_every: int = 1000
 
 
 @dataclass
@@ -133,6 +147,9 @@ class EvalConfig:
     per_epoch: bool = False
     #: words whose nearest neighbours are logged as an artifact
     probe_words: list[str] = field(default_factory=lambda: ["king", "water", "god", "war", "good", "three"])
+    #: words drawn in 2-D as the CS224N assignment does (word_vectors.png: center and outside
+    #: vectors side by side, projected on the top two principal axes); [] draws nothing
+    plot_words: list[str] = field(default_factory=list)
     #: gradient check on real (center, context, negatives) tuples before training
     gradcheck: bool = True
     #: tuples sampled for that check
@@ -276,6 +293,20 @@ def validate(cfg: Any) -> None:
     _int_in(cfg, "train.checkpoint_every_words", 0, hint=" (0: off)")
     _choice(cfg, "train.device", DEVICES)
     _int_in(cfg, "train.gpu_chunk_words", 10)
+    _choice(cfg, "train.sgd", SGD_MODES)
+    _int_in(cfg, "train.iterations", 1)
+    _int_in(cfg, "train.batch_windows", 1, 100_000)
+    _int_in(cfg, "train.anneal_every", 0, hint=" (0: never)")
+    _int_in(cfg, "train.corpus_copies", 1, 1_000)
+    _int_in(cfg, "train.cost_every", 10)
+    if _get(cfg, "train.sgd") == "minibatch":
+        what = (_get(cfg, "loss.name"), _get(cfg, "model.arch"), _get(cfg, "train.device"))
+        if what != ("negative", "skipgram", "cpu"):
+            raise ConfigError(
+                f"train.sgd=minibatch (the CS224N assignment's SGD) trains skip-gram with negative sampling on the "
+                f"CPU, not loss.name={what[0]} model.arch={what[1]} train.device={what[2]}; set loss.name=negative "
+                "model.arch=skipgram train.device=cpu, or train.sgd=hogwild"
+            )
     if _get(cfg, "train.device") == "cuda":
         _check_cuda(cfg)
     resume = str(_get(cfg, "train.resume"))
@@ -305,8 +336,8 @@ def validate(cfg: Any) -> None:
         _float_in(cfg, "logger.flush_every_s", 0.0, lo_open=False)
     corpus = str(_get(cfg, "data.corpus"))
     if not corpus.strip():
-        raise ConfigError("data.corpus is not set: give a text file, a directory, 'text8' or 'bundled'")
-    if corpus not in ("bundled", "text8"):
+        raise ConfigError("data.corpus is not set: give a text file, a directory, 'text8', 'sst' or 'bundled'")
+    if corpus not in ("bundled", "text8", "sst"):
         path = Path(corpus).expanduser()
         if not path.exists():
             hint = (

@@ -179,3 +179,63 @@ def test_shuffle_sentences_keeps_every_sentence_and_is_seeded():
     assert not np.array_equal(shuffled.ids, corpus.ids)  # another order ...
     again = shuffle_sentences(corpus, seed=1)
     assert np.array_equal(again.ids, shuffled.ids) and np.array_equal(again.sentence_starts, shuffled.sentence_starts)
+
+
+def _sst_zip(tmp_path, sentences, member="stanfordSentimentTreebank/datasetSentences.txt"):
+    import zipfile
+
+    text = "sentence_index\tsentence\n" + "".join(f"{i + 1}\t{s}\n" for i, s in enumerate(sentences))
+    path = tmp_path / "served" / "stanfordSentimentTreebank.zip"
+    path.parent.mkdir(exist_ok=True)
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr(member, text)
+    return path
+
+
+@pytest.fixture
+def local_http(tmp_path):
+    """A file server on 127.0.0.1 (no other network) for tmp_path/served; yields its base URL."""
+    import functools
+    import http.server
+    import threading
+
+    (tmp_path / "served").mkdir(exist_ok=True)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path / "served"))
+    handler.log_message = lambda *a: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_sst_download_from_a_local_server_then_cached(tmp_path, monkeypatch, local_http):
+    sentences = ["The Rock is destined to be great .", "A splash , even greater ."]
+    zipped = _sst_zip(tmp_path, sentences)
+    monkeypatch.setattr(corpus_mod, "SST_SENTENCES", 2)
+    monkeypatch.setattr(corpus_mod, "SST_URL", f"{local_http}/{zipped.name}")
+    cache = tmp_path / "cache"
+    (path,) = corpus_mod.resolve_paths("sst", str(cache))
+    assert path == cache / "sst" / "datasetSentences.txt" and path.read_text().splitlines()[1].startswith("1\tThe Rock")
+    assert not list(cache.rglob("*.part"))
+    zipped.unlink()  # the server has nothing now: a second call must not download
+    assert corpus_mod.fetch_sst(cache) == path
+    vocab, corp = _encode(read_corpus(str(path), lowercase=True), max_len=1000)
+    assert "rock" in vocab.words and corp.n_sentences == 2
+
+
+def test_sst_download_failures_are_one_line_and_leave_nothing(tmp_path, monkeypatch, local_http):
+    cache = tmp_path / "cache"
+    with pytest.raises(CorpusError, match=r"data.corpus=sst: could not download .* Offline\?"):
+        corpus_mod.fetch_sst(cache, url=f"{local_http}/missing.zip")  # 404
+    assert not list(cache.rglob("*"))
+    _sst_zip(tmp_path, ["one sentence ."], member="other/file.txt")
+    with pytest.raises(CorpusError, match="not the expected zip"):
+        corpus_mod.fetch_sst(cache, url=f"{local_http}/stanfordSentimentTreebank.zip")
+    assert not [p for p in cache.rglob("*") if p.is_file()]
+    assert not list(cache.rglob("*.zip")) and not list(cache.rglob("*.part"))  # fetched anew next time
+    _sst_zip(tmp_path, ["only one sentence ."])  # the right name, the wrong file
+    with pytest.raises(CorpusError, match="has 1 sentences, expected 11855: not the treebank's file"):
+        corpus_mod.fetch_sst(cache, url=f"{local_http}/stanfordSentimentTreebank.zip")
+    assert not [p for p in cache.rglob("*") if p.is_file()]

@@ -71,7 +71,7 @@ def test_out_of_range_values_fail_validation_with_the_key():
     with pytest.raises(ConfigError, match=r"loss.K=0"):
         validate(to_config(_compose("loss.K=0")))
     with pytest.raises(ConfigError, match="data.corpus is not set"):
-        validate(to_config(_compose("data=sst")))
+        validate(to_config(_compose("data.corpus=")))
     with pytest.raises(ConfigError, match="logger.save_vectors='pickle'"):
         validate(to_config(_compose("logger.save_vectors=pickle")))
     with pytest.raises(ConfigError, match="eval.similarity"):

@@ -388,6 +388,8 @@ def _peak_rss_mb() -> float:
 
 
 def _log_artifacts(cfg, tracker, emb: Embeddings) -> None:
+    from nbw2v.app.figures import cost_curve_png, word_vectors_png
+
     stats = emb.stats
     tracker.log_metrics(
         {"perf/train_seconds": stats["train_seconds"], "perf/peak_rss_mb": _peak_rss_mb()},
@@ -397,10 +399,24 @@ def _log_artifacts(cfg, tracker, emb: Embeddings) -> None:
         return
     tracker.log_text(neighbours_table(emb, list(cfg.eval.probe_words)), "neighbours.md")
     with tempfile.TemporaryDirectory() as tmp:
-        png = Path(tmp) / "loss_curve.png"
-        note = "" if cfg.data.shuffle else LOSS_NOTE
-        loss_curve_png(stats.get("loss_history", []), stats["epoch_losses"], int(stats["train_words"]), png, note)
+        if "costs" in stats:  # train.sgd=minibatch: the assignment's cost against the iteration
+            png = Path(tmp) / "cost_curve.png"
+            cost_curve_png(stats["cost_iterations"], stats["costs"], png, int(cfg.train.anneal_every))
+        else:
+            png = Path(tmp) / "loss_curve.png"
+            note = "" if cfg.data.shuffle else LOSS_NOTE
+            loss_curve_png(stats.get("loss_history", []), stats["epoch_losses"], int(stats["train_words"]), png, note)
         tracker.log_artifact(png)
+        if cfg.eval.plot_words:
+            png = Path(tmp) / "word_vectors.png"
+            try:
+                missing = word_vectors_png(emb, list(cfg.eval.plot_words), png)
+            except ValueError as exc:  # too few of the words in this vocabulary: say so, log the rest
+                tracker.set_tags({"nbw2v.plot_note": str(exc)})
+            else:
+                tracker.log_artifact(png)
+                if missing:
+                    tracker.set_tags({"nbw2v.plot_note": "not in the vocabulary: " + ", ".join(missing)})
         fmt = cfg.logger.save_vectors
         if fmt != "none":
             name = {"binary": "vectors.bin", "text": "vectors.txt", "npz": "vectors.npz"}[fmt]

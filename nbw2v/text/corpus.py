@@ -8,7 +8,8 @@ Formats (``data.format``):
 * ``text8``: the text8 benchmark file (one line of 17M words); ``data.corpus=text8`` downloads
   it once into the cache directory (size-checked), with a clear error when offline.
 * ``sst``: the Stanford Sentiment Treebank ``datasetSentences.txt`` (header line, then
-  ``sentence_index<TAB>sentence``), the corpus of the CS224N assignment.
+  ``sentence_index<TAB>sentence``), the corpus of the CS224N assignment; ``data.corpus=sst``
+  downloads Stanford's treebank zip once into the cache directory and takes that file from it.
 * ``auto``: ``sst`` if the first line is that header, else ``text``.
 
 Streaming: the text is read line by line and never held as Python strings; what stays in
@@ -39,6 +40,10 @@ TEXT8_URL = "http://mattmahoney.net/dc/text8.zip"
 TEXT8_ZIP_BYTES = 31_344_016  # published size of text8.zip
 TEXT8_BYTES = 100_000_000  # text8 is the first 1e8 bytes of the cleaned enwik9
 SST_HEADER = "sentence_index\tsentence"
+#: Stanford's treebank zip (the CS224N assignment's get_datasets.sh downloads the same address)
+SST_URL = "http://nlp.stanford.edu/~socherr/stanfordSentimentTreebank.zip"
+SST_MEMBER = "stanfordSentimentTreebank/datasetSentences.txt"
+SST_SENTENCES = 11_855
 #: a run of this many characters with no whitespace is not text: refused, never held in memory
 MAX_TOKEN_CHARS = 64 << 20
 
@@ -47,48 +52,102 @@ class CorpusError(ValueError):
     """The corpus cannot be read (missing, empty, not UTF-8, wrong format)."""
 
 
+def _download(url: str, dest: Path, setting: str, hint: str, expected_bytes: int | None = None) -> None:
+    """``url`` into ``dest`` through ``dest.part`` (renamed only when complete, so an interrupted
+    download is never taken for the file); a one-line error naming the setting when offline."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    partial = dest.with_name(dest.name + ".part")
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response, open(partial, "wb") as out:
+            while block := response.read(1 << 20):
+                out.write(block)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise CorpusError(f"{setting}: could not download {url} ({exc}). Offline? {hint}") from None
+    size = partial.stat().st_size
+    if expected_bytes is not None and size != expected_bytes:
+        partial.unlink()
+        raise CorpusError(f"{url}: downloaded {size} bytes, expected {expected_bytes}: not the {dest.name}")
+    partial.replace(dest)
+
+
+def _unzip_member(zip_path: Path, member: str, target: Path) -> None:
+    """One member of a zip file into ``target`` (through ``target.part``)."""
+    partial = target.with_name(target.name + ".part")
+    try:
+        with zipfile.ZipFile(zip_path) as zf, zf.open(member) as src, open(partial, "wb") as out:
+            while block := src.read(1 << 20):
+                out.write(block)
+    except (zipfile.BadZipFile, KeyError) as exc:
+        partial.unlink(missing_ok=True)
+        zip_path.unlink(missing_ok=True)  # a broken download: fetched again next time
+        raise CorpusError(f"{zip_path}: not the expected zip ({exc}); removed, run again to download it anew") from None
+    partial.replace(target)
+
+
 def fetch_text8(cache_dir: str | Path | None = None, url: str = TEXT8_URL) -> Path:
     """Path of the text8 file, downloading and size-checking ``text8.zip`` on first use."""
     cache = Path(cache_dir) if cache_dir else default_cache_dir()
     target = cache / "text8"
     if target.exists() and target.stat().st_size == TEXT8_BYTES:
         return target
-    cache.mkdir(parents=True, exist_ok=True)
     zip_path = cache / "text8.zip"
     if not (zip_path.exists() and zip_path.stat().st_size == TEXT8_ZIP_BYTES):
-        partial = zip_path.with_suffix(".zip.part")
-        try:
-            with urllib.request.urlopen(url, timeout=30) as response, open(partial, "wb") as out:
-                while block := response.read(1 << 20):
-                    out.write(block)
-        except OSError as exc:
-            partial.unlink(missing_ok=True)
-            raise CorpusError(
-                f"data.corpus=text8: could not download {url} ({exc}). Offline? Download text8.zip "
-                f"by hand into {cache} (or set data.cache_dir), or pass the unzipped file as data.corpus=PATH"
-            ) from None
-        if partial.stat().st_size != TEXT8_ZIP_BYTES:
-            size = partial.stat().st_size
-            partial.unlink()
-            raise CorpusError(f"{url}: downloaded {size} bytes, expected {TEXT8_ZIP_BYTES}: not the text8.zip")
-        partial.replace(zip_path)
-    with zipfile.ZipFile(zip_path) as zf:
-        partial = target.with_suffix(".part")
-        with zf.open("text8") as src, open(partial, "wb") as out:
-            while block := src.read(1 << 20):
-                out.write(block)
-    if partial.stat().st_size != TEXT8_BYTES:
-        raise CorpusError(f"{zip_path}: text8 inside has {partial.stat().st_size} bytes, expected {TEXT8_BYTES}")
-    partial.replace(target)
+        hint = (
+            f"Download text8.zip by hand into {cache} (or set data.cache_dir), or pass the unzipped file "
+            "as data.corpus=PATH"
+        )
+        _download(url, zip_path, "data.corpus=text8", hint, TEXT8_ZIP_BYTES)
+    _unzip_member(zip_path, "text8", target)
+    if target.stat().st_size != TEXT8_BYTES:
+        raise CorpusError(f"{zip_path}: text8 inside has {target.stat().st_size} bytes, expected {TEXT8_BYTES}")
     return target
 
 
+def fetch_sst(cache_dir: str | Path | None = None, url: str | None = None) -> Path:
+    """Path of the Stanford Sentiment Treebank's ``datasetSentences.txt`` (the CS224N
+    assignment's corpus), downloading Stanford's ``stanfordSentimentTreebank.zip`` on first use
+    and checking what it holds (the SST header, 11,855 sentences)."""
+    cache = Path(cache_dir) if cache_dir else default_cache_dir()
+    target = cache / "sst" / "datasetSentences.txt"
+    if target.exists() and _sst_sentences(target) == SST_SENTENCES:
+        return target
+    zip_path = cache / "stanfordSentimentTreebank.zip"
+    if not zip_path.exists():
+        hint = (
+            f"Download stanfordSentimentTreebank.zip by hand into {cache} (or set data.cache_dir), or pass its "
+            "datasetSentences.txt as data.corpus=PATH"
+        )
+        _download(url or SST_URL, zip_path, "data.corpus=sst", hint)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    _unzip_member(zip_path, SST_MEMBER, target)
+    found = _sst_sentences(target)
+    if found != SST_SENTENCES:
+        target.unlink()
+        zip_path.unlink()  # fetched anew next time
+        raise CorpusError(
+            f"{zip_path}: its {SST_MEMBER} has {found} sentences, expected {SST_SENTENCES}: not the treebank's "
+            "file (removed)"
+        )
+    return target
+
+
+def _sst_sentences(path: Path) -> int:
+    """Sentences in an SST datasetSentences.txt (-1 without the SST header)."""
+    with open(path, "rb") as f:
+        if f.readline().decode("utf-8", "replace").rstrip("\r\n") != SST_HEADER:
+            return -1
+        return sum(1 for line in f if line.strip())
+
+
 def resolve_paths(corpus: str, cache_dir: str = "") -> list[Path]:
-    """The files of a corpus setting: 'bundled', 'text8', a file or a directory."""
+    """The files of a corpus setting: 'bundled', 'text8', 'sst', a file or a directory."""
     if corpus == "bundled":
         return [BUNDLED_CORPUS]
     if corpus == "text8":
         return [fetch_text8(cache_dir or None)]
+    if corpus == "sst":
+        return [fetch_sst(cache_dir or None)]
     path = Path(corpus).expanduser()
     if not path.exists():
         raise CorpusError(f"data.corpus={corpus!r}: no such file or directory")

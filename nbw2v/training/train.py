@@ -183,6 +183,11 @@ def train(
     try:
         vocab, corpus, stats = prepared or build_vocab_and_corpus(cfg)
         check_model(cfg, vocab, corpus)
+        if cfg.train.sgd == "minibatch":  # the CS224N assignment's SGD: no epochs, no checkpoints
+            from nbw2v.training.minibatch import train_minibatch
+
+            (tracker or NullTracker()).log_params(flatten(cfg))
+            return train_minibatch(cfg, tracker or NullTracker(), progress or Progress(), vocab, corpus, stats, hooks)
         return _train(
             cfg,
             tracker or NullTracker(),
