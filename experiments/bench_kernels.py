@@ -12,7 +12,9 @@ Writes ``bench_kernels.md`` and ``bench_kernels.json``. For each setting and thr
 * negative sampling, batched (K = 5 and 15, d = 100 and 300, V = 50k): nbw2v's kernel and a
   batched NumPy implementation (gather, einsum, sigmoid);
 
-plus the cold JIT compile time (empty cache) and the warm start-up time of a second process.
+plus one call of the per-pair API at every size from the CS224N toy problem (V = 5, d = 3) to V =
+50,000, d = 300 against the NumPy formulas, and the cold JIT compile time (empty cache) and the
+warm start-up time of a second process.
 """
 
 from __future__ import annotations
@@ -169,6 +171,56 @@ print(f"{t1 - t0} {t2 - t1} {t2 - t0}")
 """
 
 
+#: (V, d) of the per-call table: the CS224N toy problem up to a 50k-word vocabulary
+PER_CALL_SIZES = ((5, 3), (100, 10), (2_000, 50), (10_000, 100), (50_000, 300))
+
+
+def numpy_softmax_pair(v, o, U):
+    """The naive softmax of one pair by the NumPy formulas (a student's vectorised version)."""
+    s = U @ v
+    e = np.exp(s - s.max())
+    p = e / e.sum()
+    loss = -np.log(p[o])
+    p[o] -= 1.0
+    return loss, U.T @ p, np.outer(p, v)
+
+
+def numpy_neg_pair(v, o, U, negs):
+    """Negative sampling of one pair by the NumPy formulas, the dense (V, d) gradient returned."""
+    sig_o = 1.0 / (1.0 + np.exp(-(U[o] @ v)))
+    sig_n = 1.0 / (1.0 + np.exp(U[negs] @ v))
+    grad_U = np.zeros_like(U)
+    grad_U[o] += (sig_o - 1.0) * v
+    np.add.at(grad_U, negs, np.outer(1.0 - sig_n, v))
+    return -np.log(sig_o) - np.log(sig_n).sum(), (sig_o - 1.0) * U[o] + (1.0 - sig_n) @ U[negs], grad_U
+
+
+def _per_call_row(n_words: int, dim: int, min_time: float, rng) -> dict:
+    U = rng.standard_normal((n_words, dim)) * 0.1
+    v = rng.standard_normal(dim) * 0.1
+    negs = rng.integers(0, n_words, 10)
+    X, o = v[None, :].copy(), np.array([1])
+    calls = {
+        "softmax_nbw2v_us": lambda: nbw2v.naive_softmax_loss_and_grad(v, 1, U),
+        "softmax_numpy_us": lambda: numpy_softmax_pair(v, 1, U),
+        "softmax_batched_us": lambda: nbw2v.naive_softmax_loss_and_grad_batch(X, o, U),
+        "negative_nbw2v_us": lambda: nbw2v.neg_sampling_loss_and_grad(v, 1, U, negs),
+        "negative_numpy_us": lambda: numpy_neg_pair(v, 1, U, negs),
+    }
+    times = {key: 1e6 / rate(call, 1, min_time) for key, call in calls.items()}
+    return {"V": n_words, "d": dim, "threads": numba.get_num_threads(), **times}
+
+
+def bench_per_call(min_time: float, rng) -> list[dict]:
+    """Microseconds per call of the per-pair API at the default thread count (float64, as the
+    assignment's arrays): nbw2v against the NumPy formulas, and the batched kernel given one pair."""
+    rows = []
+    for n_words, dim in PER_CALL_SIZES:
+        rows.append(_per_call_row(n_words, dim, min_time, rng))
+        print(json.dumps(rows[-1]), flush=True)
+    return rows
+
+
 def bench_startup() -> dict:
     """Cold compile (empty cache dir) then a second process on the same cache (warm)."""
     with tempfile.TemporaryDirectory() as cache:
@@ -257,6 +309,25 @@ def markdown(report: dict) -> str:
             f"| {r['K']} | {r['d']} | {r['threads']} | {r['nbw2v_pairs_s']:,.0f} "
             f"| {r['nbw2v_pairs_s_per_thread']:,.0f} | {r['numpy_pairs_s']:,.0f} | {r['nbw2v_vs_numpy']:.2f}x |"
         )
+    lines += [
+        "",
+        "## One call at every size (the per-pair API, float64, K = 10, default threads)",
+        "",
+        "Microseconds per call: nbw2v's per-pair functions (serial below V d = 1e6, no thread-pool wake-up),",
+        "the NumPy formulas, and the batched naive softmax given one pair. Both return the dense (V, d)",
+        "gradient of the outside vectors, as the CS224N assignment's functions do.",
+        "",
+        "| V | d | softmax nbw2v | softmax NumPy | NumPy / nbw2v | softmax batched (B = 1) "
+        "| negative nbw2v | negative NumPy | NumPy / nbw2v |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in report.get("per_call", []):
+        lines.append(
+            f"| {r['V']:,} | {r['d']} | {r['softmax_nbw2v_us']:,.1f} | {r['softmax_numpy_us']:,.1f} "
+            f"| {r['softmax_numpy_us'] / r['softmax_nbw2v_us']:.2f}x | {r['softmax_batched_us']:,.1f} "
+            f"| {r['negative_nbw2v_us']:,.1f} | {r['negative_numpy_us']:,.1f} "
+            f"| {r['negative_numpy_us'] / r['negative_nbw2v_us']:.2f}x |"
+        )
     s = report["startup"]
     lines += [
         "",
@@ -307,6 +378,8 @@ def main(argv=None) -> int:
                 for dim in (100, 300):
                     report["negative"].append(bench_negative(n_neg, dim, threads, min_time, rng))
                     print(json.dumps(report["negative"][-1]), flush=True)
+    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    report["per_call"] = bench_per_call(min_time, rng)
     report["startup"] = bench_startup()
     print(json.dumps(report["startup"]), flush=True)
     out = Path(args.out)

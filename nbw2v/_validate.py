@@ -16,8 +16,10 @@ def float_dtype(*arrays) -> np.dtype:
     return np.dtype(np.float32) if all(k == np.float32 for k in kinds) else np.dtype(np.float64)
 
 
-def as_vectors(name: str, value, ndim: int, dtype: np.dtype) -> np.ndarray:
-    """A finite, C-contiguous float array of ``ndim`` dimensions, converted to ``dtype``."""
+def as_vectors(name: str, value, ndim: int, dtype: np.dtype, finite: bool = True) -> np.ndarray:
+    """A finite, C-contiguous float array of ``ndim`` dimensions, converted to ``dtype``.
+    ``finite=False`` leaves the finiteness to :func:`require_finite` after the kernel ran (the
+    per-pair functions: a scan of every row would cost more than the pair's own work)."""
     try:
         arr = np.asarray(value)
     except Exception as exc:  # ragged lists and the like
@@ -30,13 +32,24 @@ def as_vectors(name: str, value, ndim: int, dtype: np.dtype) -> np.ndarray:
     if arr.size == 0:
         raise ValueError(f"{name}: expected a non-empty array, got shape {arr.shape}")
     arr = np.ascontiguousarray(arr, dtype=dtype)
-    if not np.isfinite(arr).all():
-        bad = np.argwhere(~np.isfinite(arr))[0]
-        raise ValueError(
-            f"{name}: contains a non-finite value ({arr[tuple(bad)]} at index {tuple(int(i) for i in bad)}); "
-            "vectors must be finite (a diverged run produces NaN/inf)"
-        )
+    if finite:
+        require_finite(name, arr)
     return arr
+
+
+def require_finite(name: str, arr: np.ndarray, rows=None) -> None:
+    """Raise ``ValueError`` naming the first non-finite element of ``arr`` (only ``arr[rows]``
+    when rows are given: the rows a kernel read), by its index in ``arr``."""
+    part = arr if rows is None else arr[np.asarray(rows)]
+    if np.isfinite(part).all():
+        return
+    bad = [int(i) for i in np.argwhere(~np.isfinite(part))[0]]
+    if rows is not None:
+        bad[0] = int(np.asarray(rows)[bad[0]])
+    raise ValueError(
+        f"{name}: contains a non-finite value ({arr[tuple(bad)]} at index {tuple(bad)}); "
+        "vectors must be finite (a diverged run produces NaN/inf)"
+    )
 
 
 def as_index(name: str, value, n_words: int) -> int:
