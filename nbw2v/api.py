@@ -13,11 +13,11 @@ import numpy as np
 
 from nbw2v._validate import as_index, as_indices, as_tree, as_vectors, check_dim, float_dtype, require_finite
 from nbw2v.losses import (
-    hs_batch_loss_grad,
+    hs_batch_kernel,
     hs_pair_loss_grad,
     hs_scatter_add_rows,
     hs_window_loss_grad,
-    neg_batch_loss_grad,
+    neg_batch_kernel,
     neg_pair_loss_grad,
     neg_window_loss_grad,
     scatter_add_rows,
@@ -219,7 +219,7 @@ def neg_sampling_loss_and_grad_batch(center_vecs, outside_idx, outside_vectors, 
     losses = np.empty(centers.shape[0], np.float64)
     grad_centers = np.empty_like(centers)
     rows = np.empty((centers.shape[0], negs.shape[1] + 1, centers.shape[1]), centers.dtype)
-    neg_batch_loss_grad(centers, idx, outside, negs, losses, grad_centers, rows)
+    neg_batch_kernel(*negs.shape, centers.shape[1])(centers, idx, outside, negs, losses, grad_centers, rows)
     grad_outside = np.zeros_like(outside)
     scatter_add_rows(idx, negs, rows, grad_outside)
     return losses, grad_centers, grad_outside
@@ -245,7 +245,9 @@ def hierarchical_softmax_loss_and_grad_batch(center_vecs, outside_idx, inner_vec
     losses = np.empty(centers.shape[0], np.float64)
     grad_centers = np.empty_like(centers)
     rows = np.empty((centers.shape[0], tree.points.shape[1], centers.shape[1]), dtype)
-    hs_batch_loss_grad(centers, idx, inner, tree, losses, grad_centers, rows)
+    hs_batch_kernel(centers.shape[0], tree.points.shape[1], centers.shape[1])(
+        centers, idx, inner, tree, losses, grad_centers, rows
+    )
     grad_inner = np.zeros_like(inner)
     hs_scatter_add_rows(idx, tree, rows, grad_inner)
     return losses, grad_centers, grad_inner

@@ -24,12 +24,12 @@ def no_kernel_may_run(monkeypatch):
     def forbidden(*args, **kwargs):
         raise AssertionError("a kernel ran before the input was validated")
 
-    monkeypatch.setattr(api, "softmax_window_kernel", lambda *shape: forbidden)
+    for chooser in ("softmax_window_kernel", "neg_batch_kernel", "hs_batch_kernel"):
+        monkeypatch.setattr(api, chooser, lambda *shape: forbidden)
     for name in (
         "neg_pair_loss_grad",
         "neg_window_loss_grad",
         "softmax_batch_loss_grad",
-        "neg_batch_loss_grad",
         "scatter_add_rows",
     ):
         monkeypatch.setattr(api, name, forbidden)

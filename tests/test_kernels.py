@@ -267,6 +267,40 @@ def test_parallel_kernels_are_deterministic_across_thread_counts(rng):
             np.testing.assert_array_equal(a, b)
 
 
+def test_the_batch_kernels_serial_twins_agree_and_are_picked_for_small_batches():
+    """Small batches skip the thread pool (35-90 us to wake for a few microseconds of work)."""
+    from nbw2v.losses import hs_batch_kernel, hs_batch_loss_grad, huffman_tree, neg_batch_kernel
+    from nbw2v.losses import neg_batch_loss_grad as neg_parallel
+    from nbw2v.losses.hierarchical import hs_batch_loss_grad_serial
+    from nbw2v.losses.negative import SERIAL_BATCH_BELOW, neg_batch_loss_grad_serial
+    from nbw2v.losses.softmax import SERIAL_ROWS_BELOW, softmax_rows_inplace, softmax_rows_inplace_serial
+
+    rng = np.random.default_rng(4)
+    X, U = rng.standard_normal((6, 8)), rng.standard_normal((40, 8))
+    o, negs = rng.integers(0, 40, 6), rng.integers(0, 40, (6, 3))
+    tree = huffman_tree(np.arange(40, 0, -1))
+    results = []
+    for neg_kernel, hs_kernel in (
+        (neg_parallel, hs_batch_loss_grad),
+        (neg_batch_loss_grad_serial, hs_batch_loss_grad_serial),
+    ):
+        ln, gn, rn = np.empty(6), np.empty((6, 8)), np.empty((6, 4, 8))
+        lh, gh, rh = np.empty(6), np.empty((6, 8)), np.zeros((6, tree.points.shape[1], 8))  # rows past a path: 0
+        neg_kernel(X, o, U, negs, ln, gn, rn)
+        hs_kernel(X, o, U, tree, lh, gh, rh)
+        scores = X @ U.T
+        losses = np.empty(6)
+        (softmax_rows_inplace if neg_kernel is neg_parallel else softmax_rows_inplace_serial)(scores, o, losses)
+        results.append((ln, gn, rn, lh, gh, rh, scores, losses))
+    for a, b in zip(*results, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
+    assert neg_batch_kernel(1, 11, 3) is neg_batch_loss_grad_serial
+    assert neg_batch_kernel(SERIAL_BATCH_BELOW, 1, 1) is neg_parallel
+    assert hs_batch_kernel(1, 20, 3) is hs_batch_loss_grad_serial
+    assert hs_batch_kernel(SERIAL_BATCH_BELOW, 1, 1) is hs_batch_loss_grad
+    assert SERIAL_ROWS_BELOW > 5 * 40  # a batch of this size takes the serial exp pass
+
+
 def test_the_serial_twin_equals_the_parallel_kernel_and_is_picked_for_small_problems():
     from nbw2v.losses import (
         softmax_window_kernel,

@@ -5,6 +5,7 @@ Use :mod:`nbw2v.api` (re-exported at the package top level) for checked calls.
 
 from nbw2v.losses.hierarchical import (
     HuffmanTree,
+    hs_batch_kernel,
     hs_batch_loss_grad,
     hs_pair_loss_grad,
     hs_scatter_add_rows,
@@ -12,6 +13,7 @@ from nbw2v.losses.hierarchical import (
     huffman_tree,
 )
 from nbw2v.losses.negative import (
+    neg_batch_kernel,
     neg_batch_loss_grad,
     neg_pair_loss_grad,
     neg_window_loss_grad,
@@ -30,12 +32,14 @@ from nbw2v.losses.window import labelled_window_loss_grad
 
 __all__ = [
     "HuffmanTree",
+    "hs_batch_kernel",
     "hs_batch_loss_grad",
     "hs_pair_loss_grad",
     "hs_scatter_add_rows",
     "hs_window_loss_grad",
     "huffman_tree",
     "labelled_window_loss_grad",
+    "neg_batch_kernel",
     "neg_batch_loss_grad",
     "neg_pair_loss_grad",
     "neg_window_loss_grad",
