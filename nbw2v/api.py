@@ -41,10 +41,11 @@ def _outside_and_center(center_vec, outside_vectors):
 def _finite_loss(loss, *inputs) -> float:
     """The loss as a float; if it is not finite, the ``ValueError`` naming the non-finite input
     among ``inputs``: (name, array, rows the kernel read or None for all). A non-finite value
-    in any input the loss depends on makes the loss NaN or inf."""
+    in any input the loss depends on makes the loss NaN or inf. ``rows`` may be a function
+    returning them (computed only when the loss is not finite)."""
     if not math.isfinite(loss):
         for name, arr, rows in inputs:
-            require_finite(name, arr, rows)
+            require_finite(name, arr, rows() if callable(rows) else rows)
     return float(loss)
 
 
@@ -149,7 +150,7 @@ def skipgram(
             raise ValueError(f"tree: has {tree.lens.shape[0]} words but the vectors have V={n_words} rows")
         rows = np.empty((words.shape[0], tree.points.shape[1], dim), dtype)
         total = hs_window_loss_grad(centers[c], words, outside, tree, grad_centers[c], rows)
-        paths = np.concatenate([tree.points[w, : tree.lens[w]] for w in words])
+        paths = lambda: np.concatenate([tree.points[w, : tree.lens[w]] for w in words])  # noqa: E731
         total = _finite_loss(total, ("center_vectors", centers, [c]), ("outside_vectors", outside, paths))
         grad_outside = np.zeros(outside.shape, dtype)
         hs_scatter_add_rows(words, tree, rows, grad_outside)
@@ -180,9 +181,10 @@ def skipgram(
 
 
 def _batch_inputs(center_vecs, outside_idx, outside_vectors):
+    """Checked batch inputs; finiteness is checked through the losses (:func:`_finite_loss`)."""
     dtype = float_dtype(center_vecs, outside_vectors)
-    outside = as_vectors("outside_vectors", outside_vectors, 2, dtype)
-    centers = as_vectors("center_vecs", center_vecs, 2, dtype)
+    outside = as_vectors("outside_vectors", outside_vectors, 2, dtype, finite=False)
+    centers = as_vectors("center_vecs", center_vecs, 2, dtype, finite=False)
     check_dim("center_vecs", centers, outside.shape[1], "outside_vectors")
     idx = as_indices("outside_idx", outside_idx, outside.shape[0])
     if idx.shape[0] != centers.shape[0]:
@@ -203,7 +205,8 @@ def naive_softmax_loss_and_grad_batch(center_vecs, outside_idx, outside_vectors)
     losses = np.empty(centers.shape[0], np.float64)
     grad_centers = np.empty_like(centers)
     grad_outside = np.empty_like(outside)
-    softmax_batch_loss_grad(centers, idx, outside, losses, grad_centers, grad_outside)
+    total = softmax_batch_loss_grad(centers, idx, outside, losses, grad_centers, grad_outside)
+    _finite_loss(total, ("center_vecs", centers, None), ("outside_vectors", outside, None))
     return losses, grad_centers, grad_outside
 
 
@@ -219,8 +222,9 @@ def neg_sampling_loss_and_grad_batch(center_vecs, outside_idx, outside_vectors, 
     losses = np.empty(centers.shape[0], np.float64)
     grad_centers = np.empty_like(centers)
     rows = np.empty((centers.shape[0], negs.shape[1] + 1, centers.shape[1]), centers.dtype)
-    neg_batch_kernel(*negs.shape, centers.shape[1])(centers, idx, outside, negs, losses, grad_centers, rows)
-    grad_outside = np.zeros_like(outside)
+    total = neg_batch_kernel(*negs.shape, centers.shape[1])(centers, idx, outside, negs, losses, grad_centers, rows)
+    _finite_loss(total, ("center_vecs", centers, None), ("outside_vectors", outside, np.r_[idx, negs.ravel()]))
+    grad_outside = np.zeros(outside.shape, outside.dtype)
     scatter_add_rows(idx, negs, rows, grad_outside)
     return losses, grad_centers, grad_outside
 
@@ -232,8 +236,8 @@ def hierarchical_softmax_loss_and_grad_batch(center_vecs, outside_idx, inner_vec
     summed over the batch.
     """
     dtype = float_dtype(center_vecs, inner_vectors)
-    inner = as_vectors("inner_vectors", inner_vectors, 2, dtype)
-    centers = as_vectors("center_vecs", center_vecs, 2, dtype)
+    inner = as_vectors("inner_vectors", inner_vectors, 2, dtype, finite=False)
+    centers = as_vectors("center_vecs", center_vecs, 2, dtype, finite=False)
     check_dim("center_vecs", centers, inner.shape[1], "inner_vectors")
     tree = as_tree("tree", tree, inner.shape[0])
     idx = as_indices("outside_idx", outside_idx, tree.lens.shape[0])
@@ -245,9 +249,11 @@ def hierarchical_softmax_loss_and_grad_batch(center_vecs, outside_idx, inner_vec
     losses = np.empty(centers.shape[0], np.float64)
     grad_centers = np.empty_like(centers)
     rows = np.empty((centers.shape[0], tree.points.shape[1], centers.shape[1]), dtype)
-    hs_batch_kernel(centers.shape[0], tree.points.shape[1], centers.shape[1])(
+    total = hs_batch_kernel(centers.shape[0], tree.points.shape[1], centers.shape[1])(
         centers, idx, inner, tree, losses, grad_centers, rows
     )
-    grad_inner = np.zeros_like(inner)
+    paths = lambda: np.concatenate([tree.points[w, : tree.lens[w]] for w in idx])  # noqa: E731
+    _finite_loss(total, ("center_vecs", centers, None), ("inner_vectors", inner, paths))
+    grad_inner = np.zeros(inner.shape, inner.dtype)
     hs_scatter_add_rows(idx, tree, rows, grad_inner)
     return losses, grad_centers, grad_inner

@@ -111,3 +111,22 @@ def test_a_non_finite_row_the_loss_does_not_read_is_not_an_error(monkeypatch):
     loss, g_c, g_u = nbw2v.neg_sampling_loss_and_grad(VC, 0, NAN_U, [3, 4])  # row 2 unused
     want = nbw2v.neg_sampling_loss_and_grad(VC, 0, U, [3, 4])
     assert loss == want[0] and np.array_equal(g_c, want[1]) and np.array_equal(g_u, want[2])
+
+
+BATCH_NONFINITE = [
+    (lambda: nbw2v.naive_softmax_loss_and_grad_batch(C[:2], [0, 1], NAN_U), ["outside_vectors", "(2, 1)"]),
+    (lambda: nbw2v.neg_sampling_loss_and_grad_batch(C[:2], [0, 1], NAN_U, [[2], [3]]), ["outside_vectors", "(2, 1)"]),
+    (lambda: nbw2v.neg_sampling_loss_and_grad_batch(NAN_U[2:4], [0, 1], U, [[2], [3]]), ["center_vecs", "(0, 1)"]),
+    (
+        lambda: nbw2v.hierarchical_softmax_loss_and_grad_batch(INF_VC[None, :], [0], U, nbw2v.huffman_tree([3, 2, 1])),
+        ["center_vecs", "(0, 0)"],
+    ),
+]
+
+
+@pytest.mark.parametrize("call,words", BATCH_NONFINITE, ids=[f"batch{i}" for i in range(len(BATCH_NONFINITE))])
+def test_the_batch_functions_name_a_non_finite_input(call, words, monkeypatch):
+    monkeypatch.undo()
+    with pytest.raises(ValueError) as info:
+        call()
+    assert all(word in str(info.value) for word in words), str(info.value)
