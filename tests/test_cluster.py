@@ -152,23 +152,84 @@ def test_sweep_through_submitit_to_a_postgres_backed_server(mlflow_server, tmp_p
     assert len(list((tmp_path / "cache" / "corpora").glob("*.npz"))) == 1  # encoded once, shared by the jobs
 
 
+def _processes_with(marker: str) -> list[int]:
+    """PIDs whose environment holds ``marker`` (inherited by every process `ray start` spawns,
+    daemons and renamed workers included)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and int(entry.name) != os.getpid():
+            try:
+                if marker.encode() in (entry / "environ").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:  # gone, or not ours to read
+                pass
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return "State:\tZ" not in Path(f"/proc/{pid}/status").read_text()  # a zombie has exited
+    except OSError:
+        return False
+
+
+def _stop_processes(pids: list[int], grace_s: float = 10.0) -> None:
+    """SIGTERM, then SIGKILL what is still running after ``grace_s``."""
+    import signal
+
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in pids:
+            try:
+                os.kill(pid, sig)
+            except OSError:
+                pass
+        deadline = time.monotonic() + grace_s
+        while time.monotonic() < deadline and any(_alive(p) for p in pids):
+            time.sleep(0.2)
+        if not any(_alive(p) for p in pids):
+            return
+
+
 @pytest.fixture
 def ray_head(tmp_path):
     """A Ray head on this machine (2 CPUs, no dashboard), started in its own directory so the
-    test sees jobs run in the sweep's launch directory, not the head's; `ray stop` afterwards."""
+    test sees jobs run in the sweep's launch directory, not the head's. Torn down by stopping
+    exactly the processes it started (marked in their environment), never `ray stop`, which
+    would stop every Ray on the machine (a user's too)."""
     pytest.importorskip("hydra_plugins.hydra_ray_launcher")
+    import uuid
+
     port, head_dir = _free_port(), tmp_path / "ray-head"
     head_dir.mkdir()
-    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
+    marker = f"NBW2V_TEST_RAY={uuid.uuid4().hex}"
+    key, value = marker.split("=")
+    temp_dir = tempfile.mkdtemp(prefix="nbw2v-ray-", dir="/tmp")  # short: Ray's socket paths must fit
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", key: value}
     try:
         subprocess.run(
             [str(BIN / "ray"), "start", "--head", "--node-ip-address=127.0.0.1", f"--port={port}", "--num-cpus=2",
-             "--include-dashboard=false", "--disable-usage-stats"],
+             "--include-dashboard=false", "--disable-usage-stats", f"--temp-dir={temp_dir}"],
             check=True, capture_output=True, timeout=180, cwd=head_dir, env=env,
         )  # fmt: skip
         yield f"127.0.0.1:{port}"
     finally:
-        subprocess.run([str(BIN / "ray"), "stop", "--force"], capture_output=True, timeout=120, env=env)
+        _stop_processes(_processes_with(marker))
+        shutil.rmtree(temp_dir, ignore_errors=True)
+
+
+def test_the_ray_teardown_stops_only_what_it_started(tmp_path):
+    """A process outside the fixture (another user's Ray, say) survives the teardown."""
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    mine = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(60)"], env={**os.environ, "NBW2V_TEST_RAY": "t0k3n"}
+    )
+    try:
+        assert _processes_with("NBW2V_TEST_RAY=t0k3n") == [mine.pid]
+        _stop_processes([mine.pid])
+        assert mine.wait(timeout=10) != 0 and other.poll() is None
+    finally:
+        other.kill()
+        mine.kill()
 
 
 def test_sweep_through_ray_to_a_postgres_backed_server(ray_head, mlflow_server, tmp_path):

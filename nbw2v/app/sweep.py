@@ -37,6 +37,7 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
+from nbw2v.app.launchers import check_ray_address, check_slurm
 from nbw2v.tracking.tracker import ENV_PARENT, ENV_SWEEP, MlflowTracker
 from nbw2v.training.train import ENV_THREADS
 
@@ -85,22 +86,13 @@ def ray_worker_setup() -> None:
         os.chdir(launch_dir)
 
 
-def check_ray_address(config: DictConfig) -> None:
-    """Fail in seconds, naming the address, when an explicit Ray head does not answer (ray.init
-    itself waits minutes); "auto" and ray:// addresses are left to Ray."""
-    import socket
-
-    address = str((config.hydra.launcher.ray.init or {}).get("address") or "")
-    host, _, port = address.rpartition(":")
-    if not host or not port.isdigit() or "://" in address:
-        return
-    try:
-        socket.create_connection((host, int(port)), timeout=5).close()
-    except OSError as exc:
-        raise SystemExit(
-            f"nbw2v sweep: no Ray cluster answers at hydra.launcher.ray.init.address={address} ({exc}); start one "
-            "with `ray start --head` there, or fix RAY_ADDRESS / the address"
-        ) from None
+def check_launcher(config: DictConfig) -> None:
+    """The cluster launcher's preflight (:mod:`nbw2v.app.launchers`): before any run is opened."""
+    target = str(config.hydra.launcher.get("_target_", ""))
+    if "SlurmLauncher" in target:
+        check_slurm()
+    if is_ray(config):
+        check_ray_address(str((config.hydra.launcher.ray.init or {}).get("address") or ""))
 
 
 def connect_ray(config: DictConfig) -> None:
@@ -186,8 +178,7 @@ class SweepCallback(Callback):
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         study = check_sweeper(config)  # before the parent run is opened or a kernel compiled
-        if is_ray(config):
-            check_ray_address(config)
+        check_launcher(config)
         jobs = parallel_jobs(config)
         cores = os.cpu_count() or 1
         threads, declared = None, cpus_per_job(config)

@@ -1,0 +1,99 @@
+"""Checks of a cluster launcher before a sweep opens any run: each wrong setting is one line
+naming what was tried and the fix, within seconds (Ray's own connect waits minutes, or forever
+on a port that answers but is not Ray; submitit fails with a traceback after the parent run
+is open).
+
+* SLURM (``hydra/launcher=nbw2v_slurm``): ``sbatch`` and ``srun`` must be on the PATH.
+* Ray, ``address: auto``: a cluster of this machine (``ray start`` writes its address to
+  ``<tmp>/ray/ray_current_cluster``; a head started with ``--temp-dir`` elsewhere needs its
+  address given) or ``$RAY_ADDRESS``.
+* Ray, ``host:port``: the port must answer, and answer as Ray's GCS does (gRPC: HTTP/2, whose
+  server answers a client's connection preface with a SETTINGS frame); the dashboard (8265)
+  and other services answer HTTP/1 or nothing.
+* Ray, ``http(s)://``: the dashboard / job-submission address, which ``ray.init`` cannot use.
+* ``ray://host:port`` (Ray Client) is passed to Ray unchecked.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import tempfile
+from pathlib import Path
+
+#: an HTTP/2 client's connection preface and an empty SETTINGS frame
+_H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + b"\x00\x00\x00\x04\x00\x00\x00\x00\x00"
+_SETTINGS = 0x4
+
+
+class LauncherError(SystemExit):
+    """A launcher setting that cannot work; its message is the one line to print."""
+
+    def __init__(self, message: str):
+        super().__init__(f"nbw2v sweep: {message}")
+
+
+def check_slurm(which=shutil.which) -> None:
+    """``sbatch`` and ``srun`` on the PATH (submitit's SLURM executor calls them)."""
+    missing = [tool for tool in ("sbatch", "srun") if which(tool) is None]
+    if missing:
+        raise LauncherError(
+            f"hydra/launcher=nbw2v_slurm: {' and '.join(missing)} not found on the PATH: run the sweep on a SLURM "
+            "login node, or use hydra/launcher=submitit_local (this machine) or nbw2v_ray"
+        )
+
+
+def ray_cluster_file() -> Path:
+    """Where ``ray start`` records the address of this machine's cluster ($RAY_TMPDIR or the
+    system's temporary folder, then ray/)."""
+    return Path(os.environ.get("RAY_TMPDIR") or tempfile.gettempdir()) / "ray" / "ray_current_cluster"
+
+
+def _speaks_grpc(host: str, port: int, timeout: float) -> bool:
+    with socket.create_connection((host, port), timeout=timeout) as conn:
+        conn.settimeout(timeout)
+        conn.sendall(_H2_PREFACE)
+        header = b""
+        try:
+            while len(header) < 9:
+                chunk = conn.recv(9 - len(header))
+                if not chunk:
+                    break
+                header += chunk
+        except OSError:  # no answer in time
+            return False
+    return len(header) == 9 and header[3] == _SETTINGS
+
+
+def check_ray_address(address: str, timeout: float = 5.0, cluster_file: Path | None = None) -> None:
+    """Fail in seconds, naming the address, unless it can be a Ray cluster (module docstring)."""
+    key = "hydra.launcher.ray.init.address"
+    if address in ("", "auto"):
+        if not os.environ.get("RAY_ADDRESS") and not (cluster_file or ray_cluster_file()).exists():
+            raise LauncherError(
+                f"{key}=auto but no Ray cluster runs on this machine and RAY_ADDRESS is not set: start one with "
+                "`ray start --head`, or give the head's address (host:6379, or ray://host:10001 for Ray Client)"
+            )
+        return
+    if address.startswith(("http://", "https://")):
+        raise LauncherError(
+            f"{key}={address} is an HTTP address (the dashboard or job submission); the launcher connects to the "
+            "head's GCS: host:6379 (ray start --head --port), or ray://host:10001 for Ray Client"
+        )
+    host, _, port = address.rpartition(":")
+    if "://" in address or not host or not port.isdigit():
+        return  # ray://..., or a form Ray itself will judge
+    try:
+        grpc = _speaks_grpc(host, int(port), timeout)
+    except OSError as exc:
+        raise LauncherError(
+            f"no Ray cluster answers at {key}={address} ({exc}); start one with `ray start --head` there, or fix "
+            "RAY_ADDRESS / the address"
+        ) from None
+    if not grpc:
+        raise LauncherError(
+            f"{key}={address} answers, but not as a Ray head (its GCS speaks gRPC; this port does not: the "
+            "dashboard's 8265 or another service?); give the GCS port, 6379 unless `ray start --head --port` "
+            "said otherwise"
+        )

@@ -1,0 +1,93 @@
+"""Cluster launchers checked before a sweep opens any run: a missing SLURM, a Ray address that
+answers but is not Ray, an HTTP address, "auto" with no cluster; each one line, in seconds."""
+
+import socket
+import threading
+import time
+
+import pytest
+from conftest import tiny_sweep_command
+
+from nbw2v.app.launchers import LauncherError, check_ray_address, check_slurm
+
+
+def _server(reply: bytes):
+    """A listener on 127.0.0.1 that answers every connection with ``reply`` (b"": says nothing)."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(8)
+    stop = threading.Event()
+
+    def serve():
+        sock.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = sock.accept()
+            except OSError:
+                continue
+            with conn:
+                conn.recv(64)
+                if reply:
+                    conn.sendall(reply)
+                else:
+                    stop.wait(10)  # holds the connection open, silent
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    return sock, stop
+
+
+@pytest.fixture
+def listener(request):
+    sock, stop = _server(request.param)
+    yield f"127.0.0.1:{sock.getsockname()[1]}"
+    stop.set()
+    sock.close()
+
+
+@pytest.mark.parametrize("listener", [b"HTTP/1.1 400 Bad Request\r\n\r\n", b""], indirect=True, ids=["http1", "silent"])
+def test_a_port_that_answers_but_is_not_ray_fails_in_seconds(listener):
+    start = time.monotonic()
+    with pytest.raises(LauncherError, match=f"address={listener} answers, but not as a Ray head"):
+        check_ray_address(listener, timeout=1.0)
+    assert time.monotonic() - start < 5
+
+
+@pytest.mark.parametrize("listener", [b"\x00\x00\x06\x04\x00\x00\x00\x00\x00"], indirect=True, ids=["h2"])
+def test_a_port_that_answers_http2_settings_passes(listener):
+    check_ray_address(listener, timeout=1.0)  # what Ray's GCS (gRPC) answers first
+
+
+def test_http_and_auto_addresses(tmp_path, monkeypatch):
+    with pytest.raises(LauncherError, match="is an HTTP address .* host:6379"):
+        check_ray_address("http://127.0.0.1:8265")
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    with pytest.raises(LauncherError, match="auto but no Ray cluster runs on this machine"):
+        check_ray_address("auto", cluster_file=tmp_path / "none")
+    (tmp_path / "ray_current_cluster").write_text("127.0.0.1:6379")
+    check_ray_address("auto", cluster_file=tmp_path / "ray_current_cluster")
+    monkeypatch.setenv("RAY_ADDRESS", "127.0.0.1:6379")
+    check_ray_address("auto", cluster_file=tmp_path / "none")
+    check_ray_address("ray://127.0.0.1:10001")  # Ray Client: Ray's to judge
+
+
+def test_missing_slurm_is_one_line_naming_the_tools():
+    with pytest.raises(LauncherError, match="sbatch and srun not found on the PATH"):
+        check_slurm(which=lambda tool: None)
+    check_slurm(which=lambda tool: f"/usr/bin/{tool}")
+
+
+def test_a_sweep_without_slurm_stops_before_any_run(tmp_path, monkeypatch):
+    """End to end: hydra/launcher=nbw2v_slurm on a machine without SLURM: exit 1 with the line,
+    no MLflow store created, no parent run."""
+    pytest.importorskip("hydra_plugins.hydra_submitit_launcher")
+    import os
+    import subprocess
+
+    bin_dir = tmp_path / "bin"  # a PATH with python's folder but no srun/sbatch
+    args = tiny_sweep_command(tmp_path, "sqlite:///mlflow.db", "hydra/launcher=nbw2v_slurm")
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.path.dirname(args[0])}"}
+    proc = subprocess.run(args, capture_output=True, text=True, cwd=tmp_path, timeout=120, env=env)
+    assert proc.returncode != 0
+    assert "nbw2v sweep: hydra/launcher=nbw2v_slurm: sbatch and srun not found on the PATH" in proc.stderr
+    assert "Traceback" not in proc.stderr and not (tmp_path / "mlflow.db").exists()
