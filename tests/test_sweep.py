@@ -312,3 +312,43 @@ def test_a_2x2_sweep_with_2_seeds_reports_4_configurations(tmp_path):
     configs = text.split("## Configurations")[1].split("## Runs")[0]
     assert configs.count("| window ") == 4 and configs.count("| 2 |") == 4  # 4 configurations x 2 seeds
     assert "Best: window " in configs
+
+
+def test_a_lost_attempt_is_closed_and_a_finished_retry_counts(tmp_path):
+    """A job whose worker died (kill -9 of a Ray worker) leaves its child RUNNING; once the jobs
+    have returned, the sweep closes it KILLED, names the job by its axes, and the configuration
+    counts as finished when a retry of it FINISHED."""
+    from nbw2v.app.report import load_sweep
+    from nbw2v.app.sweep import close_lost_attempts, latest_attempts
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    client = MlflowClient(uri)
+    exp = client.create_experiment("lost")
+    tags = {"nbw2v.sweep_id": "s1"}
+
+    def child(window, status, config_hash):
+        run = client.create_run(exp, tags={**tags, "nbw2v.config_hash": config_hash})
+        client.log_param(run.info.run_id, "model.window", window)
+        client.log_param(run.info.run_id, "loss.K", 5)
+        if status != "RUNNING":
+            client.set_terminated(run.info.run_id, status)
+        return run.info.run_id
+
+    killed = child(2, "RUNNING", "h2")  # the attempt whose worker was killed
+    child(2, "FINISHED", "h2")  # its retry
+    child(3, "FINISHED", "h3")
+    orphan = child(5, "RUNNING", "h5")  # lost, never retried
+    _, rows = load_sweep(uri, "lost", "s1")
+    lines = close_lost_attempts(uri, rows)
+    assert len(lines) == 2
+    by_run = {line.split("(run ")[1].split(")")[0]: line for line in lines}
+    assert (
+        by_run[killed].startswith("job model.window=2 ")
+        and "a retry of the same configuration FINISHED" in by_run[killed]
+    )
+    assert "model.window=5" in by_run[orphan] and "max_retries=1" in by_run[orphan]
+    assert client.get_run(killed).info.status == "KILLED" and client.get_run(orphan).info.status == "KILLED"
+    assert "worker killed" in client.get_run(killed).data.tags["nbw2v.error"]
+    statuses = {r["config_hash"]: r["status"] for r in latest_attempts(rows)}
+    assert statuses == {"h2": "FINISHED", "h3": "FINISHED", "h5": "KILLED"}
+    assert close_lost_attempts(uri, load_sweep(uri, "lost", "s1")[1]) == []  # nothing left RUNNING

@@ -152,6 +152,40 @@ def latest_attempts(rows: list[dict]) -> list[dict]:
     return list(latest.values())
 
 
+def describe_job(row: dict, rows: list[dict]) -> str:
+    """A child run by the values of the sweep's axes (the overrides that made its job)."""
+    from nbw2v.app.report import swept_axes
+
+    axes = [k for k in ("model.window", "loss.K", "model.dim", *swept_axes(rows)) if k in row.get("params", {})]
+    varying = [k for k in axes if len({r.get("params", {}).get(k) for r in rows}) > 1] or axes
+    return " ".join(f"{k}={row['params'][k]}" for k in dict.fromkeys(varying)) or row["run_id"]
+
+
+def close_lost_attempts(tracking_uri: str, rows: list[dict]) -> list[str]:
+    """Once every job of the sweep has returned, a child still RUNNING belongs to an attempt
+    whose process died without closing it (a killed Ray worker, an OOM kill, a lost node): it
+    is closed KILLED with that reason (in ``rows`` too). Returns one line per such job, saying
+    whether a retry of its configuration finished."""
+    from nbw2v.tracking.tracker import close_runs
+
+    lost = [r for r in rows if r["status"] == "RUNNING"]
+    if not lost:
+        return []
+    reason = "its job's process ended without closing the run (worker killed, out of memory, node lost)"
+    close_runs([(r["run_id"], reason) for r in lost], tracking_uri)
+    finished = {r.get("config_hash") for r in rows if r["status"] == "FINISHED"}
+    lines = []
+    for row in lost:
+        row["status"] = "KILLED"
+        retried = row.get("config_hash") in finished
+        lines.append(
+            f"job {describe_job(row, rows)} (run {row['run_id']}): {reason}; closed KILLED; "
+            + ("a retry of the same configuration FINISHED" if retried else "not retried (Ray: hydra.launcher.ray."
+               "remote.max_retries=1; SLURM: hydra.launcher.max_num_timeout)")
+        )  # fmt: skip
+    return lines
+
+
 def check_sweeper(config: DictConfig):
     """The nbw2v_optuna sweeper's study (its settings and Optuna itself checked; ``None`` for
     another sweeper): one line and exit 2 if wrong."""
@@ -255,6 +289,8 @@ class SweepCallback(Callback):
         tracker = self.tracker
         sweep_id = os.environ.get(ENV_SWEEP, "")
         _, rows = load_sweep(tracker.tracking_uri, tracker.experiment_name, sweep_id)
+        for line in close_lost_attempts(tracker.tracking_uri, rows):
+            print(f"nbw2v sweep: {line}", file=sys.stderr)
         statuses = [r["status"] for r in latest_attempts(rows)]
         status = "FINISHED" if statuses and all(s == "FINISHED" for s in statuses) else "FAILED"
         try:
@@ -313,6 +349,7 @@ class SweepCallback(Callback):
 
             interrupted = bool(INTERRUPTED["signal"]) or isinstance(getattr(sys, "last_value", None), KeyboardInterrupt)
             try:
+                self._close_dead_children(self.tracker)  # jobs whose process died with the sweep
                 self.tracker.end("KILLED" if interrupted else "FAILED")
             except Exception:  # noqa: BLE001  (exiting anyway)
                 pass
