@@ -11,7 +11,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.nbw2v-run
 DEV_STAMP := $(VENV)/.nbw2v-dev
 
-.PHONY: run demo sweep test bench bench-train lint clean postgresql
+.PHONY: run demo sweep test bench bench-train lint clean postgresql cluster-up cluster-down
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,14 @@ postgresql:
 
 bench: $(STAMP)
 	$(BIN)/python experiments/bench_kernels.py
+
+# the cluster of docs/sweeps.md on this machine: PostgreSQL + MLflow server + Ray head on
+# 127.0.0.1 (state and cluster.env in .cluster/); cluster-down stops exactly what it started
+cluster-up: $(DEV_STAMP) postgresql
+	$(BIN)/python experiments/local_cluster.py up --dir .cluster
+
+cluster-down:
+	$(BIN)/python experiments/local_cluster.py down --dir .cluster
 
 bench-train: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'

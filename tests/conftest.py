@@ -117,3 +117,15 @@ def server(tmp_path):
     srv = Server(tmp_path, free_port())
     yield srv
     srv.stop()
+
+
+def experiment_script(name: str):
+    """A script of experiments/ imported as a module (its functions and main)."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "experiments" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -4,123 +4,52 @@
 against a Ray head started here. Everything is torn down, also when a test fails."""
 
 import glob
+import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
+import uuid
 from pathlib import Path
 
 import pytest
 
 pytest.importorskip("psycopg2")
 pytest.importorskip("hydra_plugins.hydra_submitit_launcher")
-from conftest import TINY_TEXT, sweep_runs, tiny_sweep_command  # noqa: E402
+from conftest import TINY_TEXT, experiment_script, sweep_runs, tiny_sweep_command  # noqa: E402
 from mlflow import MlflowClient  # noqa: E402
 
 BIN = Path(sys.executable).parent
 PG_BIN = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
+local_cluster = experiment_script("local_cluster")  # experiments/local_cluster.py: the same cluster, one command
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(not PG_BIN, reason="PostgreSQL server binaries not installed (Debian package postgresql)"),
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _as_postgres(cmd: list[str]) -> list[str]:
-    """initdb/postgres refuse to run as root: use the postgres account then."""
-    return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
-
-
 @pytest.fixture(scope="module")
 def postgres():
-    pg = Path(PG_BIN[-1])
     root = Path(tempfile.mkdtemp(prefix="nbw2v-pg-", dir="/tmp"))
-    data, port = root / "data", _free_port()
-    root.chmod(0o755)
-    if os.geteuid() == 0:
-        shutil.chown(root, "postgres")
-    started = False
     try:
-        subprocess.run(
-            _as_postgres([str(pg / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"]),
-            check=True,
-            capture_output=True,
-            timeout=120,
-        )
-        opts = f"-p {port} -k {root} -c listen_addresses=127.0.0.1"
-        subprocess.run(
-            _as_postgres(
-                [str(pg / "pg_ctl"), "-D", str(data), "-o", opts, "-w", "-t", "60", "-l", str(root / "log"), "start"]
-            ),
-            check=True,
-            capture_output=True,
-            timeout=120,
-        )
-        started = True
-        subprocess.run(
-            [str(pg / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "mlflow"],
-            check=True,
-            capture_output=True,
-            timeout=60,
-        )
-        yield f"postgresql+psycopg2://postgres@127.0.0.1:{port}/mlflow"  # SQLAlchemy 2.1 defaults to psycopg 3
+        uri, _ = local_cluster.start_postgres(root)  # SQLAlchemy 2.1 defaults to psycopg 3: +psycopg2
+        yield uri
     finally:
-        if started:
-            subprocess.run(
-                _as_postgres([str(pg / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
-                capture_output=True,
-                timeout=60,
-            )
+        local_cluster.stop_postgres(root)
         shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
 def mlflow_server(postgres, tmp_path_factory):
-    tmp_path = tmp_path_factory.mktemp("mlflow-server")
-    port = _free_port()
-    proc = subprocess.Popen(
-        [
-            str(BIN / "mlflow"),
-            "server",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--backend-store-uri",
-            postgres,
-            "--artifacts-destination",
-            str(tmp_path / "server-artifacts"),
-            "--workers",
-            "1",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    uri = f"http://127.0.0.1:{port}"
+    marker = f"{local_cluster.MARKER}={uuid.uuid4().hex}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                urllib.request.urlopen(uri + "/health", timeout=2).read()
-                break
-            except OSError:
-                assert proc.poll() is None and time.monotonic() < deadline, "mlflow server did not start"
-                time.sleep(0.5)
+        uri, _ = local_cluster.start_mlflow(postgres, tmp_path_factory.mktemp("mlflow-server") / "artifacts", marker)
         yield uri
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, 9)
-        proc.wait(timeout=30)
+        local_cluster.stop_processes(local_cluster.processes_with(marker))
 
 
 def assert_team_sweep(client, experiment):
@@ -152,44 +81,6 @@ def test_sweep_through_submitit_to_a_postgres_backed_server(mlflow_server, tmp_p
     assert len(list((tmp_path / "cache" / "corpora").glob("*.npz"))) == 1  # encoded once, shared by the jobs
 
 
-def _processes_with(marker: str) -> list[int]:
-    """PIDs whose environment holds ``marker`` (inherited by every process `ray start` spawns,
-    daemons and renamed workers included)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and int(entry.name) != os.getpid():
-            try:
-                if marker.encode() in (entry / "environ").read_bytes():
-                    found.append(int(entry.name))
-            except OSError:  # gone, or not ours to read
-                pass
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        return "State:\tZ" not in Path(f"/proc/{pid}/status").read_text()  # a zombie has exited
-    except OSError:
-        return False
-
-
-def _stop_processes(pids: list[int], grace_s: float = 10.0) -> None:
-    """SIGTERM, then SIGKILL what is still running after ``grace_s``."""
-    import signal
-
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        for pid in pids:
-            try:
-                os.kill(pid, sig)
-            except OSError:
-                pass
-        deadline = time.monotonic() + grace_s
-        while time.monotonic() < deadline and any(_alive(p) for p in pids):
-            time.sleep(0.2)
-        if not any(_alive(p) for p in pids):
-            return
-
-
 @pytest.fixture
 def ray_head(tmp_path):
     """A Ray head on this machine (2 CPUs, no dashboard), started in its own directory so the
@@ -197,35 +88,27 @@ def ray_head(tmp_path):
     exactly the processes it started (marked in their environment), never `ray stop`, which
     would stop every Ray on the machine (a user's too)."""
     pytest.importorskip("hydra_plugins.hydra_ray_launcher")
-    import uuid
-
-    port, head_dir = _free_port(), tmp_path / "ray-head"
+    head_dir = tmp_path / "ray-head"
     head_dir.mkdir()
-    marker = f"NBW2V_TEST_RAY={uuid.uuid4().hex}"
-    key, value = marker.split("=")
-    temp_dir = tempfile.mkdtemp(prefix="nbw2v-ray-", dir="/tmp")  # short: Ray's socket paths must fit
-    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", key: value}
+    marker, temp_dir = f"{local_cluster.MARKER}={uuid.uuid4().hex}", ""
     try:
-        subprocess.run(
-            [str(BIN / "ray"), "start", "--head", "--node-ip-address=127.0.0.1", f"--port={port}", "--num-cpus=2",
-             "--include-dashboard=false", "--disable-usage-stats", f"--temp-dir={temp_dir}"],
-            check=True, capture_output=True, timeout=180, cwd=head_dir, env=env,
-        )  # fmt: skip
-        yield f"127.0.0.1:{port}"
+        address, temp_dir = local_cluster.start_ray(2, marker, head_dir)
+        yield address
     finally:
-        _stop_processes(_processes_with(marker))
-        shutil.rmtree(temp_dir, ignore_errors=True)
+        local_cluster.stop_processes(local_cluster.processes_with(marker))
+        if temp_dir:
+            shutil.rmtree(temp_dir, ignore_errors=True)
 
 
-def test_the_ray_teardown_stops_only_what_it_started(tmp_path):
+def test_the_ray_teardown_stops_only_what_it_started():
     """A process outside the fixture (another user's Ray, say) survives the teardown."""
     other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     mine = subprocess.Popen(
-        [sys.executable, "-c", "import time; time.sleep(60)"], env={**os.environ, "NBW2V_TEST_RAY": "t0k3n"}
+        [sys.executable, "-c", "import time; time.sleep(60)"], env={**os.environ, local_cluster.MARKER: "t0k3n"}
     )
     try:
-        assert _processes_with("NBW2V_TEST_RAY=t0k3n") == [mine.pid]
-        _stop_processes([mine.pid])
+        assert local_cluster.processes_with(f"{local_cluster.MARKER}=t0k3n") == [mine.pid]
+        local_cluster.stop_processes([mine.pid])
         assert mine.wait(timeout=10) != 0 and other.poll() is None
     finally:
         other.kill()
@@ -255,7 +138,7 @@ def test_sweep_through_ray_to_a_postgres_backed_server(ray_head, mlflow_server, 
 
 def test_unreachable_ray_head_is_a_quick_clear_error(tmp_path):
     pytest.importorskip("hydra_plugins.hydra_ray_launcher")
-    address = f"127.0.0.1:{_free_port()}"
+    address = f"127.0.0.1:{local_cluster.free_port()}"
     args = tiny_sweep_command(tmp_path, "sqlite:///mlflow.db", "hydra/launcher=nbw2v_ray",
                               f"hydra.launcher.ray.init.address={address}")  # fmt: skip
     start = time.monotonic()
@@ -264,3 +147,28 @@ def test_unreachable_ray_head_is_a_quick_clear_error(tmp_path):
     assert f"no Ray cluster answers at hydra.launcher.ray.init.address={address}" in proc.stderr
     assert "ray start --head" in proc.stderr and time.monotonic() - start < 60
     assert not (tmp_path / "mlflow.db").exists()  # failed before any run was opened
+
+
+def test_local_cluster_up_and_down_in_one_command(tmp_path):
+    """experiments/local_cluster.py up: PostgreSQL + MLflow server + Ray head on 127.0.0.1, an
+    env file for the sweep; down: everything it started stops, its folder state removed."""
+    pytest.importorskip("ray")
+    from nbw2v.app.launchers import check_ray_address
+
+    folder = tmp_path / "cluster"
+    assert local_cluster.main(["up", "--dir", str(folder), "--ray-cpus", "1"]) == 0
+    try:
+        state = json.loads((folder / "cluster.json").read_text())
+        env = (folder / "cluster.env").read_text()
+        assert f"MLFLOW_TRACKING_URI={state['mlflow']}" in env and f"RAY_ADDRESS={state['ray']}" in env
+        urllib.request.urlopen(state["mlflow"] + "/health", timeout=5).read()
+        check_ray_address(state["ray"])  # answers as a Ray GCS
+        pids = local_cluster.processes_with(state["marker"])
+        assert len(pids) >= 3  # mlflow server and Ray's daemons
+    finally:
+        assert local_cluster.main(["down", "--dir", str(folder)]) == 0
+    assert not any(Path(f"/proc/{p}/status").exists() and "State:\tZ" not in Path(f"/proc/{p}/status").read_text()
+                   for p in pids)  # fmt: skip
+    assert not (folder / "cluster.json").exists()
+    with pytest.raises(OSError):
+        urllib.request.urlopen(state["mlflow"] + "/health", timeout=2)

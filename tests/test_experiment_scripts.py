@@ -1,22 +1,15 @@
 """The evaluation scripts in experiments/ on small vector files."""
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import experiment_script
 
 from nbw2v.embeddings import Embeddings
 from nbw2v.text.vocab import Vocab
 
-EXPERIMENTS = Path(__file__).resolve().parent.parent / "experiments"
-
-
-def _script(name):
-    spec = importlib.util.spec_from_file_location(name, EXPERIMENTS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+_script = experiment_script
 
 
 @pytest.fixture
