@@ -180,6 +180,9 @@ class LoggerConfig:
     #: store unreachable at start: "fail" (clear error before training) or "warn" (train and journal
     #: the tracking to ./mlflow-offline/ for ``nbw2v replay``); a store failing mid-run is always journaled
     on_error: str = "fail"
+    #: where journals go ("": ./mlflow-offline in the working directory); on a cluster a folder every
+    #: node and the sweep's driver share, so ``nbw2v replay DIR`` sends a whole sweep at once
+    journal_dir: str = ""
 
 
 @dataclass

@@ -3,6 +3,7 @@ train and journal with logger.on_error=warn), and a server killed mid-run (train
 nothing lost: the journal is replayed once the server is back)."""
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -127,3 +128,41 @@ def test_two_concurrent_writers_to_one_server_lose_nothing(tmp_path, server):
         assert reported > 10
         assert len(client.get_metric_history(run.info.run_id, "loss/train")) == reported  # every point arrived
         assert len(client.get_metric_history(run.info.run_id, "loss/epoch")) == 2
+
+
+@pytest.mark.slow
+def test_a_sweep_through_a_store_outage_journals_and_replays_in_one_command(tmp_path, server):
+    """The server dies once the sweep's parent run is open: the jobs train and journal
+    (logger.on_error=warn) into logger.journal_dir; the sweep exits 3 saying where the journals
+    are; with the server back, one `nbw2v replay DIR` sends every child, then the parent with
+    its report and a status decided from the children; runs keep their original times."""
+    from conftest import tiny_sweep_command
+
+    server.start()
+    journals = tmp_path / "journals"
+    args = tiny_sweep_command(tmp_path, server.uri, "logger.on_error=warn", f"logger.journal_dir={journals}")
+    env = {**os.environ, "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0"}  # a dead store fails at once (test speed)
+    proc = subprocess.Popen(args, stderr=subprocess.PIPE, text=True, cwd=tmp_path, env=env)
+    for line in proc.stderr:
+        if "MLflow parent run" in line:
+            server.stop()  # the store dies as the jobs begin
+            break
+    rest = proc.stderr.read()
+    assert proc.wait(timeout=600) == 3, rest[-3000:]
+    assert "failed during the sweep" in rest and f"nbw2v replay {journals}" in rest
+    assert len(list(journals.glob("*/journal.jsonl"))) >= 4  # the jobs' (and the parent's)
+    swept_at = time.time() * 1000
+
+    server.start()  # back, same backend store
+    from nbw2v.app.cli import main
+
+    assert main(["replay", str(journals)]) == 0
+    client = MlflowClient(server.uri)
+    runs = client.search_runs([client.get_experiment_by_name("nbw2v").experiment_id])
+    (parent,) = [r for r in runs if r.data.tags.get("nbw2v.role") == "sweep"]
+    children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
+    assert len(children) == 4 and {r.info.status for r in children} == {"FINISHED"}
+    assert all(r.info.start_time < swept_at and r.info.end_time < swept_at for r in children)  # not the replay's
+    assert parent.info.status == "FINISHED" and parent.info.end_time < swept_at
+    assert "report" in {a.path for a in client.list_artifacts(parent.info.run_id)}
+    assert main(["replay", str(journals)]) == 0  # again: nothing left to send

@@ -259,13 +259,45 @@ VECTORS_HELP = (
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
-    from nbw2v.tracking.replay import replay
+    """One journal, or every journal under a folder (a whole sweep: children, then the parent,
+    whose report and status are then made as the sweep's end would have made them)."""
+    from nbw2v.tracking.journal import find_journals, read_journal
+    from nbw2v.tracking.replay import journal_header, replay
 
-    run_id, count = replay(
-        args.journal, args.tracking_uri, warn=lambda text: print(f"nbw2v replay: {text}", file=sys.stderr)
-    )
-    if count:
-        print(f"replayed {count} tracking operation(s) into MLflow run {run_id}")
+    def warn(text: str) -> None:
+        print(f"nbw2v replay: {text}", file=sys.stderr)
+
+    path = Path(args.journal)
+    single = not path.is_dir() or (path / "journal.jsonl").exists()
+    journals = [path] if single else find_journals(path)
+    if not journals:
+        print(f"nbw2v replay: no journal left to send under {path} (each replayed one has a REPLAYED file)")
+        return 0
+    sweeps: dict[str, dict] = {}  # sweep id -> where to conclude it
+    for journal in journals:
+        file = journal if journal.name == "journal.jsonl" else journal / "journal.jsonl"
+        header = journal_header(file)
+        run_id, count = replay(journal, args.tracking_uri, warn=warn)
+        if count:
+            print(f"replayed {count} tracking operation(s) into MLflow run {run_id}")
+        if header.get("sweep_id"):
+            sweep = sweeps.setdefault(header["sweep_id"], {"header": header, "end_ms": None, "dir": file.parent})
+            if header.get("role") == "sweep":
+                ops, _ = read_journal(file)
+                sweep["end_ms"] = next((op.get("time") for op in ops if op.get("op") == "end"), None)
+    if not single:  # a sweep whose runs were journaled: its end (report, status) made now
+        from nbw2v.app.sweep import finish_replayed_sweep
+
+        for sweep_id, sweep in sweeps.items():
+            h = sweep["header"]
+            status = finish_replayed_sweep(
+                args.tracking_uri or h["tracking_uri"],
+                h["experiment"],
+                sweep_id,
+                sweep["dir"] / "report",
+                sweep["end_ms"],
+            )
+            print(f"sweep {sweep_id}: {status}, report logged to its parent run")
     return 0
 
 
@@ -375,8 +407,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tracking-uri", default="", help="MLflow store of runs given as A or B (default ./mlflow.db)")
     p.set_defaults(func=_cmd_compare)
 
-    p = sub.add_parser("replay", help="send a run's offline tracking journal (./mlflow-offline/...) to MLflow")
-    p.add_argument("journal", help="journal.jsonl, or its folder")
+    p = sub.add_parser(
+        "replay", help="send offline tracking journals (./mlflow-offline/...) to MLflow: one run's, or a whole sweep's"
+    )
+    p.add_argument("journal", help="journal.jsonl or its folder, or a folder of journals (e.g. a sweep's journal_dir)")
     p.add_argument("--tracking-uri", default="", help="send it here instead of the store it was meant for")
     p.set_defaults(func=_cmd_replay)
 

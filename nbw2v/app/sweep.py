@@ -152,6 +152,58 @@ def latest_attempts(rows: list[dict]) -> list[dict]:
     return list(latest.values())
 
 
+#: exit code of a sweep whose jobs ran but whose tracking is (partly) in journals, not in MLflow
+EXIT_JOURNALED = 3
+
+
+def conclude_sweep(tracker: MlflowTracker, rows: list[dict], out: Path, sweep_id: str) -> str:
+    """The end of a sweep on its (open) parent run: lost attempts closed, the report built into
+    ``out`` and logged, the best child's scores and config on the parent, the counts as tags.
+    Returns the parent's status (FINISHED when every configuration's latest run FINISHED)."""
+    from nbw2v.app.report import build_report
+
+    for line in close_lost_attempts(tracker.tracking_uri, rows):
+        print(f"nbw2v sweep: {line}", file=sys.stderr)
+    statuses = [r["status"] for r in latest_attempts(rows)]
+    try:
+        for path in build_report(rows, out, title=f"sweep {sweep_id}"):
+            tracker.log_artifact(path, "report")
+        print(f"nbw2v sweep: report in {out}", file=sys.stderr)
+        best = SweepCallback._log_best(tracker, rows)
+        if best:
+            print(f"nbw2v sweep: best {best}", file=sys.stderr)
+    finally:
+        tracker.set_tags({"nbw2v.sweep_children": str(len(rows)), "nbw2v.sweep_failed": str(statuses.count("FAILED"))})
+    return "FINISHED" if statuses and all(s == "FINISHED" for s in statuses) else "FAILED"
+
+
+def finish_replayed_sweep(tracking_uri: str, experiment: str, sweep_id: str, out: Path, end_ms: int | None) -> str:
+    """After ``nbw2v replay`` sent a sweep's journals: conclude it as its end would have (report,
+    best run, status from the children), keeping the parent's original end time. Returns the status."""
+    from mlflow import MlflowClient
+
+    from nbw2v.app.report import load_sweep
+
+    tracker = MlflowTracker(tracking_uri, experiment, flush_every_s=0.0)
+    tags = {"nbw2v.sweep_id": sweep_id, "nbw2v.role": "sweep"}
+    client = tracker.connect()
+    query = " and ".join(f"tags.`{k}` = '{v}'" for k, v in tags.items())
+    found = client.search_runs([tracker.experiment_id], filter_string=query, max_results=1)
+    if end_ms is None and found and found[0].info.end_time:
+        end_ms = found[0].info.end_time  # ended in MLflow before: keep that time
+    if not tracker.reopen(tags):
+        raise ValueError(f"sweep {sweep_id}: no parent run in {tracker.tracking_uri} (replay its journal first)")
+    _, rows = load_sweep(tracker.tracking_uri, experiment, sweep_id)
+    status = "FAILED"
+    try:
+        status = conclude_sweep(tracker, rows, out, sweep_id)
+        tracker.set_tags({"nbw2v.sweep_note": "tracking replayed from journals"})
+        tracker.flush()
+    finally:
+        MlflowClient(tracker.tracking_uri).set_terminated(tracker.run_id, status=status, end_time=end_ms)
+    return status
+
+
 def describe_job(row: dict, rows: list[dict]) -> str:
     """A child run by the values of the sweep's axes (the overrides that made its job)."""
     from nbw2v.app.report import swept_axes
@@ -238,7 +290,13 @@ class SweepCallback(Callback):
         parent gathers every trial of the study."""
         overrides = list(config.hydra.overrides.task)
         key = sweep_key(config.logger.experiment, overrides)
-        tracker = MlflowTracker(config.logger.tracking_uri, config.logger.experiment, flush_every_s=0.0)
+        tracker = MlflowTracker(
+            config.logger.tracking_uri,
+            config.logger.experiment,
+            flush_every_s=0.0,
+            journal_dir=str(config.logger.get("journal_dir") or ""),
+        )
+        tracker.role = "sweep"
         tracker.connect()  # creates/migrates the store and the experiment, once
         lookup = {}
         if study is not None and study.storage:
@@ -284,28 +342,25 @@ class SweepCallback(Callback):
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         if self.tracker is None or self.ended:
             return
-        from nbw2v.app.report import build_report, load_sweep
+        from nbw2v.app.report import load_sweep
+        from nbw2v.tracking.journal import OFFLINE_DIR, find_journals
 
         tracker = self.tracker
         sweep_id = os.environ.get(ENV_SWEEP, "")
-        _, rows = load_sweep(tracker.tracking_uri, tracker.experiment_name, sweep_id)
-        for line in close_lost_attempts(tracker.tracking_uri, rows):
-            print(f"nbw2v sweep: {line}", file=sys.stderr)
-        statuses = [r["status"] for r in latest_attempts(rows)]
-        status = "FINISHED" if statuses and all(s == "FINISHED" for s in statuses) else "FAILED"
+        journal_root = Path(str(config.logger.get("journal_dir") or "") or OFFLINE_DIR).resolve()
+        rows, failure = None, ""
         try:
-            out = Path(str(config.hydra.sweep.dir)) / "report"
-            paths = build_report(rows, out, title=f"sweep {sweep_id}")
-            for path in paths:
-                tracker.log_artifact(path, "report")
-            print(f"nbw2v sweep: report in {out}", file=sys.stderr)
-            best = self._log_best(tracker, rows)
-            if best:
-                print(f"nbw2v sweep: best {best}", file=sys.stderr)
+            _, rows = load_sweep(tracker.tracking_uri, tracker.experiment_name, sweep_id)
+        except Exception as exc:  # noqa: BLE001  (the store is down: the jobs journaled)
+            failure = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        journaled = find_journals(journal_root, sweep_id)
+        if rows is None or journaled or tracker.journal is not None:
+            self._end_journaled(tracker, journal_root, len(journaled), failure)
+            return
+        status = "FAILED"
+        try:
+            status = conclude_sweep(tracker, rows, Path(str(config.hydra.sweep.dir)) / "report", sweep_id)
         finally:
-            tracker.set_tags(
-                {"nbw2v.sweep_children": str(len(rows)), "nbw2v.sweep_failed": str(statuses.count("FAILED"))}
-            )
             tracker.end(status)
             self.ended = True
         from nbw2v.tracking.tracker import ui_links
@@ -315,6 +370,23 @@ class SweepCallback(Callback):
             f"nbw2v sweep: {len(rows)} run(s), {status}\n{tracker.describe()}\n  compare the runs: {compare}",
             file=sys.stderr,
         )
+
+    def _end_journaled(self, tracker: MlflowTracker, root: Path, jobs: int, failure: str) -> None:
+        """The store failed during the sweep: its runs' tracking is in journals under ``root``
+        (the parent's too once it ends here). Say so, how to send them all, and exit 3."""
+        tracker.set_tags({"nbw2v.sweep_note": f"tracking journaled under {root}: replay with nbw2v replay {root}"})
+        tracker.end("FAILED")  # the status is decided again when the journals are replayed
+        self.ended = True
+        why = f" ({failure})" if failure else ""
+        print(
+            f"nbw2v sweep: the MLflow store {tracker.tracking_uri} failed during the sweep{why}; the jobs went on and "
+            f"{jobs} run(s) journaled their tracking under {root}"
+            + (" (the parent run's too)" if tracker.journal is not None else "")
+            + f". When the store is back, send the whole sweep (children, then the parent with its report): "
+            f"nbw2v replay {root}",
+            file=sys.stderr,
+        )
+        raise SystemExit(EXIT_JOURNALED)
 
     @staticmethod
     def _log_best(tracker: MlflowTracker, rows: list[dict]) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
+import uuid
 from pathlib import Path
 
 OFFLINE_DIR = "mlflow-offline"
@@ -22,10 +23,13 @@ class Journal:
         run_id: str | None,
         run_name: str | None,
         root: str | Path = OFFLINE_DIR,
+        sweep_id: str = "",
+        role: str = "",
     ):
         stamp = time.strftime("%Y%m%d-%H%M%S")
-        self.dir = Path(root).resolve() / f"{stamp}-{run_id or 'new-run'}"
-        self.dir.mkdir(parents=True, exist_ok=True)
+        # unique: jobs of one process (Hydra's basic launcher) may journal in the same second
+        self.dir = Path(root).resolve() / f"{stamp}-{run_id or 'new-run'}-{uuid.uuid4().hex[:8]}"
+        self.dir.mkdir(parents=True, exist_ok=False)
         self.path = self.dir / "journal.jsonl"
         self.append(
             {
@@ -34,6 +38,8 @@ class Journal:
                 "experiment": experiment,
                 "run_id": run_id,
                 "run_name": run_name,
+                "sweep_id": sweep_id,  # a sweep's journals are found, and replayed together, by it
+                "role": role,
             }
         )
 
@@ -81,3 +87,18 @@ def read_journal(path: Path) -> tuple[list[dict], list[int]]:
             else:
                 damaged.append(line_no)
     return records, damaged
+
+
+def find_journals(root: str | Path, sweep_id: str = "") -> list[Path]:
+    """The journals under ``root`` (of one sweep if ``sweep_id``) not yet replayed, a sweep's
+    children before its parent (whose report needs them)."""
+    found = []
+    for path in sorted(Path(root).glob("**/journal.jsonl")):
+        if (path.parent / "REPLAYED").exists():
+            continue
+        records, _ = read_journal(path)
+        header = records[0] if records and records[0].get("op") == "header" else {}
+        if not header or (sweep_id and header.get("sweep_id") != sweep_id):
+            continue
+        found.append((header.get("role") == "sweep", path))
+    return [path for _, path in sorted(found)]

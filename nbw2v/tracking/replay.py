@@ -56,8 +56,13 @@ def replay(path: str | Path, tracking_uri: str = "", warn=None) -> tuple[str, in
             continue
         kind = op["op"]
         if kind == "start":
-            if not run_id:
-                run = client.create_run(tracker.experiment_id, run_name=op.get("run_name"), tags=op.get("tags", {}))
+            if not run_id:  # created now, with the time it started (not the replay's)
+                run = client.create_run(
+                    tracker.experiment_id,
+                    start_time=op.get("time"),
+                    run_name=op.get("run_name"),
+                    tags=op.get("tags", {}),
+                )
                 run_id = run.info.run_id
         elif kind == "log_batch":
             client.log_batch(
@@ -77,3 +82,9 @@ def replay(path: str | Path, tracking_uri: str = "", warn=None) -> tuple[str, in
     done_marker.write_text(f"{run_id}\n")
     progress_file.unlink(missing_ok=True)
     return run_id, len(ops) - 1 - sent
+
+
+def journal_header(path: str | Path) -> dict:
+    """The header record of a journal (tracking URI, experiment, run, sweep id, role)."""
+    records, _ = read_journal(Path(path))
+    return records[0] if records and records[0].get("op") == "header" else {}

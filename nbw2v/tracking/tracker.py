@@ -224,6 +224,7 @@ class MlflowTracker:
         flush_every_s: float = 5.0,
         parent_run_id: str | None = None,
         on_error: str = "fail",
+        journal_dir: str = "",
     ) -> None:
         # fail fast on a dead server (MLflow's own default retries for minutes), then journal
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
@@ -233,6 +234,8 @@ class MlflowTracker:
         if moved:
             print(f"nbw2v: WARNING: {redact.HINT}; using them from the environment for this run", file=sys.stderr)
         self.on_error = on_error
+        self.journal_dir = journal_dir
+        self.role = ""  # "sweep" for a sweep's parent run (its journal is replayed after its children's)
         self.journal = None  # an offline Journal once the store failed
         self._journal_failed = False
         self.experiment_name = experiment
@@ -323,17 +326,27 @@ class MlflowTracker:
             if self.on_error != "warn":
                 raise
             self._go_offline(exc)
-            self.journal.append({"op": "start", "run_name": self.run_name, "tags": tags})
+            self.journal.append(
+                {"op": "start", "run_name": self.run_name, "tags": tags, "time": int(time.time() * 1000)}
+            )
             return
         self.run_id = run.info.run_id
         self.run_name = run.info.run_name
 
     def _go_offline(self, exc: BaseException) -> None:
-        from nbw2v.tracking.journal import Journal, LostJournal
+        from nbw2v.tracking.journal import OFFLINE_DIR, Journal, LostJournal
 
         reason = redact.redact(str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__)
         try:
-            self.journal = Journal(self.tracking_uri, self.experiment_name, self.run_id, self.run_name)
+            self.journal = Journal(
+                self.tracking_uri,
+                self.experiment_name,
+                self.run_id,
+                self.run_name,
+                root=self.journal_dir or OFFLINE_DIR,
+                sweep_id=os.environ.get(ENV_SWEEP, ""),
+                role=self.role,
+            )
         except OSError as err:  # a full disk under the store and the journal alike
             self.journal = LostJournal()
             self._journal_failed = True
@@ -708,4 +721,5 @@ def make_tracker(logger_cfg) -> NullTracker | MlflowTracker:
         flush_every_s=logger_cfg.flush_every_s,
         parent_run_id=os.environ.get(ENV_PARENT) or None,
         on_error=logger_cfg.on_error,
+        journal_dir=getattr(logger_cfg, "journal_dir", ""),
     )
