@@ -7,7 +7,8 @@
 
 What the cluster section of docs/sweeps.md describes, on 127.0.0.1 and free ports: a
 PostgreSQL server (Debian's ``postgresql`` binaries; ``initdb`` into ``DIR/pg``), ``mlflow
-server`` with that database as its backend store and ``DIR/artifacts`` as its artifact store,
+server`` with that database (its files in a folder under /tmp) as its backend store and
+``DIR/artifacts`` as its artifact store,
 and a Ray head (``ray start --head``; its session files in a short folder under /tmp). ``down``
 stops exactly what ``up`` started: PostgreSQL by ``pg_ctl``, the MLflow server and every Ray
 process by a marker in their environment (never ``ray stop``, which stops every Ray on the
@@ -160,9 +161,12 @@ def up(folder: Path, ray_cpus: int) -> dict:
         raise SystemExit(f"local cluster: {folder} already holds one (python {sys.argv[0]} down --dir {folder})")
     folder.mkdir(parents=True, exist_ok=True)
     marker = f"{MARKER}={uuid.uuid4().hex}"
-    state = {"marker": marker, "pg_root": str(folder / "pg")}
+    # the database lives under /tmp: as root it runs as the postgres account, which may not enter
+    # the folders above --dir (a home directory, pytest's tmp_path)
+    pg_root = tempfile.mkdtemp(prefix="nbw2v-pg-", dir="/tmp")
+    state = {"marker": marker, "pg_root": pg_root}
     (folder / "cluster.json").write_text(json.dumps(state))  # down works from here on, whatever fails next
-    backend, _ = start_postgres(folder / "pg")
+    backend, _ = start_postgres(Path(pg_root))
     url, _ = start_mlflow(backend, folder / "artifacts", marker)
     address, temp_dir = start_ray(ray_cpus, marker, folder)
     state.update(backend=backend, mlflow=url, ray=address, ray_temp_dir=temp_dir)
@@ -179,6 +183,7 @@ def down(folder: Path) -> None:
     state = json.loads(state_file.read_text())
     stop_processes(processes_with(state["marker"]))
     stop_postgres(Path(state["pg_root"]))
+    shutil.rmtree(state["pg_root"], ignore_errors=True)
     if state.get("ray_temp_dir"):
         shutil.rmtree(state["ray_temp_dir"], ignore_errors=True)
     state_file.unlink()

@@ -131,6 +131,8 @@ def test_sweep_through_ray_to_a_postgres_backed_server(ray_head, mlflow_server, 
     proc = subprocess.run(args, capture_output=True, text=True, cwd=tmp_path, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "Ray cluster with 2 CPU(s)" in proc.stderr
+    trained = [line for line in (proc.stdout + proc.stderr).splitlines() if "nbw2v: trained" in line]
+    assert len(trained) == 4 and all(f"[job {i}]" in "".join(trained) for i in range(4))  # each once, not folded
     children = assert_team_sweep(MlflowClient(mlflow_server), "team-ray")
     assert {r.data.tags["train.threads"] for r in children} == {"1"}  # Numba threads = the task's num_cpus
     assert sorted(p.name for p in (tmp_path / "multirun").iterdir() if p.name.isdigit()) == ["0", "1", "2", "3"]

@@ -11,14 +11,20 @@ import os
 import sys
 from pathlib import Path
 
-import hydra
-from hydra.core.config_store import ConfigStore
-from hydra.core.hydra_config import HydraConfig
-from hydra.types import RunMode
-from omegaconf import DictConfig, OmegaConf
+# Ray's driver folds lines that differ only in numbers into "[repeated Nx across cluster]": the
+# jobs' lines of a Ray sweep ("[job 0] nbw2v: trained ...", "[job 1] ...") are exactly that, and
+# came out merged under one job's label or seemingly twice. Read by Ray when it is imported (by
+# Hydra's plugin discovery, before any nbw2v code runs again): set here. Your own setting wins.
+os.environ.setdefault("RAY_DEDUP_LOGS", "0")
 
-from nbw2v.config import Config
-from nbw2v.paths import PACKAGE_DIR
+import hydra  # noqa: E402
+from hydra.core.config_store import ConfigStore  # noqa: E402
+from hydra.core.hydra_config import HydraConfig  # noqa: E402
+from hydra.types import RunMode  # noqa: E402
+from omegaconf import DictConfig, OmegaConf  # noqa: E402
+
+from nbw2v.config import Config  # noqa: E402
+from nbw2v.paths import PACKAGE_DIR  # noqa: E402
 
 
 def find_conf_dir() -> Path:
