@@ -138,6 +138,49 @@ def test_sweep_through_ray_to_a_postgres_backed_server(ray_head, mlflow_server, 
     assert sorted(p.name for p in (tmp_path / "multirun").iterdir() if p.name.isdigit()) == ["0", "1", "2", "3"]
 
 
+def test_a_ray_worker_killed_mid_job_is_retried_and_its_run_closed(ray_head, tmp_path):
+    """kill -9 of a job's Ray worker: the job runs again (the profile's max_retries 1), the lost
+    attempt's run (left RUNNING) is closed KILLED and named, the sweep exits 0 and its parent is
+    FINISHED because every configuration has a FINISHED run."""
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("\n".join(f"w{i % 97} w{(i * 7) % 97} w{(i * 3) % 89} w{i % 13} w{i % 31}" for i in range(30000)))
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    args = [
+        "train.epochs=8" if a == "train.epochs=1" else a
+        for a in tiny_sweep_command(
+            tmp_path,
+            store,
+            "logger.experiment=lost",
+            "hydra/launcher=nbw2v_ray",
+            f"hydra.launcher.ray.init.address={ray_head}",
+            "hydra.launcher.ray.remote.num_cpus=1",
+        )  # fmt: skip
+    ]
+    args = [f"data.corpus={corpus}" if a.startswith("data.corpus=") else a for a in args]
+    proc = subprocess.Popen(args, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=tmp_path)
+    killed, deadline = None, time.monotonic() + 120
+    while killed is None and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+        try:  # a job whose MLflow run is open: kill its worker, as an OOM kill or a lost node would
+            client = MlflowClient(store)
+            experiment = client.get_experiment_by_name("lost")
+            running = experiment and client.search_runs(
+                [experiment.experiment_id], "attributes.status = 'RUNNING' and tags.`mlflow.parentRunId` != ''"
+            )
+        except Exception:  # noqa: BLE001  (the store is being created)
+            continue
+        if running:  # the job's own process: the Ray worker running it (nbw2v.process = host:pid:start)
+            killed = int(running[0].data.tags["nbw2v.process"].split(":")[1])
+            os.kill(killed, 9)
+    out, err = proc.communicate(timeout=600)
+    assert killed, "no Ray job process was seen"
+    assert proc.returncode == 0, err[-3000:]
+    assert "closed KILLED; a retry of the same configuration FINISHED" in err, err[-3000:]
+    parents, children = sweep_runs(MlflowClient(store), "lost")
+    assert parents[0].info.status == "FINISHED"
+    assert sorted(r.info.status for r in children) == ["FINISHED"] * 4 + ["KILLED"]
+
+
 def test_unreachable_ray_head_is_a_quick_clear_error(tmp_path):
     pytest.importorskip("hydra_plugins.hydra_ray_launcher")
     address = f"127.0.0.1:{local_cluster.free_port()}"
