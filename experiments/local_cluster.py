@@ -14,9 +14,9 @@ stops exactly what ``up`` started: PostgreSQL by ``pg_ctl``, the MLflow server a
 process by a marker in their environment (never ``ray stop``, which stops every Ray on the
 machine). ``tests/test_cluster.py`` uses the same functions.
 
-Ray also accepts ``ray://127.0.0.1:10001`` (Ray Client, served by the head) as
-``hydra.launcher.ray.init.address``; jobs then run on the cluster and the driver only talks
-to it (no files shared with the driver needed).
+The head also serves Ray Client (``ray://127.0.0.1:10001``); nbw2v sweeps refuse that form (its
+connection failed when tried: the jobs' runtime environment carries a worker set-up hook) and
+take the GCS address of ``cluster.env``.
 """
 
 from __future__ import annotations

@@ -68,7 +68,8 @@ def test_http_and_auto_addresses(tmp_path, monkeypatch):
     check_ray_address("auto", cluster_file=tmp_path / "ray_current_cluster")
     monkeypatch.setenv("RAY_ADDRESS", "127.0.0.1:6379")
     check_ray_address("auto", cluster_file=tmp_path / "none")
-    check_ray_address("ray://127.0.0.1:10001")  # Ray Client: Ray's to judge
+    with pytest.raises(LauncherError, match="Ray Client addresses are not supported .* host:6379"):
+        check_ray_address("ray://127.0.0.1:10001")
 
 
 def test_missing_slurm_is_one_line_naming_the_tools():

@@ -11,7 +11,10 @@ is open).
   server answers a client's connection preface with a SETTINGS frame); the dashboard (8265)
   and other services answer HTTP/1 or nothing.
 * Ray, ``http(s)://``: the dashboard / job-submission address, which ``ray.init`` cannot use.
-* ``ray://host:port`` (Ray Client) is passed to Ray unchecked.
+* Ray, ``ray://host:port`` (Ray Client): refused. Tried against a local head's client server,
+  the connection ends in "Initialization failure from server" (the sweep hands every job a
+  runtime environment with a worker set-up hook, which the client path does not take); run the
+  sweep from a machine of the cluster with the GCS address instead.
 """
 
 from __future__ import annotations
@@ -81,9 +84,15 @@ def check_ray_address(address: str, timeout: float = 5.0, cluster_file: Path | N
             f"{key}={address} is an HTTP address (the dashboard or job submission); the launcher connects to the "
             "head's GCS: host:6379 (ray start --head --port), or ray://host:10001 for Ray Client"
         )
+    if address.startswith("ray://"):
+        raise LauncherError(
+            f"{key}={address}: Ray Client addresses are not supported by nbw2v sweeps (the jobs' runtime "
+            "environment needs a driver inside the cluster); run the sweep on a machine of the cluster with the "
+            "head's GCS address, host:6379"
+        )
     host, _, port = address.rpartition(":")
     if "://" in address or not host or not port.isdigit():
-        return  # ray://..., or a form Ray itself will judge
+        return  # a form Ray itself will judge
     try:
         grpc = _speaks_grpc(host, int(port), timeout)
     except OSError as exc:
