@@ -6,13 +6,10 @@ against a Ray head started here. Everything is torn down, also when a test fails
 import glob
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
-import uuid
 from pathlib import Path
 
 import pytest
@@ -32,24 +29,28 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def postgres():
-    root = Path(tempfile.mkdtemp(prefix="nbw2v-pg-", dir="/tmp"))
-    try:
-        uri, _ = local_cluster.start_postgres(root)  # SQLAlchemy 2.1 defaults to psycopg 3: +psycopg2
-        yield uri
-    finally:
-        local_cluster.stop_postgres(root)
-        shutil.rmtree(root, ignore_errors=True)
+def cluster(tmp_path_factory):
+    """The whole loopback cluster, brought up once for the module by the same command a user
+    runs (experiments/local_cluster.py up): PostgreSQL, an MLflow server on it, a Ray head with
+    2 CPUs (in its own folder: jobs must run in the sweep's launch directory, not the head's).
+    The last test brings it down and checks that; otherwise the teardown does."""
+    pytest.importorskip("hydra_plugins.hydra_ray_launcher")
+    folder = tmp_path_factory.mktemp("local-cluster")
+    assert local_cluster.main(["up", "--dir", str(folder), "--ray-cpus", "2"]) == 0
+    state = json.loads((folder / "cluster.json").read_text())
+    yield {**state, "dir": folder}
+    if (folder / "cluster.json").exists():
+        local_cluster.down(folder)
 
 
-@pytest.fixture(scope="module")
-def mlflow_server(postgres, tmp_path_factory):
-    marker = f"{local_cluster.MARKER}={uuid.uuid4().hex}"
-    try:
-        uri, _ = local_cluster.start_mlflow(postgres, tmp_path_factory.mktemp("mlflow-server") / "artifacts", marker)
-        yield uri
-    finally:
-        local_cluster.stop_processes(local_cluster.processes_with(marker))
+@pytest.fixture
+def mlflow_server(cluster):
+    return cluster["mlflow"]
+
+
+@pytest.fixture
+def ray_head(cluster):
+    return cluster["ray"]
 
 
 def assert_team_sweep(client, experiment):
@@ -79,25 +80,6 @@ def test_sweep_through_submitit_to_a_postgres_backed_server(mlflow_server, tmp_p
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert_team_sweep(MlflowClient(mlflow_server), "team")
     assert len(list((tmp_path / "cache" / "corpora").glob("*.npz"))) == 1  # encoded once, shared by the jobs
-
-
-@pytest.fixture
-def ray_head(tmp_path):
-    """A Ray head on this machine (2 CPUs, no dashboard), started in its own directory so the
-    test sees jobs run in the sweep's launch directory, not the head's. Torn down by stopping
-    exactly the processes it started (marked in their environment), never `ray stop`, which
-    would stop every Ray on the machine (a user's too)."""
-    pytest.importorskip("hydra_plugins.hydra_ray_launcher")
-    head_dir = tmp_path / "ray-head"
-    head_dir.mkdir()
-    marker, temp_dir = f"{local_cluster.MARKER}={uuid.uuid4().hex}", ""
-    try:
-        address, temp_dir = local_cluster.start_ray(2, marker, head_dir)
-        yield address
-    finally:
-        local_cluster.stop_processes(local_cluster.processes_with(marker))
-        if temp_dir:
-            shutil.rmtree(temp_dir, ignore_errors=True)
 
 
 def test_the_ray_teardown_stops_only_what_it_started():
@@ -194,26 +176,22 @@ def test_unreachable_ray_head_is_a_quick_clear_error(tmp_path):
     assert not (tmp_path / "mlflow.db").exists()  # failed before any run was opened
 
 
-def test_local_cluster_up_and_down_in_one_command(tmp_path):
-    """experiments/local_cluster.py up: PostgreSQL + MLflow server + Ray head on 127.0.0.1, an
-    env file for the sweep; down: everything it started stops, its folder state removed."""
-    pytest.importorskip("ray")
+def test_local_cluster_up_and_down_in_one_command(cluster):
+    """experiments/local_cluster.py (the module's cluster): up gave an env file for the sweep, a
+    healthy MLflow server, a Ray GCS; down stops everything it started and removes its state.
+    Last in this file: it brings the module's cluster down."""
     from nbw2v.app.launchers import check_ray_address
 
-    folder = tmp_path / "cluster"
-    assert local_cluster.main(["up", "--dir", str(folder), "--ray-cpus", "1"]) == 0
-    try:
-        state = json.loads((folder / "cluster.json").read_text())
-        env = (folder / "cluster.env").read_text()
-        assert f"MLFLOW_TRACKING_URI={state['mlflow']}" in env and f"RAY_ADDRESS={state['ray']}" in env
-        urllib.request.urlopen(state["mlflow"] + "/health", timeout=5).read()
-        check_ray_address(state["ray"])  # answers as a Ray GCS
-        pids = local_cluster.processes_with(state["marker"])
-        assert len(pids) >= 3  # mlflow server and Ray's daemons
-    finally:
-        assert local_cluster.main(["down", "--dir", str(folder)]) == 0
+    folder = cluster["dir"]
+    env = (folder / "cluster.env").read_text()
+    assert f"MLFLOW_TRACKING_URI={cluster['mlflow']}" in env and f"RAY_ADDRESS={cluster['ray']}" in env
+    urllib.request.urlopen(cluster["mlflow"] + "/health", timeout=5).read()
+    check_ray_address(cluster["ray"])  # answers as a Ray GCS
+    pids = local_cluster.processes_with(cluster["marker"])
+    assert len(pids) >= 3  # the mlflow server and Ray's daemons
+    assert local_cluster.main(["down", "--dir", str(folder)]) == 0
     assert not any(Path(f"/proc/{p}/status").exists() and "State:\tZ" not in Path(f"/proc/{p}/status").read_text()
                    for p in pids)  # fmt: skip
-    assert not (folder / "cluster.json").exists()
+    assert not (folder / "cluster.json").exists() and not Path(cluster["pg_root"]).exists()
     with pytest.raises(OSError):
-        urllib.request.urlopen(state["mlflow"] + "/health", timeout=2)
+        urllib.request.urlopen(cluster["mlflow"] + "/health", timeout=2)
