@@ -352,3 +352,37 @@ def test_a_lost_attempt_is_closed_and_a_finished_retry_counts(tmp_path):
     statuses = {r["config_hash"]: r["status"] for r in latest_attempts(rows)}
     assert statuses == {"h2": "FINISHED", "h3": "FINISHED", "h5": "KILLED"}
     assert close_lost_attempts(uri, load_sweep(uri, "lost", "s1")[1]) == []  # nothing left RUNNING
+
+
+def test_a_driver_exiting_without_the_sweeps_end_names_and_closes_its_dead_jobs(tmp_path, monkeypatch, capsys):
+    """No retries left (a Ray worker killed, max_retries 0): the launcher raises and the driver
+    exits without on_multirun_end; its exit handler closes the children whose process is gone,
+    each named by its axes with the way to retry, and ends the parent FAILED."""
+    import socket
+
+    from nbw2v.app.sweep import SweepCallback
+    from nbw2v.tracking.tracker import ENV_SWEEP, MlflowTracker
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv(ENV_SWEEP, "s2")
+    parent = MlflowTracker(uri, "exit", flush_every_s=0.0)
+    parent.start(tags={"nbw2v.sweep_id": "s2", "nbw2v.role": "sweep"})
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    client = MlflowClient(uri)
+    child = client.create_run(
+        parent.experiment_id,
+        tags={
+            "nbw2v.sweep_id": "s2",
+            "mlflow.parentRunId": parent.run_id,
+            "nbw2v.process": f"{socket.gethostname()}:{gone.pid}:",
+        },
+    ).info.run_id
+    client.log_param(child, "model.window", 3)
+    callback = SweepCallback()
+    callback.tracker = parent
+    callback._end_at_exit()
+    err = capsys.readouterr().err
+    assert f"job model.window=3 (run {child}): its process" in err and "max_retries=1" in err
+    assert client.get_run(child).info.status == "KILLED"
+    assert client.get_run(parent.run_id).info.status == "FAILED"

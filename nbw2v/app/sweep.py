@@ -324,8 +324,10 @@ class SweepCallback(Callback):
         print(f"nbw2v sweep: {sweep_id}, MLflow parent run {tracker.run_id}", file=sys.stderr)
 
     @staticmethod
-    def _close_dead_children(tracker: MlflowTracker) -> None:
-        """Children an earlier, killed invocation left RUNNING end KILLED (their process is gone)."""
+    def _close_dead_children(tracker: MlflowTracker, at_exit: bool = False) -> None:
+        """Children left RUNNING by a process that is gone end KILLED: at a resumed sweep's start
+        (an earlier, killed invocation's), or when this sweep's driver exits without its end (a
+        job's worker died and no retry was left: each named by its axes)."""
         from nbw2v.tracking.tracker import close_runs, running_runs
 
         dead = [
@@ -333,9 +335,23 @@ class SweepCallback(Callback):
             for r in running_runs(tracker.tracking_uri, tracker.experiment_name)
             if r["parent"] == tracker.run_id and r["stale"]
         ]
-        if dead:
-            close_runs(dead, tracker.tracking_uri)
+        if not dead:
+            return
+        close_runs(dead, tracker.tracking_uri)
+        if not at_exit:
             print(f"nbw2v sweep: {len(dead)} run(s) of a killed earlier attempt closed as KILLED", file=sys.stderr)
+            return
+        from nbw2v.app.report import load_sweep
+
+        rows = load_sweep(tracker.tracking_uri, tracker.experiment_name, os.environ.get(ENV_SWEEP, ""))[1]
+        named = {r["run_id"]: describe_job(r, rows) for r in rows}
+        for run_id, reason in dead:
+            print(
+                f"nbw2v sweep: job {named.get(run_id, run_id)} (run {run_id}): {reason}; closed KILLED. The sweep "
+                "stopped: retry a job whose worker dies with hydra.launcher.ray.remote.max_retries=1 (Ray) or "
+                "hydra.launcher.max_num_timeout (SLURM)",
+                file=sys.stderr,
+            )
 
     # ---- end -----------------------------------------------------------------------------------
 
@@ -421,7 +437,7 @@ class SweepCallback(Callback):
 
             interrupted = bool(INTERRUPTED["signal"]) or isinstance(getattr(sys, "last_value", None), KeyboardInterrupt)
             try:
-                self._close_dead_children(self.tracker)  # jobs whose process died with the sweep
+                self._close_dead_children(self.tracker, at_exit=True)  # jobs whose process died
                 self.tracker.end("KILLED" if interrupted else "FAILED")
             except Exception:  # noqa: BLE001  (exiting anyway)
                 pass
