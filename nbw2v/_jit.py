@@ -79,6 +79,10 @@ if CACHE:
 #: Results do not depend on it: every reduction uses fixed chunks, whatever the thread count.
 CHUNK = 512
 
+#: a batched kernel call with fewer multiply-adds than this runs its serial twin: waking the thread
+#: pool costs 35-90 us, more than such work (negative sampling, B=1, V=5, d=3: 71 us parallel)
+SERIAL_BATCH_BELOW = 100_000
+
 
 def njit_serial(fn=None, **overrides):
     """``@njit`` for serial kernels (fastmath set above, cached)."""

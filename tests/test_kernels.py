@@ -269,10 +269,11 @@ def test_parallel_kernels_are_deterministic_across_thread_counts(rng):
 
 def test_the_batch_kernels_serial_twins_agree_and_are_picked_for_small_batches():
     """Small batches skip the thread pool (35-90 us to wake for a few microseconds of work)."""
+    from nbw2v._jit import SERIAL_BATCH_BELOW
     from nbw2v.losses import hs_batch_kernel, hs_batch_loss_grad, huffman_tree, neg_batch_kernel
     from nbw2v.losses import neg_batch_loss_grad as neg_parallel
     from nbw2v.losses.hierarchical import hs_batch_loss_grad_serial
-    from nbw2v.losses.negative import SERIAL_BATCH_BELOW, neg_batch_loss_grad_serial
+    from nbw2v.losses.negative import neg_batch_loss_grad_serial
     from nbw2v.losses.softmax import SERIAL_ROWS_BELOW, softmax_rows_inplace, softmax_rows_inplace_serial
 
     rng = np.random.default_rng(4)

@@ -261,23 +261,22 @@ VECTORS_HELP = (
 def _cmd_replay(args: argparse.Namespace) -> int:
     """One journal, or every journal under a folder (a whole sweep: children, then the parent,
     whose report and status are then made as the sweep's end would have made them)."""
-    from nbw2v.tracking.journal import find_journals, read_journal
-    from nbw2v.tracking.replay import journal_header, replay
+    from nbw2v.tracking.journal import find_journals, journal_header, read_journal
+    from nbw2v.tracking.replay import replay
 
     def warn(text: str) -> None:
         print(f"nbw2v replay: {text}", file=sys.stderr)
 
     path = Path(args.journal)
     single = not path.is_dir() or (path / "journal.jsonl").exists()
-    journals = [path] if single else find_journals(path)
+    journals = [path / "journal.jsonl" if path.is_dir() else path] if single else find_journals(path)
     if not journals:
         print(f"nbw2v replay: no journal left to send under {path} (each replayed one has a REPLAYED file)")
         return 0
     sweeps: dict[str, dict] = {}  # sweep id -> where to conclude it
-    for journal in journals:
-        file = journal if journal.name == "journal.jsonl" else journal / "journal.jsonl"
-        header = journal_header(file)
-        run_id, count = replay(journal, args.tracking_uri, warn=warn)
+    for file in journals:
+        header = journal_header(file) if file.is_file() else {}  # (a missing file: replay names it)
+        run_id, count = replay(file, args.tracking_uri, warn=warn)
         if count:
             print(f"replayed {count} tracking operation(s) into MLflow run {run_id}")
         if header.get("sweep_id"):

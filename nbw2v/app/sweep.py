@@ -152,6 +152,8 @@ def latest_attempts(rows: list[dict]) -> list[dict]:
     return list(latest.values())
 
 
+#: how to make a job whose worker dies run again
+RETRY_HINT = "hydra.launcher.ray.remote.max_retries=1 (Ray), hydra.launcher.max_num_timeout (SLURM)"
 #: exit code of a sweep whose jobs ran but whose tracking is (partly) in journals, not in MLflow
 EXIT_JOURNALED = 3
 
@@ -169,12 +171,39 @@ def conclude_sweep(tracker: MlflowTracker, rows: list[dict], out: Path, sweep_id
         for path in build_report(rows, out, title=f"sweep {sweep_id}"):
             tracker.log_artifact(path, "report")
         print(f"nbw2v sweep: report in {out}", file=sys.stderr)
-        best = SweepCallback._log_best(tracker, rows)
+        best = log_best(tracker, rows)
         if best:
             print(f"nbw2v sweep: best {best}", file=sys.stderr)
     finally:
         tracker.set_tags({"nbw2v.sweep_children": str(len(rows)), "nbw2v.sweep_failed": str(statuses.count("FAILED"))})
     return "FINISHED" if statuses and all(s == "FINISHED" for s in statuses) else "FAILED"
+
+
+def log_best(tracker: MlflowTracker, rows: list[dict]) -> str:
+    """The best FINISHED child by the sweep's objective (WordSim353, else the first
+    similarity score) on the parent: its scores under the children's metric names (so the
+    parent's row in the runs table sorts and compares with them), and which config it was."""
+    import math
+
+    from nbw2v.app.report import swept_axes
+    from nbw2v.app.run import objective
+
+    scored = [(objective(r["metrics"]), r) for r in rows if r["status"] == "FINISHED"]
+    scored = [(v, r) for v, r in scored if not math.isnan(v)]
+    if not scored:
+        return ""
+    value, best = max(scored, key=lambda item: item[0])
+    keep = ("eval/", "loss/epoch", "gradcheck/log10_max_rel_err", "gradcheck/max_rel_err")
+    tracker.log_metrics({k: v for k, v in best["metrics"].items() if k.startswith(keep)})
+    params = best["params"]
+    axes = [a for a in ("model.window", "loss.K", "model.dim", *swept_axes(rows)) if a in params]
+    chosen = " ".join(f"{a}={params[a]}" for a in axes)
+    tracker.set_tags({"nbw2v.best_run": best["run_id"], "nbw2v.best_config": chosen})
+    # the best child's settings under the same names: the parent's row in the runs table reads
+    # as "best config -> its scores" beside its children
+    tracker.log_params({a: params[a] for a in axes})
+    tracker.flush()
+    return f"{value:.3f}: {chosen} (run {best['name']})"
 
 
 def finish_replayed_sweep(tracking_uri: str, experiment: str, sweep_id: str, out: Path, end_ms: int | None) -> str:
@@ -185,14 +214,9 @@ def finish_replayed_sweep(tracking_uri: str, experiment: str, sweep_id: str, out
     from nbw2v.app.report import load_sweep
 
     tracker = MlflowTracker(tracking_uri, experiment, flush_every_s=0.0)
-    tags = {"nbw2v.sweep_id": sweep_id, "nbw2v.role": "sweep"}
-    client = tracker.connect()
-    query = " and ".join(f"tags.`{k}` = '{v}'" for k, v in tags.items())
-    found = client.search_runs([tracker.experiment_id], filter_string=query, max_results=1)
-    if end_ms is None and found and found[0].info.end_time:
-        end_ms = found[0].info.end_time  # ended in MLflow before: keep that time
-    if not tracker.reopen(tags):
+    if not tracker.reopen({"nbw2v.sweep_id": sweep_id, "nbw2v.role": "sweep"}):
         raise ValueError(f"sweep {sweep_id}: no parent run in {tracker.tracking_uri} (replay its journal first)")
+    end_ms = end_ms or tracker.reopened_end_time  # ended in MLflow before (no journal of its end): that time
     _, rows = load_sweep(tracker.tracking_uri, experiment, sweep_id)
     status = "FAILED"
     try:
@@ -232,8 +256,7 @@ def close_lost_attempts(tracking_uri: str, rows: list[dict]) -> list[str]:
         retried = row.get("config_hash") in finished
         lines.append(
             f"job {describe_job(row, rows)} (run {row['run_id']}): {reason}; closed KILLED; "
-            + ("a retry of the same configuration FINISHED" if retried else "not retried (Ray: hydra.launcher.ray."
-               "remote.max_retries=1; SLURM: hydra.launcher.max_num_timeout)")
+            + ("a retry of the same configuration FINISHED" if retried else f"not retried ({RETRY_HINT})")
         )  # fmt: skip
     return lines
 
@@ -295,8 +318,8 @@ class SweepCallback(Callback):
             config.logger.experiment,
             flush_every_s=0.0,
             journal_dir=str(config.logger.get("journal_dir") or ""),
+            role="sweep",
         )
-        tracker.role = "sweep"
         tracker.connect()  # creates/migrates the store and the experiment, once
         lookup = {}
         if study is not None and study.storage:
@@ -348,8 +371,7 @@ class SweepCallback(Callback):
         for run_id, reason in dead:
             print(
                 f"nbw2v sweep: job {named.get(run_id, run_id)} (run {run_id}): {reason}; closed KILLED. The sweep "
-                "stopped: retry a job whose worker dies with hydra.launcher.ray.remote.max_retries=1 (Ray) or "
-                "hydra.launcher.max_num_timeout (SLURM)",
+                f"stopped: retry a job whose worker dies with {RETRY_HINT}",
                 file=sys.stderr,
             )
 
@@ -403,33 +425,6 @@ class SweepCallback(Callback):
             file=sys.stderr,
         )
         raise SystemExit(EXIT_JOURNALED)
-
-    @staticmethod
-    def _log_best(tracker: MlflowTracker, rows: list[dict]) -> str:
-        """The best FINISHED child by the sweep's objective (WordSim353, else the first
-        similarity score) on the parent: its scores under the children's metric names (so the
-        parent's row in the runs table sorts and compares with them), and which config it was."""
-        import math
-
-        from nbw2v.app.report import swept_axes
-        from nbw2v.app.run import objective
-
-        scored = [(objective(r["metrics"]), r) for r in rows if r["status"] == "FINISHED"]
-        scored = [(v, r) for v, r in scored if not math.isnan(v)]
-        if not scored:
-            return ""
-        value, best = max(scored, key=lambda item: item[0])
-        keep = ("eval/", "loss/epoch", "gradcheck/log10_max_rel_err", "gradcheck/max_rel_err")
-        tracker.log_metrics({k: v for k, v in best["metrics"].items() if k.startswith(keep)})
-        params = best["params"]
-        axes = [a for a in ("model.window", "loss.K", "model.dim", *swept_axes(rows)) if a in params]
-        chosen = " ".join(f"{a}={params[a]}" for a in axes)
-        tracker.set_tags({"nbw2v.best_run": best["run_id"], "nbw2v.best_config": chosen})
-        # the best child's settings under the same names: the parent's row in the runs table reads
-        # as "best config -> its scores" beside its children
-        tracker.log_params({a: params[a] for a in axes})
-        tracker.flush()
-        return f"{value:.3f}: {chosen} (run {best['name']})"
 
     def _end_at_exit(self) -> None:
         if self.tracker is not None and not self.ended:

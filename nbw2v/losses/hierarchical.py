@@ -20,7 +20,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import prange
 
-from nbw2v._jit import njit_parallel, njit_serial, serial_twin
+from nbw2v._jit import SERIAL_BATCH_BELOW, njit_parallel, njit_serial, serial_twin
 from nbw2v.losses._scalar import dot, logistic_terms
 
 
@@ -165,9 +165,7 @@ hs_batch_loss_grad_serial = serial_twin(hs_batch_loss_grad)
 
 def hs_batch_kernel(n_pairs: int, path_len: int, dim: int):
     """The batched hierarchical-softmax kernel to call from Python: serial when the batch is
-    small (the threshold of :data:`nbw2v.losses.negative.SERIAL_BATCH_BELOW`)."""
-    from nbw2v.losses.negative import SERIAL_BATCH_BELOW
-
+    small (:data:`nbw2v._jit.SERIAL_BATCH_BELOW`)."""
     return hs_batch_loss_grad_serial if n_pairs * path_len * dim < SERIAL_BATCH_BELOW else hs_batch_loss_grad
 
 

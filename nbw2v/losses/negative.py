@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
-from nbw2v._jit import njit_parallel, njit_serial, serial_twin
+from nbw2v._jit import SERIAL_BATCH_BELOW, njit_parallel, njit_serial, serial_twin
 from nbw2v.losses._scalar import dot, log_sigmoid, sigmoid
 from nbw2v.losses.window import labelled_window_loss_grad
 
@@ -72,9 +72,6 @@ def neg_batch_loss_grad(
 
 
 neg_batch_loss_grad_serial = serial_twin(neg_batch_loss_grad)
-#: below this many multiply-adds (B (K+1) d) a batch runs serially: waking the thread pool costs
-#: 35-90 us, more than the work (B=1, V=5, d=3: 71 us parallel)
-SERIAL_BATCH_BELOW = 100_000
 
 
 def neg_batch_kernel(n_pairs: int, n_targets: int, dim: int):

@@ -89,6 +89,17 @@ def read_journal(path: Path) -> tuple[list[dict], list[int]]:
     return records, damaged
 
 
+def journal_header(path: str | Path) -> dict:
+    """A journal's header record (tracking URI, experiment, run, sweep id, role): its first
+    line only; {} when that is not a header."""
+    with open(path, encoding="utf-8", errors="replace") as f:
+        try:
+            record = json.loads(f.readline())
+        except json.JSONDecodeError:
+            return {}
+    return record if isinstance(record, dict) and record.get("op") == "header" else {}
+
+
 def find_journals(root: str | Path, sweep_id: str = "") -> list[Path]:
     """The journals under ``root`` (of one sweep if ``sweep_id``) not yet replayed, a sweep's
     children before its parent (whose report needs them)."""
@@ -96,8 +107,7 @@ def find_journals(root: str | Path, sweep_id: str = "") -> list[Path]:
     for path in sorted(Path(root).glob("**/journal.jsonl")):
         if (path.parent / "REPLAYED").exists():
             continue
-        records, _ = read_journal(path)
-        header = records[0] if records and records[0].get("op") == "header" else {}
+        header = journal_header(path)
         if not header or (sweep_id and header.get("sweep_id") != sweep_id):
             continue
         found.append((header.get("role") == "sweep", path))

@@ -82,9 +82,3 @@ def replay(path: str | Path, tracking_uri: str = "", warn=None) -> tuple[str, in
     done_marker.write_text(f"{run_id}\n")
     progress_file.unlink(missing_ok=True)
     return run_id, len(ops) - 1 - sent
-
-
-def journal_header(path: str | Path) -> dict:
-    """The header record of a journal (tracking URI, experiment, run, sweep id, role)."""
-    records, _ = read_journal(Path(path))
-    return records[0] if records and records[0].get("op") == "header" else {}

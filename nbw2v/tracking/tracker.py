@@ -225,6 +225,7 @@ class MlflowTracker:
         parent_run_id: str | None = None,
         on_error: str = "fail",
         journal_dir: str = "",
+        role: str = "",
     ) -> None:
         # fail fast on a dead server (MLflow's own default retries for minutes), then journal
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
@@ -235,7 +236,7 @@ class MlflowTracker:
             print(f"nbw2v: WARNING: {redact.HINT}; using them from the environment for this run", file=sys.stderr)
         self.on_error = on_error
         self.journal_dir = journal_dir
-        self.role = ""  # "sweep" for a sweep's parent run (its journal is replayed after its children's)
+        self.role = role  # "sweep" for a sweep's parent run (its journal is replayed after its children's)
         self.journal = None  # an offline Journal once the store failed
         self._journal_failed = False
         self.experiment_name = experiment
@@ -308,6 +309,7 @@ class MlflowTracker:
             return False
         self.run_id, self.run_name = runs[0].info.run_id, runs[0].info.run_name
         self.reopened_tags = dict(runs[0].data.tags)
+        self.reopened_end_time = runs[0].info.end_time  # (ms) when it had ended, or None
         with_retry(client.update_run, self.run_id, status="RUNNING")
         return True
 

@@ -36,16 +36,18 @@ def assignment_keep_probs(counts: np.ndarray, sample: float) -> np.ndarray:
     return np.minimum(1.0, np.sqrt(sample * counts.sum() / counts.astype(np.float64)))
 
 
-def moving_cost(losses: np.ndarray, every: int = COST_EVERY) -> tuple[np.ndarray, np.ndarray]:
+def moving_cost(
+    losses: np.ndarray, every: int = COST_EVERY, after: int = 0, cost: float = 0.0
+) -> tuple[np.ndarray, np.ndarray]:
     """The assignment's printed cost: at iterations every, 2 every, ... (1-based) the
     exponential moving average ``0.95 * cost + 0.05 * loss`` (the first is the loss itself).
-    Returns (iterations, costs)."""
-    at = np.arange(every, losses.shape[0] + 1, every)
+    Returns (iterations, costs). ``after`` and ``cost``: continue from the cost at iteration
+    ``after`` (the training loop's rounds) instead of starting over."""
+    at = np.arange((after // every + 1) * every, losses.shape[0] + 1, every)
     costs = np.empty(at.shape[0])
-    cost = 0.0
     for i, it in enumerate(at):
         loss = float(losses[it - 1])
-        cost = loss if i == 0 else 0.95 * cost + 0.05 * loss
+        cost = loss if it == every else 0.95 * cost + 0.05 * loss
         costs[i] = cost
     return at, costs
 
@@ -94,11 +96,12 @@ def train_minibatch(cfg, tracker, progress: Progress, vocab: Vocab, corpus: Corp
                 C, O, ids, starts, threshold, alias, state, done, last, batch, window, K, float(t.lr),
                 int(t.anneal_every), G, mark, losses,
             )  # fmt: skip
-            for it in range((done // COST_EVERY + 1) * COST_EVERY, last + 1, COST_EVERY):  # sgd.py's cost
-                cost = losses[it - 1] if it == COST_EVERY else 0.95 * cost + 0.05 * losses[it - 1]
+            at, costs = moving_cost(losses[:last], after=done, cost=cost)  # sgd.py's cost, this round's
+            for it, value in zip(at.tolist(), costs.tolist(), strict=True):
                 if it % print_every == 0:
-                    log(f"iter {it}: {cost:f}")
-                    tracker.log_metrics({"loss/cost": float(cost)}, step=it)
+                    log(f"iter {it}: {value:f}")
+                    tracker.log_metrics({"loss/cost": value}, step=it)
+            cost = costs[-1] if costs.shape[0] else cost
             elapsed = time.perf_counter() - start
             if last < iterations and last % (20 * ROUND) == 0:
                 rate = last / elapsed
