@@ -13,9 +13,9 @@ below at the smallest ``x`` whose ``2**n`` is a normal number (results there are
 
 ``2**n`` is a bitcast of an integer in a register (``_float_from_bits``, LLVM's ``bitcast``),
 so the loop needs no scratch array and vectorises whole. ``exp_nonpos_inplace(x)`` (a 1-D
-array) and ``exp_nonpos_row(a, row, n)`` (a prefix of one row of a 2-D array, without taking
-a slice: the trainer's short blocks) are plain NumPy under ``NUMBA_DISABLE_JIT=1`` and in
-Python callers; inside kernels Numba uses the per-dtype implementations registered below.
+array) and ``exp_nonpos(x)`` (one float32/float64 value, for a loop that does more with it:
+the trainer's logistic pass) are plain NumPy under ``NUMBA_DISABLE_JIT=1`` and in Python
+callers; inside kernels Numba uses the per-dtype implementations registered below.
 """
 
 from __future__ import annotations
@@ -33,11 +33,9 @@ def exp_nonpos_inplace(x):
     np.exp(x, out=x)
 
 
-def exp_nonpos_row(a, row, n):
-    """``a[row, :n] = exp(a[row, :n])`` for a C-contiguous 2-D float32/float64 array with those
-    entries <= 0. For the trainer's short blocks: no slice is taken (in a kernel a slice is a
-    view, and a view costs two atomic reference-count updates) and nothing is allocated."""
-    np.exp(a[row, :n], out=a[row, :n])
+def exp_nonpos(x):
+    """``exp(x)`` of one float32/float64 value ``x <= 0``, in x's type."""
+    return np.exp(x)
 
 
 @intrinsic
@@ -79,11 +77,7 @@ def _make_impl(float_t, int_t, x_min, bias, shift, ln2_hi, ln2_lo, coeffs):
         for j in range(x.shape[0]):
             x[j] = exp_scalar(x[j])
 
-    def impl_row(a, row, n):
-        for j in range(n):
-            a[row, j] = exp_scalar(a[row, j])
-
-    return impl, impl_row
+    return impl, exp_scalar
 
 
 def _taylor(deg):
@@ -117,8 +111,8 @@ def _exp_nonpos_inplace_overload(x):
     return None
 
 
-@overload(exp_nonpos_row, jit_options={"fastmath": set(FASTMATH_STRICT)})
-def _exp_nonpos_row_overload(a, row, n):
-    if isinstance(a, types.Array) and a.ndim == 2 and a.dtype in _IMPLS:
-        return _IMPLS[a.dtype][1]
+@overload(exp_nonpos, jit_options={"fastmath": set(FASTMATH_STRICT)})
+def _exp_nonpos_overload(x):
+    if x in _IMPLS:
+        return _IMPLS[x][1]
     return None

@@ -132,10 +132,7 @@ def test_the_trainers_window_step_is_params_minus_lr_grad_over_the_path(rng):
         want_u += g_u
     lr = 0.05
     C1, U1 = C.copy(), U.copy()
-    step_loss = losses.sgd_step_window(
-        C1, U1, contexts, nodes, labels, lr,
-        np.empty((3, n)), np.empty((3, 6)), np.empty((3, 3 * n)),
-    )  # fmt: skip
+    step_loss = losses.sgd_step_window(C1, U1, contexts, nodes, labels, lr, np.empty((2, 3 * n)))
     assert step_loss == pytest.approx(want_loss, rel=1e-12)
     assert_close(C1, C - lr * want_c, 1e-12)
     assert_close(U1, U - lr * want_u, 1e-12)

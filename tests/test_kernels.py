@@ -10,7 +10,7 @@ from conftest import JIT_DISABLED, assert_close, make_problem
 
 import nbw2v
 from nbw2v import losses, reference
-from nbw2v._fastexp import exp_nonpos_inplace, exp_nonpos_row
+from nbw2v._fastexp import exp_nonpos, exp_nonpos_inplace
 from nbw2v._jit import njit_serial
 
 SIZES = [(1, 1), (5, 3), (37, 16), (1100, 8)]  # 1100 > CHUNK: several reduction chunks
@@ -176,15 +176,39 @@ def test_fast_exp_accuracy(rng, dtype, x_min):
     below = np.array([x_min - 50.0, -np.inf], dtype)
     run(below)  # clamped: tiny, finite, non-negative, never NaN
     assert np.all(np.isfinite(below)) and np.all(below >= 0) and np.all(below < 1e-37)
-    rows = np.stack([x, x, x])  # the row form: a[1, :n] only, the same values
+    one_at_a_time = np.empty_like(x)  # the scalar form (the trainer's logistic pass): the same values
 
     @numba.njit
-    def run_row(a, row, n):
-        exp_nonpos_row(a, row, n)
+    def run_scalar(a, out):
+        for j in range(a.shape[0]):
+            out[j] = exp_nonpos(a[j])
 
-    run_row(rows, 1, x.shape[0] - 3)
-    assert np.array_equal(rows[1, :-3], got[:-3]) and np.array_equal(rows[1, -3:], x[-3:])
-    assert np.array_equal(rows[0], x) and np.array_equal(rows[2], x)
+    run_scalar(x, one_at_a_time)
+    assert one_at_a_time.dtype == dtype and np.array_equal(one_at_a_time, got)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_simd_vectors_load_and_store_only_their_lanes(rng, dtype):
+    """nbw2v._simd: a vector of ``lanes`` elements; a load of k lanes reads ``a[row, j:j+k]``
+    and zero-fills the rest (nothing past k is read: here the last k elements of the array's
+    last row), a store writes only ``a[row, j:j+k]``; fma, add, splat and sum lane-wise."""
+    from nbw2v._simd import lanes, vadd, vfma, vload, vsplat, vstore, vsum, vzero
+
+    @numba.njit
+    def run(a, out, k, j):
+        v = vload(a, a.shape[0] - 1, j, k)
+        vstore(out, 1, 2, vadd(vfma(v, vsplat(a, 2.0), vzero(a)), vsplat(a, 0.5)), k)
+        return vsum(v), lanes(a)
+
+    width = 16 if dtype == np.float32 else 8
+    for k in range(1, width + 1):
+        a = rng.standard_normal((3, k + 3)).astype(dtype)  # the loaded lanes end the array
+        out = np.full((3, width + 4), 7.0, dtype)
+        total, n_lanes = run(a, out, k, 3)
+        want = out.copy()
+        want[1, 2 : 2 + k] = 2.0 * a[-1, 3:] + 0.5
+        assert n_lanes == width and np.array_equal(out, want)
+        assert total == pytest.approx(a[-1, 3:].astype(np.float64).sum(), rel=1e-5, abs=1e-5)
 
 
 @pytest.mark.skipif(JIT_DISABLED, reason="machine code needs the JIT")
@@ -209,11 +233,11 @@ def test_logistic_block_divides_in_vectors():
     """Numba's default (Python) error model tests every division for zero, and that branch
     kept the logistic pass scalar; nbw2v._jit compiles with NumPy's model, so its divisions
     are packed (``divps``), and a division by zero gives inf, not an exception."""
-    from nbw2v.losses._scalar import logistic_terms_rows
+    from nbw2v.losses._scalar import logistic_coefficients
 
-    fresh = njit_serial(logistic_terms_rows.py_func, cache=False)  # cached code has no assembly to read
-    work = np.zeros((3, 64), np.float32)
-    fresh(work, 64)
+    fresh = njit_serial(logistic_coefficients.py_func, cache=False)  # cached code has no assembly to read
+    work = np.zeros((2, 64), np.float32)
+    fresh(work, 64, 0.1, np.zeros(64))
     assert "divps" in fresh.inspect_asm(fresh.signatures[0])  # vdivps with AVX, divps with SSE only
 
     @njit_serial(cache=False)
@@ -225,23 +249,32 @@ def test_logistic_block_divides_in_vectors():
 
 @pytest.mark.parametrize("dtype,tol", [(np.float32, 3e-7), (np.float64, 1e-15)])
 def test_logistic_block_in_its_own_type(rng, dtype, tol):
-    """The trainer's logistic pass runs in the vectors' type: sigmoid and log1p(exp(-|s|))
-    to float32 precision in float32 (twice as wide, 7 series terms), to 1e-15 in float64."""
-    from nbw2v.losses._scalar import logistic_terms_rows
+    """The trainer's logistic pass runs in the vectors' type: the coefficients ``lr (label -
+    sigmoid(s))`` and the loss ``log1p(exp(-|s|)) + max(-+s, 0)`` to float32 precision in
+    float32 (twice as wide, 7 series terms), to 1e-15 in float64, for either label."""
+    from nbw2v.losses._scalar import logistic_coefficients
 
-    s = np.concatenate([[0.0, 1e-8, -1e-8, 40.0, -40.0, 86.0, -86.0], rng.normal(0, 6, 4000)]).astype(dtype)
-    work = np.full((3, s.shape[0] + 5), 7.0, dtype)  # the columns past n stay untouched
-    work[0, : s.shape[0]] = s
-    logistic_terms_rows(work, s.shape[0])
-    sig, l1p = work[1, : s.shape[0]], work[2, : s.shape[0]]
-    assert np.array_equal(work[0, : s.shape[0]], s) and np.all(work[:, s.shape[0] :] == 7.0)
-    assert sig.dtype == dtype and l1p.dtype == dtype
+    s = np.concatenate([[0.0, 1e-8, -1e-8, 40.0, -40.0, 86.0, -86.0], rng.normal(0, 6, 400)]).astype(dtype)
     x = s.astype(np.float64)
     want_sig, want_l1p = 1.0 / (1.0 + np.exp(-x)), np.log1p(np.exp(-np.abs(x)))
-    keep = want_l1p > 1e-30  # float32 exp underflows to its clamp below -87: compared absolutely
-    assert (np.abs(sig - want_sig) / want_sig).max() < tol
-    assert (np.abs(l1p[keep] - want_l1p[keep]) / want_l1p[keep]).max() < tol
-    assert np.abs(l1p - want_l1p).max() < 1e-37 + tol
+    for label in (1.0, 0.0):
+        work = np.full((2, s.shape[0] + 5), 7.0, dtype)  # the columns past n stay untouched
+        work[0, : s.shape[0]] = s
+        lr = 0.25
+        loss = logistic_coefficients(work, s.shape[0], lr, np.full(s.shape[0], label))
+        assert np.array_equal(work[0, : s.shape[0]], s) and np.all(work[:, s.shape[0] :] == 7.0)
+        assert work.dtype == dtype
+        got_sig = label - work[1, : s.shape[0]].astype(np.float64) / lr
+        if label == 0.0:  # -lr sigmoid(s): relative precision even for tiny sigmoids
+            assert (np.abs(got_sig - want_sig) / want_sig).max() < 4 * tol
+        else:  # lr (1 - sigmoid(s)), rounded in the type: absolute precision
+            assert np.abs(got_sig - want_sig).max() < 4 * tol
+        want_terms = want_l1p + np.maximum((1.0 - 2.0 * label) * x, 0.0)
+        assert loss == pytest.approx(want_terms.sum(), rel=4 * tol)
+        for j in range(0, s.shape[0], 37):  # one score at a time: each term to the type's precision
+            one = np.array([[s[j]], [0.0]], dtype)
+            term = logistic_coefficients(one, 1, lr, np.array([label]))
+            assert term == pytest.approx(want_terms[j], rel=tol, abs=1e-37)
 
 
 @pytest.mark.skipif(JIT_DISABLED or numba.config.NUMBA_NUM_THREADS < 2, reason="needs 2 Numba threads")

@@ -15,7 +15,12 @@ TESTS = Path(__file__).parent
 @pytest.mark.skipif(os.environ.get("NUMBA_DISABLE_JIT", "0") != "0", reason="already without JIT")
 def test_kernel_tests_pass_without_jit():
     env = {**os.environ, "NUMBA_DISABLE_JIT": "1"}
-    files = ["test_closed_form.py", "test_kernels.py", "test_api_errors.py"]  # (gradcheck: the same kernels, 30 s more)
+    files = [
+        "test_closed_form.py",
+        "test_kernels.py",
+        "test_shared_negatives.py",
+        "test_api_errors.py",
+    ]  # (gradcheck: the same kernels, 30 s more)
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *[str(TESTS / f) for f in files]],
         env=env,

@@ -8,7 +8,7 @@ import numpy as np
 from numba import types
 from numba.extending import overload
 
-from nbw2v._fastexp import exp_nonpos_row
+from nbw2v._fastexp import exp_nonpos
 from nbw2v._jit import FASTMATH, njit_serial
 
 
@@ -110,19 +110,27 @@ def _series64(w):
 
 
 @njit_serial
-def logistic_terms_rows(work, n):
-    """Vectorised :func:`logistic_terms` over a block, in the block's float type (float32 runs
-    twice as wide and needs fewer series terms): from the scores ``work[0, :n]`` write
-    ``work[1, :n] = sigmoid(s)`` and ``work[2, :n] = log1p(exp(-|s|))``, so that
-    ``-log sigmoid(s) = work[2] + max(-s, 0)`` and ``-log sigmoid(-s) = work[2] + max(s, 0)``.
-    Branch-free, no libm call, no slice (a view costs two atomic reference-count updates):
-    the trainer's hot path."""
+def logistic_coefficients(work, nm, lr, labels):
+    """The trainer's logistic pass over a block of scores ``work[0, :nm]``, score j labelled
+    ``labels[j]`` (1 or 0): writes the step coefficients ``lr * (label - sigmoid(s))`` into
+    ``work[1, :nm]`` and returns the block's loss ``-sum log sigmoid(+-s)`` (float64, exact:
+    never sampled), as :func:`logistic_terms` does one score at a time.
+
+    One loop, vectorised, in the block's float type (float32 runs twice as wide and needs fewer
+    series terms): ``e = exp(-|s|)``, ``log1p(e) = 2 atanh(z)`` with ``z = e / (2 + e)`` in
+    (0, 1/3], and ``-log sigmoid(s) = log1p(e) + max(-s, 0)`` (label 0: ``max(s, 0)``).
+    Branch-free (hierarchical-softmax labels are code bits: a branch on them mispredicts), no
+    libm call, no slice (a view costs two atomic reference-count updates). The labels come
+    flat, one per score, so the loop runs over the whole block: with a nested loop per context
+    row (m = 6 scores) the pass took 2.8 ns per score, flat 1.5."""
     one, two, zero = work.dtype.type(1), work.dtype.type(2), work.dtype.type(0)
-    for j in range(n):
-        work[1, j] = -abs(work[0, j])
-    exp_nonpos_row(work, 1, n)
-    for j in range(n):
-        e = work[1, j]
-        z = e / (two + e)  # log1p(e) = 2 atanh(z), z in (0, 1/3] for e in (0, 1]
-        work[2, j] = two * z * atanh_series(z * z)
-        work[1, j] = (one if work[0, j] >= zero else e) / (one + e)
+    rate = work.dtype.type(lr)
+    loss = 0.0
+    for j in range(nm):
+        s = work[0, j]
+        e = exp_nonpos(-abs(s))
+        z = e / (two + e)
+        label = work.dtype.type(labels[j])
+        work[1, j] = rate * (label - (one if s >= zero else e) / (one + e))
+        loss += two * z * atanh_series(z * z) + max((one - two * label) * s, zero)
+    return loss

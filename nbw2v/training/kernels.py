@@ -205,7 +205,9 @@ def train_chunk(input_vectors, output_vectors, corpus, chunk, epoch, sched, tabl
         n_hot, hot_lo = 0, n_inner  # no private rows given: every node shared
     snapshot = np.empty((n_hot, dim), dtype)
     path_rows = np.empty(max_targets, np.int64)
-    path_labels = np.empty(max_targets)
+    # the steps take one label per (context, target) score: the targets' labels repeated for each
+    # of up to 2 * window contexts (window_step's logistic pass runs flat over the block)
+    path_labels = np.empty(2 * window * max_targets)
     if n_hot:
         _sync_hot(output_vectors, hot_lo, hot_base, n_hot, snapshot, True)
     synced_at = corpus.chunk_words_before[chunk]
@@ -214,14 +216,13 @@ def train_chunk(input_vectors, output_vectors, corpus, chunk, epoch, sched, tabl
     targets = np.empty(sched.negatives + 1, np.int64)
     ahead = np.empty(sched.negatives + 1, np.int64)  # the next center's targets, drawn early
     ahead_for, m_ahead = -1, 0
-    labels = np.zeros(sched.negatives + 1)  # negative sampling: the center word 1, negatives 0
-    labels[0] = 1.0
-    coef = np.empty((2 * window, max_targets), dtype)
+    labels = np.zeros(2 * window * (sched.negatives + 1))  # negative sampling: the center word 1, negatives 0
+    labels_m = 0  # the target count labels is laid out for (m changes only when a negative is skipped)
     delta = np.empty((2 * window, dim), dtype)
     grad_buf = np.empty(dim, dtype)
-    cbow_delta = np.empty(dim, dtype)
+    mean = np.empty((1, dim), dtype)
     coef64 = np.empty(sched.negatives + 1, np.float64)
-    work = np.empty((3, 2 * window * max_targets), dtype)  # the logistic pass in the vectors' type
+    work = np.empty((2, 2 * window * max_targets), dtype)  # the logistic pass in the vectors' type
     state = stream_seed(sched.seed, epoch, chunk)
     words_done = corpus.chunk_words_before[chunk]
     loss, pairs = 0.0, np.int64(0)
@@ -244,7 +245,8 @@ def train_chunk(input_vectors, output_vectors, corpus, chunk, epoch, sched, tabl
                 for q in range(m):  # the hot nodes' rows: this thread's private copies
                     p = tree.points[center, q]
                     path_rows[q] = p if p < hot_lo else hot_base + (p - hot_lo)
-                    path_labels[q] = tree.labels[center, q]
+                    for i in range(n_ctx if sched.shared_negatives and sched.arch != ARCH_CBOW else 1):
+                        path_labels[i * m + q] = tree.labels[center, q]
                 rows, row_labels = path_rows, path_labels  # the first m (no slices: see window_step)
             elif sched.arch == ARCH_CBOW or sched.shared_negatives:  # the center word and K negatives
                 if ahead_for == t:  # drawn one step ago, its rows already on their way
@@ -257,6 +259,10 @@ def train_chunk(input_vectors, output_vectors, corpus, chunk, epoch, sched, tabl
                     for q in range(1, m_ahead):  # (1 thread: 1.07-1.17x, interleaved A/B runs)
                         prefetch_row(output_vectors, ahead[q])
                     ahead_for = t + 1
+                if m != labels_m:
+                    for j in range(2 * window * m):
+                        labels[j] = 1.0 if j % m == 0 else 0.0
+                    labels_m = m
                 rows, row_labels = targets, labels
             else:  # word2vec.c: fresh negatives for every (context, center) pair
                 for i in range(n_ctx):
@@ -267,19 +273,16 @@ def train_chunk(input_vectors, output_vectors, corpus, chunk, epoch, sched, tabl
                 pairs += n_ctx
                 continue
             if sched.arch == ARCH_CBOW:  # one step for the window's mean
-                loss += cbow_step(
-                    input_vectors, output_vectors, contexts, n_ctx, rows, m, row_labels, lr,
-                    coef, grad_buf, cbow_delta, work,
-                )  # fmt: skip
+                loss += cbow_step(input_vectors, output_vectors, contexts, n_ctx, rows, m, row_labels, lr, mean, work)
                 pairs += 1
                 continue
             # skip-gram: the window's contexts in one block step, or (hierarchical softmax
             # without shared targets) word2vec.c's order, one context word at a time
             block = n_ctx if sched.shared_negatives else 1
             for i in range(0, n_ctx, block):
+                n_step = min(block, n_ctx - i)
                 loss += window_step(
-                    input_vectors, output_vectors, contexts, i, min(block, n_ctx - i), rows, m, row_labels, lr,
-                    coef, delta, work,
+                    input_vectors, output_vectors, contexts, i, n_step, rows, m, row_labels, lr, delta, work
                 )  # fmt: skip
             pairs += n_ctx
     if n_hot:
