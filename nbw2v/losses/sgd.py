@@ -112,12 +112,13 @@ def window_step(X, Y, W, w0, n, T, m, labels, lr, D, work):
     is a view, and a view costs two atomic reference-count updates).
 
     Rows are worked in :mod:`nbw2v._simd` vectors (one masked vector for a row's last partial
-    chunk, no scalar remainder loops): 912 -> 780 ns per window at d = 100, measured on 400k
-    windows recorded from the trainer on refcorpus and replayed (the logistic pass flat: part of it). ``S = X Y^T``: two contexts against four targets, eight running sums per
-    chunk (six loads per eight multiply-adds). The updates run chunk by chunk (the columns of
-    a chunk depend on no other column): the chunk of ``D = G Y`` from the old Y rows (four
-    context rows at a time, each Y chunk loaded once for them), then ``Y += G^T X`` from the old
-    X rows (four targets at a time), then ``X += D``; repeated rows add up, as in the gradient.
+    chunk, no scalar remainder loops). ``S = X Y^T``: two contexts against four targets, eight
+    running sums per chunk (six loads per eight multiply-adds). The updates run chunk by chunk
+    (the columns of a chunk depend on no other column): the chunk of ``D = G Y`` from the old Y
+    rows (four context rows at a time, each Y chunk loaded once for them), then ``Y += G^T X``
+    from the old X rows (four targets at a time), then ``X += D``; repeated rows add up, as in
+    the gradient. With the flat logistic pass: 912 -> 780 ns per window at d = 100, measured on
+    400k windows recorded from the trainer on refcorpus and replayed.
     """
     d = X.shape[1]
     size = lanes(X)

@@ -11,7 +11,8 @@ loss means the same for any thread count).
 Pairing: word2vec.c's. For a center position t, the context words' input vectors are scored
 against the center word's output vector and the negatives' output vectors. With negatives
 shared by a window (and CBOW), the next center's negatives are drawn one step early and their
-rows prefetched (:mod:`nbw2v._prefetch`): the random stream is consumed in that order.
+rows prefetched (:mod:`nbw2v._prefetch`): the random stream is consumed in that order. The
+input row of the word that will enter the widest window next is prefetched at every step.
 
 The learning rate of a sentence is ``lr0 * max(min_lr_ratio, 1 - progress)``
 (:func:`learning_rate`) where progress counts corpus words (before subsampling) of earlier
@@ -237,6 +238,8 @@ def train_chunk(input_vectors, output_vectors, corpus, chunk, epoch, sched, tabl
         ahead_for = -1
         for t in range(n):
             state, n_ctx = _gather_window(state, sentence, n, t, window, contexts)
+            if t + window + 1 < n:  # the word that enters the widest window next: its input row
+                prefetch_row(input_vectors, sentence[t + window + 1])  # (every context row was once)
             if n_ctx == 0:
                 continue
             center = sentence[t]
@@ -256,7 +259,7 @@ def train_chunk(input_vectors, output_vectors, corpus, chunk, epoch, sched, tabl
                     state, m = _draw(state, center, sched, tables, targets)
                 if t + 1 < n:  # the next center's negatives now: their rows load while this step runs
                     state, m_ahead = _draw(state, sentence[t + 1], sched, tables, ahead)
-                    for q in range(1, m_ahead):  # (1 thread: 1.07-1.17x, interleaved A/B runs)
+                    for q in range(m_ahead):  # the center's row too (1 thread: 1.07-1.17x, A/B runs)
                         prefetch_row(output_vectors, ahead[q])
                     ahead_for = t + 1
                 if m != labels_m:
