@@ -143,7 +143,19 @@ def window_step(X, Y, W, w0, n, T, m, labels, lr, D, work):
             work[0, o], work[0, o + 1], work[0, o + 2], work[0, o + 3] = vsum(a0), vsum(a1), vsum(a2), vsum(a3)
             o += m
             work[0, o], work[0, o + 1], work[0, o + 2], work[0, o + 3] = vsum(b0), vsum(b1), vsum(b2), vsum(b3)
-        for k in range(m4, m):
+        k = m4
+        if k + 2 <= m:  # two targets left (K = 5: m = 6): four sums, not two blocks of two
+            t0, t1 = T[k], T[k + 1]
+            a0 = a1 = b0 = b1 = vzero(X)
+            for j in range(0, d, size):
+                c = min(size, d - j)
+                x, z = vload(X, p, j, c), vload(X, q, j, c)
+                y0, y1 = vload(Y, t0, j, c), vload(Y, t1, j, c)
+                a0, a1, b0, b1 = vfma(x, y0, a0), vfma(x, y1, a1), vfma(z, y0, b0), vfma(z, y1, b1)
+            o = i * m + k
+            work[0, o], work[0, o + 1], work[0, o + m], work[0, o + m + 1] = vsum(a0), vsum(a1), vsum(b0), vsum(b1)
+            k += 2
+        if k < m:
             t0 = T[k]
             a0 = b0 = vzero(X)
             for j in range(0, d, size):
@@ -151,15 +163,26 @@ def window_step(X, Y, W, w0, n, T, m, labels, lr, D, work):
                 y0 = vload(Y, t0, j, c)
                 a0, b0 = vfma(vload(X, p, j, c), y0, a0), vfma(vload(X, q, j, c), y0, b0)
             work[0, i * m + k], work[0, (i + 1) * m + k] = vsum(a0), vsum(b0)
-    for i in range(n2, n):
-        p = W[_nowrap(w0 + i)]
-        for k in range(m):
+    if n2 < n:  # an odd context row: four targets at a time (one running sum is latency-bound)
+        p, o = W[_nowrap(w0 + n2)], n2 * m
+        for k in range(0, m4, 4):
+            t0, t1, t2, t3 = T[k], T[k + 1], T[k + 2], T[k + 3]
+            a0 = a1 = a2 = a3 = vzero(X)
+            for j in range(0, d, size):
+                c = min(size, d - j)
+                x = vload(X, p, j, c)
+                a0, a1 = vfma(x, vload(Y, t0, j, c), a0), vfma(x, vload(Y, t1, j, c), a1)
+                a2, a3 = vfma(x, vload(Y, t2, j, c), a2), vfma(x, vload(Y, t3, j, c), a3)
+            work[0, o + k], work[0, o + k + 1], work[0, o + k + 2], work[0, o + k + 3] = (
+                vsum(a0), vsum(a1), vsum(a2), vsum(a3),
+            )  # fmt: skip
+        for k in range(m4, m):
             t0 = T[k]
             a0 = vzero(X)
             for j in range(0, d, size):
                 c = min(size, d - j)
                 a0 = vfma(vload(X, p, j, c), vload(Y, t0, j, c), a0)
-            work[0, i * m + k] = vsum(a0)
+            work[0, o + k] = vsum(a0)
     loss = logistic_coefficients(work, n * m, lr, labels)  # G into work[1]
     G = work
     for j in range(0, d, size):  # the updates, one chunk of columns at a time
