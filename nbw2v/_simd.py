@@ -19,7 +19,7 @@ inside kernels each is an LLVM vector instruction:
 * ``vload(a, row, j, k)``: ``a[row, j:j+k]`` in the first ``k <= lanes(a)`` lanes, zeros after
   (lanes past ``k`` are never read from memory);
 * ``vstore(a, row, j, v, k)``: the first ``k`` lanes of ``v`` into ``a[row, j:j+k]``;
-* ``vfma(a, b, c)``: ``a * b + c`` (one fused multiply-add), ``vadd(a, b)``;
+* ``vfma(a, b, c)``: ``a * b + c`` (one fused multiply-add where the CPU has FMA), ``vadd(a, b)``;
 * ``vsum(v)``: the sum of the lanes (a tree of halving shuffles).
 
 Rows are addressed as ``a[row, j]`` of a C-contiguous 2-D array: no row view is taken (in a
@@ -179,8 +179,10 @@ def _zero(typingctx, a):
 def _fma(typingctx, a, b, c):
     def codegen(context, builder, sig, args):
         value_type = context.get_value_type(sig.args[0])
+        # fmuladd: one fused instruction where the CPU has FMA, a multiply and an add where not
+        # (llvm.fma would be a library call per lane there)
         fn = cgutils.get_or_insert_function(
-            builder.module, ir.FunctionType(value_type, [value_type] * 3), f"llvm.fma.{_suffix(sig.args[0])}"
+            builder.module, ir.FunctionType(value_type, [value_type] * 3), f"llvm.fmuladd.{_suffix(sig.args[0])}"
         )
         return builder.call(fn, args)
 
