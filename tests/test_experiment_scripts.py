@@ -56,3 +56,14 @@ def test_bench_train_baseline_refused_early(tmp_path, capsys):
         bench.main(["--corpus", str(corpus), "--baseline", "no-such-rev-0123", "--out", str(tmp_path)])
     assert exc.value.code == 2 and "--baseline no-such-rev-0123: git archive failed" in capsys.readouterr().err
     assert not list(tmp_path.glob("bench_train*"))
+
+
+def test_bench_train_warm_up_corpus_is_the_corpus_head(tmp_path):
+    """bench_train compiles each tree's kernels on the corpus's first whole lines before any timed
+    run: at least the words asked for (or all), never a cut line."""
+    bench = _script("bench_train")
+    src = tmp_path / "c.txt"
+    src.write_text("a b c\nd e\nf g h i\nj\n")
+    dst = tmp_path / "head.txt"
+    assert bench.head_words(src, dst, 4) == 5 and dst.read_text() == "a b c\nd e\n"
+    assert bench.head_words(src, dst, 100) == 10 and dst.read_text() == src.read_text()
