@@ -185,7 +185,6 @@ def log_best(tracker: MlflowTracker, rows: list[dict]) -> str:
     parent's row in the runs table sorts and compares with them), and which config it was."""
     import math
 
-    from nbw2v.app.report import swept_axes
     from nbw2v.app.run import objective
 
     scored = [(objective(r["metrics"]), r) for r in rows if r["status"] == "FINISHED"]
@@ -196,7 +195,7 @@ def log_best(tracker: MlflowTracker, rows: list[dict]) -> str:
     keep = ("eval/", "loss/epoch", "gradcheck/log10_max_rel_err", "gradcheck/max_rel_err")
     tracker.log_metrics({k: v for k, v in best["metrics"].items() if k.startswith(keep)})
     params = best["params"]
-    axes = [a for a in ("model.window", "loss.K", "model.dim", *swept_axes(rows)) if a in params]
+    axes = job_axes(params, rows)
     chosen = " ".join(f"{a}={params[a]}" for a in axes)
     tracker.set_tags({"nbw2v.best_run": best["run_id"], "nbw2v.best_config": chosen})
     # the best child's settings under the same names: the parent's row in the runs table reads
@@ -228,13 +227,18 @@ def finish_replayed_sweep(tracking_uri: str, experiment: str, sweep_id: str, out
     return status
 
 
-def describe_job(row: dict, rows: list[dict]) -> str:
-    """A child run by the values of the sweep's axes (the overrides that made its job)."""
+def job_axes(params: dict, rows: list[dict]) -> list[str]:
+    """The sweep's axes a child's params have: window, K, dim first, then the other swept keys."""
     from nbw2v.app.report import swept_axes
 
-    axes = [k for k in ("model.window", "loss.K", "model.dim", *swept_axes(rows)) if k in row.get("params", {})]
+    return [k for k in dict.fromkeys(("model.window", "loss.K", "model.dim", *swept_axes(rows))) if k in params]
+
+
+def describe_job(row: dict, rows: list[dict]) -> str:
+    """A child run by the values of the sweep's axes (the overrides that made its job)."""
+    axes = job_axes(row.get("params", {}), rows)
     varying = [k for k in axes if len({r.get("params", {}).get(k) for r in rows}) > 1] or axes
-    return " ".join(f"{k}={row['params'][k]}" for k in dict.fromkeys(varying)) or row["run_id"]
+    return " ".join(f"{k}={row['params'][k]}" for k in varying) or row["run_id"]
 
 
 def close_lost_attempts(tracking_uri: str, rows: list[dict]) -> list[str]:

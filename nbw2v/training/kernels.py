@@ -245,10 +245,11 @@ def train_chunk(input_vectors, output_vectors, corpus, chunk, epoch, sched, tabl
             center = sentence[t]
             if hs:  # the center word's Huffman path, shared by its contexts
                 m = tree.lens[center]
+                label_rows = n_ctx if sched.shared_negatives and sched.arch != ARCH_CBOW else 1  # one step's contexts
                 for q in range(m):  # the hot nodes' rows: this thread's private copies
                     p = tree.points[center, q]
                     path_rows[q] = p if p < hot_lo else hot_base + (p - hot_lo)
-                    for i in range(n_ctx if sched.shared_negatives and sched.arch != ARCH_CBOW else 1):
+                    for i in range(label_rows):
                         path_labels[i * m + q] = tree.labels[center, q]
                 rows, row_labels = path_rows, path_labels  # the first m (no slices: see window_step)
             elif sched.arch == ARCH_CBOW or sched.shared_negatives:  # the center word and K negatives
