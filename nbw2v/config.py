@@ -150,6 +150,12 @@ class EvalConfig:
     #: words drawn in 2-D as the CS224N assignment does (word_vectors.png: center and outside
     #: vectors side by side, projected on the top two principal axes); [] draws nothing
     plot_words: list[str] = field(default_factory=list)
+    #: subtract the mean vector before measuring similarities (scores, neighbours, predictions);
+    #: for small or under-trained vectors that share one dominant direction (the course preset)
+    center: bool = False
+    #: also remove the top D principal directions ("all-but-the-top", Mu and Viswanath 2018;
+    #: implies centring; 0: none)
+    remove_top: int = 0
     #: gradient check on real (center, context, negatives) tuples before training
     gradcheck: bool = True
     #: tuples sampled for that check
@@ -320,6 +326,16 @@ def validate(cfg: Any) -> None:
         _int_in(cfg, "eval.restrict", 0, hint=" (0: all words)")
         _int_in(cfg, "eval.gradcheck_samples", 1, 1000)
         _int_in(cfg, "eval.gradcheck_every", 0, hint=" (0: only before training)")
+        if not isinstance(_get(cfg, "eval.center"), bool):
+            raise ConfigError(f"eval.center={_get(cfg, 'eval.center')!r}: expected true or false")
+        dim = _get(cfg, "model.dim") if hasattr(cfg, "model") else None
+        _int_in(
+            cfg,
+            "eval.remove_top",
+            0,
+            dim - 1 if isinstance(dim, int) and dim > 1 else None,
+            hint=" (principal directions removed before evaluating; below model.dim)",
+        )
         for item in _get(cfg, "eval.similarity"):
             if item not in SIMILARITY_SETS and not Path(item).expanduser().is_file():
                 raise ConfigError(

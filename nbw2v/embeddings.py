@@ -91,6 +91,33 @@ class Embeddings:
         top = np.argsort(-scores)[:topn]
         return [(self.words[i], float(scores[i])) for i in top if np.isfinite(scores[i])]
 
+    def postprocessed(self, center: bool = False, remove_top: int = 0) -> Embeddings:
+        """A copy with the common direction taken out: ``center`` subtracts the mean vector;
+        ``remove_top`` D > 0 also projects out the top D principal directions of the centred
+        vectors ("all-but-the-top", Mu and Viswanath 2018; implies centring). Small or
+        under-trained vectors often share one dominant direction that makes every cosine near
+        1; this removes it before similarities are measured. No change when both are off."""
+        if not center and remove_top <= 0:
+            return self
+        if remove_top >= self.dim:
+            raise ValueError(f"remove_top={remove_top}: must be below the dimension {self.dim}")
+        x = self.vectors.astype(np.float64)
+        x -= x.mean(axis=0)
+        if remove_top > 0:
+            _, _, vt = np.linalg.svd(x, full_matrices=False)
+            top = vt[:remove_top]
+            x -= (x @ top.T) @ top
+        out = Embeddings(self.vocab, x.astype(np.float32), self.output_vectors)
+        out.stats = getattr(self, "stats", {})
+        return out
+
+    @staticmethod
+    def describe_postprocessing(center: bool, remove_top: int) -> str:
+        """'' when off; else e.g. 'centred, top 1 principal component removed'."""
+        if remove_top > 0:
+            return f"centred, top {remove_top} principal component{'s' if remove_top > 1 else ''} removed"
+        return "centred" if center else ""
+
     # ---- files ---------------------------------------------------------------------------------
 
     def save(self, path: str | Path, fmt: str | None = None) -> Path:

@@ -137,6 +137,10 @@ def test_experiment_cs224n_is_the_assignments_setting():
         20000,
     )
     assert len(cfg.eval.plot_words) == 24 and cfg.eval.plot_words[:3] == ["great", "cool", "brilliant"]
+    # the 10-d vectors share one dominant direction: evaluated centred, the top direction removed
+    assert (cfg.eval.center, cfg.eval.remove_top) == (True, 1)
+    default = to_config(_compose())
+    assert (default.eval.center, default.eval.remove_top) == (False, 0)
 
 
 def test_minibatch_training_learns_and_reports_the_cost(tmp_path):

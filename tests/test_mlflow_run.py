@@ -102,6 +102,35 @@ def test_a_run_is_recorded_completely(store, tiny_corpus):
     assert "king" in Embeddings.load(Path(local) / "vectors.bin")
     table = Path(client.download_artifacts(run.info.run_id, "neighbours.md")).read_text()
     assert "| king |" in table and "not in the vocabulary" in table
+    assert "centred" not in table and "nbw2v.eval_postprocess" not in tags  # off by default
+    # per-item predictions: the scores rebuilt from them equal the logged ones
+    from nbw2v.evaluation.predictions import from_json
+
+    text = Path(client.download_artifacts(run.info.run_id, "eval/predictions.json")).read_text()
+    results, options = from_json(text)
+    assert options == {"restrict": 30000, "method": "3cosadd", "case_insensitive": True, "center": False} | {
+        "remove_top": 0
+    }
+    by_name = {r.name: r for r in results}
+    assert by_name["complete_pairs"].spearman == pytest.approx(metrics["eval/complete_pairs_spearman"])
+    assert by_name["google"].used / by_name["google"].total == pytest.approx(metrics["eval/analogy_coverage"])
+    assert len(by_name["wordsim353"].cosines) == 353
+
+
+def test_centring_is_applied_to_scores_neighbours_and_predictions(store, tiny_corpus):
+    cfg = _cfg(store, tiny_corpus, "centred")
+    cfg.eval.center, cfg.eval.remove_top = True, 1
+    cfg.eval.gradcheck_every = 0
+    emb, metrics = run_experiment(cfg, progress=SilentProgress())
+    client, run = _only_run(store, "centred")
+    assert run.data.tags["nbw2v.eval_postprocess"] == "centred, top 1 principal component removed"
+    table = Path(client.download_artifacts(run.info.run_id, "neighbours.md")).read_text()
+    assert table.startswith("Cosines of the vectors centred, top 1 principal component removed")
+    view = emb.postprocessed(True, 1)
+    first = view.most_similar("king", topn=1)[0]
+    assert f"| king | {first[0]} {first[1]:.2f}" in table  # the table is of the changed vectors
+    text = Path(client.download_artifacts(run.info.run_id, "eval/predictions.json")).read_text()
+    assert '"center":true,"remove_top":1' in text
 
 
 def test_a_diverging_run_is_marked_failed_with_the_reason(store, tiny_corpus):

@@ -297,10 +297,18 @@ def test_seeds_are_pooled_per_configuration_and_ties_with_the_best_are_named(tmp
 @pytest.mark.slow
 def test_a_2x2_sweep_with_2_seeds_reports_4_configurations(tmp_path):
     store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    import itertools
+    import json
+
+    import numpy as np
+
+    words = "the king and queen rule water flows to sea".split()
+    scores = np.random.default_rng(0).uniform(0, 10, 36)
+    combos = itertools.combinations(words, 2)
     pairs = tmp_path / "pairs.tsv"
-    pairs.write_text("king\tqueen\t9\nwater\tsea\t7\nking\tsea\t1\nthe\tto\t2\nrule\tflows\t3\n")
+    pairs.write_text("".join(f"{a}\t{b}\t{s:.1f}\n" for (a, b), s in zip(combos, scores, strict=True)))
     proc = subprocess.run(
-        [*tiny_sweep_command(tmp_path, store), "seed=1,2", f"eval.similarity=[{pairs}]"],
+        [*tiny_sweep_command(tmp_path, store), "seed=1,2", f"eval.similarity=[{pairs}]", "logger.save_vectors=none"],
         capture_output=True,
         text=True,
         cwd=tmp_path,
@@ -312,6 +320,27 @@ def test_a_2x2_sweep_with_2_seeds_reports_4_configurations(tmp_path):
     configs = text.split("## Configurations")[1].split("## Runs")[0]
     assert configs.count("| window ") == 4 and configs.count("| 2 |") == 4  # 4 configurations x 2 seeds
     assert "Best: window " in configs
+    # the best and the ties come from the seed- and item-aware comparison, Holm-adjusted
+    assert configs.count("seeds + items, p=") == 3 and "Holm-adjusted together" in configs
+    # sweep children saved no vectors, yet compare: a cell by its axes (both seeds), and two runs
+    client = MlflowClient(store)
+    _, children = sweep_runs(client, "nbw2v")
+    assert not client.list_artifacts(children[0].info.run_id, "vectors")
+    sweep_id = children[0].data.tags["nbw2v.sweep_id"]
+    nbw2v = str(Path(sys.executable).parent / "nbw2v")
+    base = [nbw2v, "compare", "--tracking-uri", store, "--sweep", sweep_id]
+    proc = subprocess.run([*base, "window=2,K=2", "window=3,K=5", "--json"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout)
+    (row,) = out["differences"]
+    assert row["name"] == "pairs" and row["n_a"] == row["n_b"] == 2 and row["seeds_included"]
+    assert len(out["runs_a"]) == 2
+    one, other = children[0].info.run_id, children[1].info.run_id
+    proc = subprocess.run([*base, one, other], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "Seed noise is NOT included" in proc.stdout and "seed sd (store)" in proc.stdout
+    proc = subprocess.run([*base, "window=2", "window=3,K=5"], capture_output=True, text=True)
+    assert proc.returncode == 2 and "matches 2 configurations (loss.K in {2, 5})" in proc.stderr
 
 
 def test_a_lost_attempt_is_closed_and_a_finished_retry_counts(tmp_path):

@@ -141,8 +141,12 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     emb, run_id = _load_vectors(args.vectors, args.tracking_uri)
     if args.suite:
         args.similarity, args.analogies = list(SUITE_SIMILARITY), ",".join(SUITE_ANALOGIES)
+    elif args.similarity is None and args.analogies is None:
+        args.similarity, args.analogies = ["wordsim353", "simlex999"], "google"
+    post = _postprocess(args)
+    view = emb.postprocessed(args.center or args.remove_top > 0, args.remove_top)
     results = evaluate_configured(
-        emb, args.similarity, args.analogies, args.restrict or None, not args.case_sensitive, args.method
+        view, args.similarity or [], args.analogies or "", args.restrict or None, not args.case_sensitive, args.method
     )
     metrics = results_to_metrics(results)
     if args.json:
@@ -175,7 +179,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
                 )
         print(json.dumps(report, indent=2))
     else:
-        print(f"{args.vectors}: {len(emb):,} words, dimension {emb.dim}")
+        print(f"{args.vectors}: {len(emb):,} words, dimension {emb.dim}" + (f" ({post})" if post else ""))
         for r in results:
             print("  " + r.summary())
     if args.log_to_run:
@@ -192,29 +196,9 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
-    from nbw2v.evaluation.compare import compare_results, compare_table
-    from nbw2v.evaluation.evaluate import SUITE_ANALOGIES, SUITE_SIMILARITY, evaluate_configured
+    from nbw2v.app.compare import run_compare
 
-    if args.restrict < 0:
-        raise ValueError(f"--restrict: expected an integer >= 0 (0: all words), got {args.restrict}")
-    if args.suite:
-        args.similarity, args.analogies = list(SUITE_SIMILARITY), ",".join(SUITE_ANALOGIES)
-    results = []
-    for source in (args.a, args.b):
-        emb, _ = _load_vectors(source, args.tracking_uri)
-        results.append(
-            evaluate_configured(
-                emb, args.similarity, args.analogies, args.restrict or None, not args.case_sensitive, args.method
-            )
-        )
-    differences = compare_results(*results)
-    if args.json:
-        fields = ("name", "metric", "a", "b", "diff", "ci", "shared", "total")
-        rows = [{**{f: getattr(d, f) for f in fields}, "verdict": d.verdict} for d in differences]
-        print(json.dumps({"a": args.a, "b": args.b, "differences": rows}, indent=2))
-    else:
-        print(compare_table(differences, args.a, args.b), end="")
-    return 0
+    return run_compare(args)
 
 
 def _parse_query(text: str) -> tuple[list[str], list[str]]:
@@ -255,6 +239,12 @@ def _cmd_neighbors(args: argparse.Namespace) -> int:
 
 VECTORS_HELP = (
     "word2vec text or binary file (auto-detected), nbw2v .npz, or an MLflow run: its id or runs:/<id>/vectors"
+)
+
+
+SIDE_HELP = (
+    "run ids, runs:/<id>/vectors or vectors files, comma-separated (A1,A2,A3: seeds), or a filter on the axes "
+    "(window=10,K=15)"
 )
 
 
@@ -323,16 +313,27 @@ def _cmd_runs(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_benchmark_arguments(p: argparse.ArgumentParser) -> None:
-    """Which benchmarks: shared by ``nbw2v eval`` and ``nbw2v compare``."""
+def _postprocess(args: argparse.Namespace) -> str:
+    from nbw2v.embeddings import Embeddings
+
+    if args.remove_top < 0:
+        raise ValueError(f"--remove-top: expected an integer >= 0, got {args.remove_top}")
+    return Embeddings.describe_postprocessing(args.center, args.remove_top)
+
+
+def _add_benchmark_arguments(p: argparse.ArgumentParser, runs_default: bool = False) -> None:
+    """Which benchmarks and how: shared by ``nbw2v eval`` and ``nbw2v compare``."""
+    when_runs = "; runs: the benchmarks they were scored on" if runs_default else ""
     p.add_argument(
         "--similarity",
         nargs="*",
-        default=["wordsim353", "simlex999"],
-        help="wordsim353, simlex999 or files of word1<TAB>word2<TAB>score (default: both bundled sets)",
+        default=None,
+        help=f"wordsim353, simlex999 ... or files of word1<TAB>word2<TAB>score (default: those two{when_runs})",
     )
     p.add_argument(
-        "--analogies", default="google", help="'google', 'msr' (bundled), a file, several with commas, or '' to skip"
+        "--analogies",
+        default=None,
+        help=f"'google', 'msr' (bundled), a file, several with commas, or '' to skip (default: google{when_runs})",
     )
     p.add_argument(
         "--suite",
@@ -347,6 +348,14 @@ def _add_benchmark_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--method", choices=["3cosadd", "3cosmul"], default="3cosadd", help="analogy method")
     p.add_argument("--case-sensitive", action="store_true", help="match words exactly (default: caseless)")
+    p.add_argument("--center", action="store_true", help="subtract the mean vector first (as eval.center)")
+    p.add_argument(
+        "--remove-top",
+        type=int,
+        default=0,
+        metavar="D",
+        help="also remove the top D principal directions (all-but-the-top, Mu and Viswanath 2018; as eval.remove_top)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -397,13 +406,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "compare",
-        help="is A better than B? paired differences per benchmark with bootstrap 95%% intervals",
+        help="is A better than B? per benchmark, seeds and items as noise, Holm-adjusted verdicts",
+        description=(
+            "Each side is one run or a group (seeds of one configuration): comma-separated run ids, "
+            "runs:/<id>/vectors or vectors files (A1,A2,A3), or a filter on the axes selecting a sweep "
+            "cell's seeds (window=10,K=15 with --sweep ID). With 2+ runs on a side the intervals include "
+            "seed noise; verdicts are Holm-adjusted over the benchmarks."
+        ),
     )
-    p.add_argument("a", help="vectors A: " + VECTORS_HELP)
-    p.add_argument("b", help="vectors B (same forms)")
-    _add_benchmark_arguments(p)
+    p.add_argument("a", help="side A: " + SIDE_HELP)
+    p.add_argument("b", help="side B (same forms)")
+    _add_benchmark_arguments(p, runs_default=True)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--tracking-uri", default="", help="MLflow store of runs given as A or B (default ./mlflow.db)")
+    from nbw2v.app.compare import add_arguments
+
+    add_arguments(p)
     p.set_defaults(func=_cmd_compare)
 
     p = sub.add_parser(

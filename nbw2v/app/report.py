@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from nbw2v.tracking.run_store import defines_config
 from nbw2v.tracking.tracker import resolve_tracking_uri, with_retry
 
 COLUMNS = [
@@ -62,10 +63,6 @@ def load_sweep(tracking_uri: str, experiment: str, sweep_id: str = "", filter_st
     return parent, rows
 
 
-#: params that never define a configuration of a sweep
-_NOT_AXES = ("logger.", "train.threads", "train.checkpoint", "train.resume", "train.report_every_s", "data.cache")
-#: replicates, not configurations: runs differing only in these are pooled (mean across seeds)
-_REPLICATE = ("seed",)
 _SHORT = {"model.window": "window", "loss.K": "K", "model.dim": "dim"}
 
 
@@ -74,12 +71,7 @@ def swept_axes(rows: list[dict]) -> list[str]:
     column): every axis of the sweep, e.g. ``train.lr`` in an Optuna study."""
     keys = sorted({k for r in rows for k in r.get("params", {})})
     return [
-        k
-        for k in keys
-        if k not in _SHORT
-        and k not in _REPLICATE
-        and not k.startswith(_NOT_AXES)
-        and len({r.get("params", {}).get(k) for r in rows}) > 1
+        k for k in keys if k not in _SHORT and defines_config(k) and len({r.get("params", {}).get(k) for r in rows}) > 1
     ]
 
 
@@ -107,15 +99,61 @@ def ranking_metric(rows: list[dict]) -> tuple[str, str]:
     return keys[0][len("eval/") : -len("_spearman")], keys[0]
 
 
+def attach_predictions(rows: list[dict], tracking_uri: str = "") -> int:
+    """Each FINISHED row's per-item results (``row["results"]``) from its logged predictions,
+    for the seed- and item-aware comparison of the report; returns how many runs had them."""
+    from nbw2v.evaluation.predictions import PredictionsError, from_json
+    from nbw2v.tracking import run_store
+
+    client = run_store.client_for(tracking_uri)
+    found = 0
+    for row in rows:
+        if row["status"] != "FINISHED":
+            continue
+        text = run_store.run_predictions(client, row["run_id"])
+        if text is None:
+            continue
+        try:
+            row["results"], _ = from_json(text, row["run_id"])
+        except PredictionsError:
+            continue
+        found += 1
+    return found
+
+
+def _benchmark_results(members: list[dict], name: str) -> list | None:
+    """One configuration's per-run results on the benchmark ``name`` (None: a run lacks them)."""
+    from nbw2v.evaluation.evaluate import SimilarityResult
+
+    out = []
+    for m in members:
+        hit = next(
+            (r for r in m.get("results") or () if isinstance(r, SimilarityResult) and r.name == name),
+            None,
+        )
+        if hit is None:
+            return None
+        out.append(hit)
+    return out
+
+
 def pooled_configs(rows: list[dict]) -> list[dict]:
     """One entry per configuration over its FINISHED runs (seeds): n, mean, sd and a 95%
-    interval of the mean - a t-interval across seeds for n >= 2, the run's own bootstrap
-    interval over the benchmark's pairs for n = 1 - then which configurations are tied with
-    the best: Welch's t-test across seeds (p >= 0.05) when both have >= 2 seeds, else
-    overlapping 95% intervals (a screen, weaker than a test). Best first."""
+    interval of the mean (a t-interval across seeds for n >= 2, the run's own bootstrap interval
+    over the benchmark's pairs for n = 1), then which configurations are tied with the best.
+
+    Where the runs logged per-item predictions, each configuration is compared with the best by
+    :func:`nbw2v.evaluation.compare.compare_benchmark` (seed noise pooled across the seeds of
+    both, item noise by a paired bootstrap over the pairs), and the comparisons with the best are
+    Holm-adjusted together (5% family-wise): "tied" means not shown worse. Without predictions
+    (runs of older versions): Welch's t-test across seeds (n >= 2 both) or overlapping 95%
+    intervals (a screen, weaker than a test). Best first."""
     from scipy import stats
 
+    from nbw2v.evaluation.compare import ALPHA, compare_benchmark, holm
+
     label, ci_key = ranking_metric(rows)
+    bench = ci_key[len("eval/") : -len("_spearman")]
 
     def score(r):
         value = r.get("metrics", {}).get(ci_key)
@@ -136,15 +174,30 @@ def pooled_configs(rows: list[dict]) -> list[dict]:
             low, high = metrics.get(f"{ci_key}_ci_low"), metrics.get(f"{ci_key}_ci_high")
             ci = (low, high) if low is not None and high is not None else None
         out.append(
-            {"key": key, "axes": axes, "n": n, "mean": mean, "sd": sd, "ci": ci, "values": values, "metric": label}
+            {
+                "key": key,
+                "axes": axes,
+                "n": n,
+                "mean": mean,
+                "sd": sd,
+                "ci": ci,
+                "values": values,
+                "metric": label,
+                "results": _benchmark_results(members, bench),
+            }
         )
     out.sort(key=lambda c: -c["mean"])
     if not out:
         return out
     best = out[0]
+    paired = []  # compared through per-item predictions: Holm-adjusted together below
     for c in out:
         if c is best:
             c["tied"], c["test"] = True, "best"
+        elif c["results"] is not None and best["results"] is not None:
+            d = compare_benchmark(best["results"], c["results"])
+            c["p"], c["seeds_included"] = d.p if d.p is not None else 1.0, d.seeds_included
+            paired.append(c)
         elif c["n"] > 1 and best["n"] > 1:
             p = float(stats.ttest_ind(c["values"], best["values"], equal_var=False).pvalue)
             c["tied"], c["test"] = (not p < 0.05), f"Welch t across seeds, p={p:.3f}"
@@ -155,26 +208,45 @@ def pooled_configs(rows: list[dict]) -> list[dict]:
             )
         else:
             c["tied"], c["test"] = False, "no interval"
+    for c, adjusted in zip(paired, holm([c["p"] for c in paired]), strict=True):
+        what = "seeds + items" if c["seeds_included"] else "items only"
+        c["tied"] = not adjusted < ALPHA
+        c["test"] = f"{what}, p={c['p']:.3f}, Holm {adjusted:.3f}"
     return out
 
 
 def _tests_explained(configs: list[dict], metric: str) -> list[str]:
     """What "tied with the best" meant for these configurations, one paragraph per test used."""
     out = []
-    if any(c["test"].startswith("Welch") for c in configs):
+    tests = [c["test"] for c in configs]
+    if any(t.startswith("seeds + items") for t in tests):
         out.append(
-            "Across seeds (Welch's t-test, 5%), the test sees training noise only: it says whether a "
-            f"configuration reliably scores higher on these {metric} pairs, not whether the gap would "
-            "hold on other word pairs (the runs' bootstrap intervals over the pairs, logged as "
-            "*_ci_low/_ci_high, measure that; `nbw2v compare` tests two models' vectors on the same pairs)."
+            "Each configuration is compared with the best on the runs' per-item predictions: the difference of "
+            f"their mean {metric} over the seeds, with seed noise (the runs' spread, pooled) and item noise (a paired "
+            f"bootstrap over the {metric} pairs) in its standard error; the comparisons with the best are "
+            'Holm-adjusted together (5% family-wise). "Tied" means not shown worse: a difference that would '
+            "hold for other seeds and other word pairs like these could still be smaller than the test can see."
         )
-    if any(c["test"].startswith("95% intervals") for c in configs):
+    if any(t.startswith("items only") for t in tests):
         out.append(
-            "Where a configuration has one seed, its interval is the run's bootstrap 95% interval over "
-            f"the {metric} pairs, and it counts as tied with the best when the two intervals overlap: a "
-            "screen, not a test (overlapping intervals can still differ under a paired test, and one "
-            "seed says nothing of training noise). For a test, give every cell seeds (`seed=1,2,3` in "
-            "the grid) or run `nbw2v compare` on two saved models."
+            "One seed per configuration: each configuration is compared with the best on the same "
+            f"{metric} pairs (a paired bootstrap, Holm-adjusted over the comparisons), but seed noise is not "
+            "included: cells closer than the typical seed spread (two runs of one configuration differ by up to "
+            "about 2.8 times the sd of a score across seeds) cannot be told apart by one seed each, whatever the "
+            "test says. Give every cell seeds (`seed=1,2,3` in the grid) to include it."
+        )
+    if any(t.startswith("Welch") for t in tests):
+        out.append(
+            "Across seeds (Welch's t-test, 5%; these runs logged no per-item predictions), the test sees training "
+            f"noise only: it says whether a configuration reliably scores higher on these {metric} pairs, not "
+            "whether the gap would hold on other word pairs."
+        )
+    if any(t.startswith("95% intervals") for t in tests):
+        out.append(
+            "Where a configuration has one seed (and no per-item predictions), its interval is the run's bootstrap "
+            f"95% interval over the {metric} pairs, and it counts as tied with the best when the two intervals "
+            "overlap: a screen, not a test (overlapping intervals can still differ under a paired test, and one "
+            "seed says nothing of training noise). For a test, give every cell seeds (`seed=1,2,3` in the grid)."
         )
     return out
 
@@ -461,6 +533,7 @@ def main(argv=None) -> int:
         return 1
     import time
 
+    attach_predictions(rows, args.tracking_uri)
     default = args.sweep_id or time.strftime("filter-%Y%m%d-%H%M%S")  # a second --filter report never overwrites
     out = Path(args.out or Path("reports") / default)
     paths = build_report(rows, out, title=f"sweep {args.sweep_id}" if args.sweep_id else args.filter)

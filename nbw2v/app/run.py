@@ -21,6 +21,7 @@ import numpy as np
 from nbw2v import __version__
 from nbw2v.config import validate
 from nbw2v.embeddings import Embeddings
+from nbw2v.evaluation import predictions
 from nbw2v.evaluation.evaluate import evaluate_configured, results_to_metrics
 from nbw2v.gradcheck import check_training_tuples
 from nbw2v.losses import huffman_tree
@@ -77,10 +78,33 @@ def _git_commit() -> str | None:
     return out.stdout.strip() if out.returncode == 0 else None
 
 
+def eval_options(eval_cfg) -> dict:
+    """The options a run's scores were made with (recorded beside its per-item predictions)."""
+    return {
+        "restrict": int(eval_cfg.restrict),
+        "method": "3cosadd",
+        "case_insensitive": True,
+        "center": bool(eval_cfg.center),
+        "remove_top": int(eval_cfg.remove_top),
+    }
+
+
+def postprocessing(eval_cfg) -> str:
+    """'' or how the vectors are changed before evaluation ('centred, top 1 principal ...')."""
+    return Embeddings.describe_postprocessing(bool(eval_cfg.center), int(eval_cfg.remove_top))
+
+
+def evaluate_results(emb: Embeddings, eval_cfg) -> list:
+    """The configured evaluations (on the post-processed vectors when ``eval.center`` or
+    ``eval.remove_top`` asks for it), per benchmark with per-item predictions."""
+    view = emb.postprocessed(bool(eval_cfg.center), int(eval_cfg.remove_top))
+    return evaluate_configured(view, eval_cfg.similarity, eval_cfg.analogies, eval_cfg.restrict)
+
+
 def evaluate_embeddings(emb: Embeddings, eval_cfg, notes: list[str] | None = None) -> dict[str, float]:
     """The configured evaluations as flat metrics (``eval/<set>_spearman`` with coverage);
     ``notes`` collects why a covered set has no score."""
-    results = evaluate_configured(emb, eval_cfg.similarity, eval_cfg.analogies, eval_cfg.restrict)
+    results = evaluate_results(emb, eval_cfg)
     if notes is not None:
         notes.extend(r.summary() for r in results if getattr(r, "note", ""))
     return results_to_metrics(results)
@@ -127,8 +151,11 @@ def summarize(metrics: dict[str, float]) -> str:
     return ", ".join(parts)
 
 
-def neighbours_table(emb: Embeddings, words: list[str], topn: int = 10) -> str:
-    lines = ["| word | nearest neighbours (cosine) |", "|---|---|"]
+def neighbours_table(emb: Embeddings, words: list[str], topn: int = 10, postprocess: str = "") -> str:
+    """Markdown: each word's nearest neighbours; ``postprocess`` names how ``emb`` was changed
+    (e.g. 'centred'), said above the table."""
+    lines = [f"Cosines of the vectors {postprocess} (eval.center, eval.remove_top).", ""] if postprocess else []
+    lines += ["| word | nearest neighbours (cosine) |", "|---|---|"]
     for word in words:
         if word in emb:
             cells = ", ".join(f"{w} {s:.2f}" for w, s in emb.most_similar(word, topn=topn))
@@ -333,10 +360,15 @@ def _tracked_run(cfg, tracker, resolved_config, overrides, progress, threads, di
         final[0] = emb.stats.get("final_checkpoint", "")
         words = int(emb.stats["train_words"] * cfg.train.epochs)
         phase[0] = "evaluating the vectors"
-        notes: list[str] = []
-        metrics = evaluate_embeddings(emb, cfg.eval, notes)
+        results = evaluate_results(emb, cfg.eval)
+        notes = [r.summary() for r in results if getattr(r, "note", "")]
+        metrics = results_to_metrics(results)
         tracker.log_metrics(metrics, step=words)
-        progress.message("nbw2v: " + summarize(metrics))
+        tracker.log_text(predictions.to_json(results, eval_options(cfg.eval)), predictions.ARTIFACT)
+        post = postprocessing(cfg.eval)
+        if post:
+            tracker.set_tags({"nbw2v.eval_postprocess": post})
+        progress.message("nbw2v: " + (f"(vectors {post}) " if post else "") + summarize(metrics))
         for note in notes:
             progress.message(f"nbw2v: {note}")
         if notes:
@@ -397,7 +429,9 @@ def _log_artifacts(cfg, tracker, emb: Embeddings) -> None:
     )
     if not tracker.keeps_artifacts:  # logger.name=none: skip the plot and the vectors file
         return
-    tracker.log_text(neighbours_table(emb, list(cfg.eval.probe_words)), "neighbours.md")
+    view = emb.postprocessed(bool(cfg.eval.center), int(cfg.eval.remove_top))
+    table = neighbours_table(view, list(cfg.eval.probe_words), postprocess=postprocessing(cfg.eval))
+    tracker.log_text(table, "neighbours.md")
     with tempfile.TemporaryDirectory() as tmp:
         if "costs" in stats:  # train.sgd=minibatch: the assignment's cost against the iteration
             png = Path(tmp) / "cost_curve.png"

@@ -162,12 +162,16 @@ def conclude_sweep(tracker: MlflowTracker, rows: list[dict], out: Path, sweep_id
     """The end of a sweep on its (open) parent run: lost attempts closed, the report built into
     ``out`` and logged, the best child's scores and config on the parent, the counts as tags.
     Returns the parent's status (FINISHED when every configuration's latest run FINISHED)."""
-    from nbw2v.app.report import build_report
+    from nbw2v.app.report import attach_predictions, build_report
 
     for line in close_lost_attempts(tracker.tracking_uri, rows):
         print(f"nbw2v sweep: {line}", file=sys.stderr)
     statuses = [r["status"] for r in latest_attempts(rows)]
     try:
+        try:  # per-item predictions: the report's seed- and item-aware comparison with the best
+            attach_predictions(rows, tracker.tracking_uri)
+        except Exception as exc:  # noqa: BLE001  (the report falls back to the logged scores)
+            print(f"nbw2v sweep: per-item predictions not read ({type(exc).__name__}: {exc})", file=sys.stderr)
         for path in build_report(rows, out, title=f"sweep {sweep_id}"):
             tracker.log_artifact(path, "report")
         print(f"nbw2v sweep: report in {out}", file=sys.stderr)

@@ -15,6 +15,8 @@ same restriction and case handling (tested).
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -68,6 +70,12 @@ class VocabView:
 
     def get(self, word: str) -> int | None:
         return self.index.get(self.key(word))
+
+
+def items_digest(items) -> str:
+    """A short digest of a benchmark's items (words and gold scores, or questions): predictions
+    made on another version of a file are never compared item by item with these."""
+    return hashlib.sha1(json.dumps(items, separators=(",", ":")).encode()).hexdigest()[:16]
 
 
 def read_similarity_pairs(path: str | Path) -> list[tuple[str, str, float]]:
@@ -129,6 +137,8 @@ class SimilarityResult:
     #: per pair of the file: the model's cosine (NaN where not covered) and the human score
     cosines: np.ndarray | None = None
     human: np.ndarray | None = None
+    #: :func:`items_digest` of the file's pairs
+    digest: str = ""
 
     @property
     def coverage(self) -> float:
@@ -163,7 +173,7 @@ def evaluate_similarity(
     covered = np.isfinite(cosines)
     model, human = cosines[covered], scores[covered]
     name = name or Path(path).stem
-    per_pair = {"cosines": cosines, "human": scores}
+    per_pair = {"cosines": cosines, "human": scores, "digest": items_digest(pairs)}
     if len(model) < 2:
         note = "" if not len(model) else "one pair covered, a correlation needs two"
         return SimilarityResult(name, None, None, len(model), len(pairs), missing, note, **per_pair)
@@ -193,6 +203,8 @@ class AnalogyResult:
     name: str = "google"
     #: per question of the file, in order: 1 right, 0 wrong, -1 not covered
     outcomes: np.ndarray | None = None
+    #: :func:`items_digest` of the file's questions
+    digest: str = ""
 
     @functools.cached_property
     def ci(self) -> tuple[float, float] | None:
@@ -269,7 +281,7 @@ def evaluate_analogies(
     view = VocabView(emb, restrict, case_insensitive)
     unit = emb.unit_vectors[: view.limit]
     name = "google" if Path(path) == GOOGLE_ANALOGIES else name or Path(path).stem
-    result = AnalogyResult(method, 0, 0, sum(len(q) for _, q in sections), name=name)
+    result = AnalogyResult(method, 0, 0, sum(len(q) for _, q in sections), name=name, digest=items_digest(sections))
     outcomes = []
     for section, questions in sections:
         ids = [[view.get(w) for w in q] for q in questions]
