@@ -181,13 +181,60 @@ def store_seed_spread(client, sources: list[Source], differences) -> dict[str, t
     return out
 
 
+def default_options(**changes) -> dict:
+    """The evaluation options of a run's default ``eval`` config (what ``nbw2v compare`` asks
+    when given no option), with ``changes``."""
+    from nbw2v.config import ANALOGY_RESTRICT
+
+    options = {"restrict": ANALOGY_RESTRICT, "method": "3cosadd", "case_insensitive": True}
+    return {**options, "center": False, "remove_top": 0, **changes}
+
+
+@dataclass
+class Comparison:
+    differences: list
+    labels: list[str]
+    sides: list[list[Source]]
+    #: {benchmark: (sd, where)} from the store, when the comparison itself has no seeds
+    spread: dict
+
+
+def compare_sides(
+    a: str, b: str, request: Request, tracking_uri: str = "", sweep: str = "", experiment: str = "", log=None
+) -> Comparison:
+    """Resolve both sides, score every run on the same benchmarks, compare (Holm-adjusted)."""
+    from nbw2v.evaluation.compare import compare_groups
+    from nbw2v.tracking import run_store
+
+    clients: list = []
+
+    def client():
+        if not clients:
+            clients.append(run_store.client_for(tracking_uri))
+        return clients[0]
+
+    sides = [parse_side(t, client, sweep, experiment) for t in (a, b)]
+    every = sides[0] + sides[1]
+    for i, source in enumerate(every, 1):
+        if log:
+            log(f"scoring {i}/{len(every)}: {source.label}")
+        load_results(source, request, client, tracking_uri)
+    automatic_request(every, request)
+    differences = compare_groups(*([s.results for s in side] for side in sides))
+    if not differences:
+        raise ValueError("no benchmark is common to both sides: name one with --similarity/--analogies")
+    seeds = any(d.seeds_included for d in differences)
+    spread = {} if seeds or not any(s.run_id for s in every) else store_seed_spread(client(), every, differences)
+    labels = [_side_label(t, side) for t, side in zip((a, b), sides, strict=True)]
+    return Comparison(differences, labels, sides, spread)
+
+
 def run_compare(args) -> int:
     import json
     import sys
 
-    from nbw2v.evaluation.compare import compare_groups, compare_table
+    from nbw2v.evaluation.compare import compare_table
     from nbw2v.evaluation.evaluate import SUITE_ANALOGIES, SUITE_SIMILARITY
-    from nbw2v.tracking import run_store
 
     if args.restrict < 0:
         raise ValueError(f"--restrict: expected an integer >= 0 (0: all words), got {args.restrict}")
@@ -196,41 +243,26 @@ def run_compare(args) -> int:
     similarity, analogies = args.similarity, args.analogies
     if args.suite:
         similarity, analogies = list(SUITE_SIMILARITY), ",".join(SUITE_ANALOGIES)
+    options = default_options(
+        restrict=args.restrict,
+        method=args.method,
+        case_insensitive=not args.case_sensitive,
+        center=bool(args.center or args.remove_top),
+        remove_top=args.remove_top,
+    )
     request = Request(
-        similarity,
-        None if analogies is None else [a.strip() for a in analogies.split(",") if a.strip()],
-        {
-            "restrict": args.restrict,
-            "method": args.method,
-            "case_insensitive": not args.case_sensitive,
-            "center": bool(args.center or args.remove_top),
-            "remove_top": args.remove_top,
-        },
+        similarity, None if analogies is None else [a.strip() for a in analogies.split(",") if a.strip()], options
     )
     if request.similarity is not None and request.analogies is None:
         request.analogies = []
     if request.analogies is not None and request.similarity is None:
         request.similarity = []
-    clients: list = []
 
-    def client():
-        if not clients:
-            clients.append(run_store.client_for(args.tracking_uri))
-        return clients[0]
+    def log(text: str) -> None:
+        print(f"nbw2v compare: {text}", file=sys.stderr)
 
-    sides = [parse_side(t, client, args.sweep, args.experiment) for t in (args.a, args.b)]
-    every = sides[0] + sides[1]
-    for i, source in enumerate(every, 1):
-        print(f"nbw2v compare: scoring {i}/{len(every)}: {source.label}", file=sys.stderr)
-        load_results(source, request, client, args.tracking_uri)
-    automatic_request(every, request)
-    groups_a, groups_b = ([s.results for s in side] for side in sides)
-    differences = compare_groups(groups_a, groups_b)
-    if not differences:
-        raise ValueError("no benchmark is common to both sides: name one with --similarity/--analogies")
-    seeds = any(d.seeds_included for d in differences)
-    spread = {} if seeds or not any(s.run_id for s in every) else store_seed_spread(client(), every, differences)
-    labels = [_side_label(t, side) for t, side in zip((args.a, args.b), sides, strict=True)]
+    result = compare_sides(args.a, args.b, request, args.tracking_uri, args.sweep, args.experiment, log)
+    differences, labels, spread = result.differences, result.labels, result.spread
     if args.json:
         fields = ("name", "metric", "a", "b", "diff", "ci", "shared", "total", "n_a", "n_b", "se_items")
         fields += ("seed_sd", "p", "p_holm", "family", "seeds_included")
@@ -241,8 +273,8 @@ def run_compare(args) -> int:
             if d.name in spread:
                 row["store_seed_sd"] = spread[d.name][0]
             rows.append(row)
-        out = {"a": labels[0], "b": labels[1], "runs_a": [s.label for s in sides[0]]}
-        out["runs_b"] = [s.label for s in sides[1]]
+        out = {"a": labels[0], "b": labels[1], "runs_a": [s.label for s in result.sides[0]]}
+        out["runs_b"] = [s.label for s in result.sides[1]]
         print(json.dumps({**out, "adjustment": "holm", "differences": rows}, indent=2))
     else:
         print(compare_table(differences, labels[0], labels[1], spread), end="")
