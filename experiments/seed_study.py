@@ -227,8 +227,8 @@ def build_outputs(work: Path, out: Path, meta: dict) -> None:
         "## Mean per axis value",
         "",
         f"Each cell: the mean over the other axis and the seeds ({meta.get('seeds', SEEDS)}); the last column "
-        "is the sd of one run's score across seeds, pooled over the grid's configurations (training noise; the pair-sampling noise of a "
-        "benchmark is larger, see the comparisons).",
+        "is the sd of one run's score across seeds, pooled over the grid's configurations (training noise; "
+        "the pair-sampling noise of a benchmark is larger, see the comparisons).",
         "",
         *axis_table(grids["window_k"], "window", "dim 100, over K"),
         "",

@@ -100,7 +100,9 @@ class Embeddings:
         if not center and remove_top <= 0:
             return self
         if remove_top >= self.dim:
-            raise ValueError(f"remove_top={remove_top}: must be below the dimension {self.dim}")
+            raise ValueError(
+                f"remove_top={remove_top}: must be below the dimension {self.dim} (--remove-top, eval.remove_top)"
+            )
         x = self.vectors.astype(np.float64)
         x -= x.mean(axis=0)
         if remove_top > 0:

@@ -233,3 +233,26 @@ def test_eval_remove_top_is_validated_against_the_dimension():
     cfg.eval.remove_top, cfg.eval.center = 1, "yes"
     with pytest.raises(ConfigError, match="eval.center='yes': expected true or false"):
         validate(cfg)
+
+
+def test_eval_and_neighbors_take_centring_and_say_so(tmp_path, capsys):
+    from nbw2v.app.cli import main
+    from nbw2v.embeddings import Embeddings
+    from nbw2v.text.vocab import Vocab
+
+    rng = np.random.default_rng(0)
+    words = ["king", "queen", "water", "sea", "man", "woman"] + [f"w{i}" for i in range(200)]
+    x = 4.0 + 0.3 * rng.standard_normal((len(words), 8))  # one dominant direction
+    x[1] = x[0] + 0.05 * rng.standard_normal(8)  # queen next to king beyond it
+    path = Embeddings(Vocab(words, np.arange(len(words), 0, -1)), x).save(tmp_path / "v.txt")
+    assert main(["neighbors", str(path), "king", "--topn", "3"]) == 0
+    plain = capsys.readouterr()
+    assert "centred" not in plain.err and float(plain.out.split()[2].rstrip(",")) > 0.99
+    assert main(["neighbors", str(path), "king", "--topn", "3", "--center"]) == 0
+    centred = capsys.readouterr()
+    assert "(cosines of the vectors centred)" in centred.err and centred.out.startswith("king: queen ")
+    assert float(centred.out.split()[4].rstrip(",")) < 0.9  # the others are no longer at cosine ~1
+    assert main(["eval", str(path), "--remove-top", "1", "--similarity", "wordsim353", "--analogies", ""]) == 0
+    assert "(centred, top 1 principal component removed)" in capsys.readouterr().out
+    assert main(["neighbors", str(path), "king", "--remove-top", "8"]) == 2
+    assert "remove_top=8: must be below the dimension 8 (--remove-top" in capsys.readouterr().err

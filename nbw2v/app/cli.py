@@ -141,12 +141,14 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     emb, run_id = _load_vectors(args.vectors, args.tracking_uri)
     if args.suite:
         args.similarity, args.analogies = list(SUITE_SIMILARITY), ",".join(SUITE_ANALOGIES)
-    elif args.similarity is None and args.analogies is None:
-        args.similarity, args.analogies = ["wordsim353", "simlex999"], "google"
+    if args.similarity is None:
+        args.similarity = ["wordsim353", "simlex999"]
+    if args.analogies is None:
+        args.analogies = "google"
     post = _postprocess(args)
     view = emb.postprocessed(args.center or args.remove_top > 0, args.remove_top)
     results = evaluate_configured(
-        view, args.similarity or [], args.analogies or "", args.restrict or None, not args.case_sensitive, args.method
+        view, args.similarity, args.analogies, args.restrict or None, not args.case_sensitive, args.method
     )
     metrics = results_to_metrics(results)
     if args.json:
@@ -219,6 +221,10 @@ def _cmd_neighbors(args: argparse.Namespace) -> int:
     import difflib
 
     emb, _ = _load_vectors(args.vectors, args.tracking_uri)
+    post = _postprocess(args)
+    emb = emb.postprocessed(args.center or args.remove_top > 0, args.remove_top)
+    if post:
+        print(f"(cosines of the vectors {post})", file=sys.stderr)
     status = 0
     for query in args.words:
         positive, negative = _parse_query(query)
@@ -348,6 +354,10 @@ def _add_benchmark_arguments(p: argparse.ArgumentParser, runs_default: bool = Fa
     )
     p.add_argument("--method", choices=["3cosadd", "3cosmul"], default="3cosadd", help="analogy method")
     p.add_argument("--case-sensitive", action="store_true", help="match words exactly (default: caseless)")
+    _add_postprocess_arguments(p)
+
+
+def _add_postprocess_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--center", action="store_true", help="subtract the mean vector first (as eval.center)")
     p.add_argument(
         "--remove-top",
@@ -454,6 +464,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("words", nargs="+", help="words, or expressions like king-man+woman (a - b + c queries)")
     p.add_argument("--topn", type=int, default=10)
     p.add_argument("--tracking-uri", default="", help="MLflow store of a run given as VECTORS (default ./mlflow.db)")
+    _add_postprocess_arguments(p)
     p.set_defaults(func=_cmd_neighbors)
 
     p = sub.add_parser("gradcheck", help="check both losses' gradients against central differences")

@@ -253,10 +253,9 @@ def run_compare(args) -> int:
     request = Request(
         similarity, None if analogies is None else [a.strip() for a in analogies.split(",") if a.strip()], options
     )
-    if request.similarity is not None and request.analogies is None:
-        request.analogies = []
-    if request.analogies is not None and request.similarity is None:
-        request.similarity = []
+    if (request.similarity is None) != (request.analogies is None):  # one named: the other's default, as eval
+        request.similarity = list(DEFAULT_SIMILARITY) if request.similarity is None else request.similarity
+        request.analogies = list(DEFAULT_ANALOGIES) if request.analogies is None else request.analogies
 
     def log(text: str) -> None:
         print(f"nbw2v compare: {text}", file=sys.stderr)
