@@ -40,7 +40,7 @@ def main() -> None:
     targets = {
         "corpus": (run, "build_vocab_and_corpus"),
         "gradcheck": (run, "check_training_tuples"),
-        "evaluation": (run, "evaluate_embeddings"),
+        "evaluation": (run, "evaluate_results"),
         "artifacts": (run, "_log_artifacts"),
     }
     if phase in targets:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 
-from nbw2v.tracking.tracker import quiet_library_logging, resolve_tracking_uri, with_retry
+from nbw2v.tracking.tracker import experiment_ids, quiet_library_logging, resolve_tracking_uri, with_retry
 
 #: params that never define a configuration (where and how a run is logged, threads, checkpoints)
 NOT_CONFIG = ("logger.", "train.threads", "train.checkpoint", "train.resume", "train.report_every_s", "data.cache")
@@ -42,13 +42,7 @@ def client_for(tracking_uri: str = ""):
 def finished_runs(client, experiment: str = "", sweep_id: str = "") -> list:
     """FINISHED runs (not sweep parents) of one experiment (by name; every experiment when ''),
     optionally of one sweep."""
-    if experiment:
-        found = with_retry(client.get_experiment_by_name, experiment)
-        if found is None:
-            raise ValueError(f"--experiment {experiment}: no such experiment in the store")
-        ids = [found.experiment_id]
-    else:
-        ids = [e.experiment_id for e in with_retry(client.search_experiments)]
+    ids = experiment_ids(client, experiment)
     clauses = ["attributes.status = 'FINISHED'"]
     if sweep_id:
         clauses.append(f"tags.`nbw2v.sweep_id` = '{sweep_id}'")

@@ -659,6 +659,16 @@ def log_metrics_to_run(run_id: str, metrics: dict[str, float], tracking_uri: str
     client.log_batch(run_id, metrics=[Metric(k, float(v), now, 0) for k, v in metrics.items()])
 
 
+def experiment_ids(client, experiment: str = "", where: str = "the store") -> list[str]:
+    """The id of the experiment named ``experiment`` (refused when missing), or of every one."""
+    if experiment:
+        found = with_retry(client.get_experiment_by_name, experiment)
+        if found is None:
+            raise ValueError(f"--experiment {experiment}: no such experiment in {where}")
+        return [found.experiment_id]
+    return [e.experiment_id for e in with_retry(client.search_experiments)]
+
+
 def running_runs(tracking_uri: str = "", experiment: str = "", max_age_s: float = 3600.0) -> list[dict]:
     """RUNNING runs of a store (one experiment, or all) with a verdict each: ``stale`` is the
     reason the run's process is gone ('' when it looks alive). A sweep parent lives as long as
@@ -670,13 +680,7 @@ def running_runs(tracking_uri: str = "", experiment: str = "", max_age_s: float 
     uri = resolve_tracking_uri(tracking_uri)
     quiet_library_logging()
     client = with_retry(MlflowClient, tracking_uri=uri)
-    if experiment:
-        found = with_retry(client.get_experiment_by_name, experiment)
-        if found is None:
-            raise ValueError(f"--experiment {experiment}: no such experiment in {uri}")
-        ids = [found.experiment_id]
-    else:
-        ids = [e.experiment_id for e in with_retry(client.search_experiments)]
+    ids = experiment_ids(client, experiment, uri)
     runs = with_retry(client.search_runs, ids, filter_string="attributes.status = 'RUNNING'", max_results=5000)
     children: dict[str, float] = {}
     for run in runs:  # latest sign of life per parent, from its running children
