@@ -217,6 +217,8 @@ def test_the_sweep_report_ranks_cells_with_the_seed_aware_comparison(tmp_path):
     assert not configs[2]["tied"] and "Holm" in configs[2]["test"]
     text = build_report(rows(3), tmp_path / "seeds")[0].read_text()
     assert "Holm-adjusted together" in text and "Welch" not in text
+    table = text.split("## Configurations")[1].split("\n\n")[1].splitlines()[2:]
+    assert [row.rsplit("|", 2)[1].strip() for row in table] == ["yes", "yes", "no"]  # the tied column is filled
     single = pooled_configs(rows(1))
     assert single[1]["test"].startswith("items only") and not single[2]["tied"]
     text = build_report(rows(1), tmp_path / "single")[0].read_text()

@@ -211,8 +211,12 @@ def pooled_configs(rows: list[dict]) -> list[dict]:
     for c, adjusted in zip(paired, holm([c["p"] for c in paired]), strict=True):
         what = "seeds + items" if c["seeds_included"] else "items only"
         c["tied"] = not adjusted < ALPHA
-        c["test"] = f"{what}, p={c['p']:.3f}, Holm {adjusted:.3f}"
+        c["test"] = f"{what}, p={_p(c['p'])}, Holm {_p(adjusted)}"
     return out
+
+
+def _p(value: float) -> str:
+    return "<0.001" if value < 0.001 else f"{value:.3f}"
 
 
 def _tests_explained(configs: list[dict], metric: str) -> list[str]:
@@ -280,12 +284,9 @@ def configs_table(configs: list[dict]) -> str:
     ]
     for c in configs:
         ci = f"[{c['ci'][0]:.3f}, {c['ci'][1]:.3f}]" if c["ci"] else "-"
-        lines.append(
-            f"| {config_label(c)} | {c['n']} | {c['mean']:.3f} | {c['sd']:.3f} | {ci} | {c['test']} | "
-            if c["n"] > 1
-            else f"| {config_label(c)} | 1 | {c['mean']:.3f} | - | {ci} | {c['test']} | "
-            f"{'yes' if c['tied'] else 'no'} |"
-        )
+        sd = f"{c['sd']:.3f}" if c["n"] > 1 else "-"  # no sd from one seed
+        tied = "yes" if c["tied"] else "no"
+        lines.append(f"| {config_label(c)} | {c['n']} | {c['mean']:.3f} | {sd} | {ci} | {c['test']} | {tied} |")
     tied = [config_label(c) for c in configs[1:] if c["tied"]]
     lines += ["", *_tests_explained(configs, metric), ""]
     lines += [
