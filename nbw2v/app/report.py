@@ -211,12 +211,13 @@ def pooled_configs(rows: list[dict]) -> list[dict]:
     for c, adjusted in zip(paired, holm([c["p"] for c in paired]), strict=True):
         what = "seeds + items" if c["seeds_included"] else "items only"
         c["tied"] = not adjusted < ALPHA
-        c["test"] = f"{what}, p={_p(c['p'])}, Holm {_p(adjusted)}"
+        c["test"] = f"{what}, p{_p(c['p'])}, Holm p{_p(adjusted)}"
     return out
 
 
 def _p(value: float) -> str:
-    return "<0.001" if value < 0.001 else f"{value:.3f}"
+    """'<0.001' or '=0.123' (after a 'p')."""
+    return "<0.001" if value < 0.001 else f"={value:.3f}"
 
 
 def _tests_explained(configs: list[dict], metric: str) -> list[str]:
@@ -450,7 +451,7 @@ def _dim_plot(rows, path: Path, title: str) -> Path | None:
     plt = pyplot()
 
     dims = sorted({r["dim"] for r in rows if r["dim"] is not None})
-    if not dims:
+    if len(dims) < 2:  # one dimension: a one-point plot says nothing
         return None
     fig, ax = plt.subplots(figsize=(6, 4), dpi=110)
     for metric, label in (("WS353", "WordSim353"), ("SimLex", "SimLex-999"), ("analogy", "analogy accuracy")):
