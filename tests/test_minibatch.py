@@ -139,6 +139,7 @@ def test_experiment_cs224n_is_the_assignments_setting():
     assert len(cfg.eval.plot_words) == 24 and cfg.eval.plot_words[:3] == ["great", "cool", "brilliant"]
     # the 10-d vectors share one dominant direction: evaluated centred, the top direction removed
     assert (cfg.eval.center, cfg.eval.remove_top) == (True, 1)
+    assert (cfg.logger.experiment, cfg.logger.run_name) == ("cs224n", "cs224n")  # its own experiment
     default = to_config(_compose())
     assert (default.eval.center, default.eval.remove_top) == (False, 0)
 

@@ -103,6 +103,13 @@ def test_a_run_is_recorded_completely(store, tiny_corpus):
     table = Path(client.download_artifacts(run.info.run_id, "neighbours.md")).read_text()
     assert "| king |" in table and "not in the vocabulary" in table
     assert "centred" not in table and "nbw2v.eval_postprocess" not in tags  # off by default
+    # named from its configuration; a description with the command and the scores; a source
+    assert run.info.run_name == "sg-ns-w5-k5-d8-s1"
+    assert tags["mlflow.source.name"] == "nbw2v-train model.dim=8" and tags["mlflow.source.type"] == "LOCAL"
+    note = tags["mlflow.note.content"]
+    assert note.startswith("`nbw2v-train model.dim=8`") and "- complete_pairs Spearman " in note
+    assert all(round(v, 4) == v for k, v in metrics.items() if k.startswith("eval/"))  # 4 decimals
+    assert metrics["perf/words_per_sec_total"] == int(metrics["perf/words_per_sec_total"])
     # per-item predictions: the scores rebuilt from them equal the logged ones
     from nbw2v.evaluation.predictions import from_json
 
@@ -112,7 +119,7 @@ def test_a_run_is_recorded_completely(store, tiny_corpus):
         "remove_top": 0
     }
     by_name = {r.name: r for r in results}
-    assert by_name["complete_pairs"].spearman == pytest.approx(metrics["eval/complete_pairs_spearman"])
+    assert by_name["complete_pairs"].spearman == pytest.approx(metrics["eval/complete_pairs_spearman"], abs=5e-5)
     assert by_name["google"].used / by_name["google"].total == pytest.approx(metrics["eval/analogy_coverage"])
     assert len(by_name["wordsim353"].cosines) == 353
 
@@ -222,6 +229,7 @@ def test_hydra_app_single_and_multirun(store, tiny_corpus, tmp_path):
     view = json.loads(client.get_experiment_by_name("hydra").tags["mlflow.sharedViewState.nbw2v-scores"])
     assert "metrics.`eval/wordsim353_spearman`" in view["selectedColumns"] and view["orderByAsc"] is False
     assert "metrics.`eval/wordsim353_spearman_ci_low`" in view["selectedColumns"]  # the score's uncertainty too
+    assert "params.`train.epochs`" in view["selectedColumns"]  # 1-, 3- and 5-epoch runs side by side
     bad = subprocess.run([str(exe), *base, "loss.K=0"], capture_output=True, text=True, cwd=tmp_path, timeout=600)
     assert bad.returncode == 2 and "loss.K=0: expected an integer in [1, 1000]" in bad.stderr
 

@@ -63,10 +63,18 @@ def test_parallel_sweep_is_one_group_with_a_report_and_resumes(tmp_path):
     assert "report/scores_vs_dim.png" not in report  # one dimension (8): no one-point plot
     table = (tmp_path / "multirun" / "report" / "runs.md").read_text()
     assert table.count("| FINISHED |") == 4
-    # the parent carries its best child's scores (sortable beside the children) and says which
+    # the parent carries its best child's scores under best/ (the top result appears once among the
+    # children's metric names) and says which run and config it was
     top = max(c.data.metrics["eval/pairs_spearman"] for c in children)
     best = next(c for c in children if c.info.run_id == parent.data.tags["nbw2v.best_run"])
-    assert parent.data.metrics["eval/pairs_spearman"] == best.data.metrics["eval/pairs_spearman"] == top
+    assert parent.data.metrics["best/eval/pairs_spearman"] == best.data.metrics["eval/pairs_spearman"] == top
+    assert not any(k.startswith("eval/") for k in parent.data.metrics)
+    # runs named by their configuration (sweep children by their axes), described and sourced
+    assert sorted(c.info.run_name for c in children) == [
+        f"sg-ns-w{w}-k{k}-d8-s1-mc1-e1" for w, k in (("2", "2"), ("2", "5"), ("3", "2"), ("3", "5"))
+    ]
+    assert all(c.data.tags["mlflow.source.name"].startswith("nbw2v-train ") for c in children)
+    assert all(round(v, 4) == v for c in children for k, v in c.data.metrics.items() if k.startswith("eval/"))
     assert f"model.window={best.data.params['model.window']}" in parent.data.tags["nbw2v.best_config"]
 
     # resume: two children "crashed"; the same sweep with logger.skip_finished trains only those

@@ -250,6 +250,58 @@ class _Hooks:
             self.progress.message(f"nbw2v: after epoch {epoch}: " + summarize(metrics))
 
 
+#: overrides that name a run beyond arch, loss, window, K, dim and seed (short form, e.g. lr0.05)
+_NAME_KEYS = {
+    "train.lr": "lr",
+    "train.epochs": "e",
+    "data.min_count": "mc",
+    "data.sample": "t",
+    "loss.ns_exponent": "a",
+    "train.shared_negatives": "shared",
+    "train.device": "",
+}
+
+
+def config_run_name(cfg, overrides: list[str] | None = None) -> str:
+    """A run's name from its configuration: ``sg-ns-w5-k5-d100-s1`` (architecture, loss, window,
+    K for negative sampling, dimension, seed), then the other settings the command changed
+    (``-lr0.05-e3``), so a sweep's children read by their axes."""
+    from nbw2v.losses.registry import LOSSES
+
+    arch = "sg" if cfg.model.arch == "skipgram" else cfg.model.arch
+    loss = {"negative": "ns", "softmax": "sm"}.get(cfg.loss.name, cfg.loss.name)
+    parts = [arch, loss, f"w{cfg.model.window}"]
+    spec = LOSSES.get(cfg.loss.name)
+    if spec is None or spec.extra == "neg_indices":
+        parts.append(f"k{cfg.loss.K}")
+    parts += [f"d{cfg.model.dim}", f"s{cfg.seed}"]
+    for item in overrides or []:
+        key, _, value = item.lstrip("+~").partition("=")
+        if key in _NAME_KEYS and value:
+            parts.append(f"{_NAME_KEYS[key]}{value}" if _NAME_KEYS[key] else value)
+    return "-".join(parts)
+
+
+def command_line(overrides: list[str] | None) -> str:
+    """How this run was started, for its description and source: ``nbw2v-train k=v ...``."""
+    import shlex
+    import sys
+
+    from nbw2v.tracking.redact import redact
+
+    if overrides is not None:
+        return redact(" ".join(["nbw2v-train", *(shlex.quote(o) for o in overrides)]))
+    return redact(" ".join([Path(sys.argv[0]).name or "python", *(shlex.quote(a) for a in sys.argv[1:])]))
+
+
+def description(command: str, metrics: dict[str, float], post: str = "") -> str:
+    """The run's description (MLflow's ``mlflow.note.content``, Markdown): the command and the
+    scores with their 95% intervals as the console printed them."""
+    scores = summarize(metrics).split(", ")
+    lines = [f"`{command}`", "", "Scores" + (f" (vectors {post})" if post else "") + ", 95% bootstrap intervals:", ""]
+    return "\n".join(lines + [f"- {s}" for s in scores if s]) + "\n"
+
+
 def config_hash(cfg) -> str:
     """The configuration's identity (``nbw2v.config_hash``, matched by ``logger.skip_finished``):
     the same hash a checkpoint must match (:func:`~nbw2v.training.checkpoint.training_config_hash`)."""
@@ -279,6 +331,8 @@ def run_experiment(
     gpu = require_device(cfg)  # no GPU for train.device=cuda: fail before opening a run or reading
     progress = progress or Progress()
     tracker = tracker if tracker is not None else make_tracker(cfg.logger)
+    if not cfg.logger.run_name and getattr(tracker, "run_name", "") is None:  # a name the user set wins
+        tracker.run_name = config_run_name(cfg, overrides)
     quiet_library_logging()
     from nbw2v._jit import set_threads
 
@@ -338,7 +392,9 @@ def _tracked_run(cfg, tracker, resolved_config, overrides, progress, threads, di
     phase[0] = "reading the corpus"
     prepared = build_vocab_and_corpus(cfg)  # bad corpora fail here, before any run is opened
     check_model(cfg, prepared[0], prepared[1])
+    command = command_line(overrides)
     tags = {**environment_tags(threads), "nbw2v.config_hash": digest}
+    tags.update({"mlflow.source.name": command, "mlflow.source.type": "LOCAL"})
     if gpu:
         tags["train.gpu"] = gpu
     if os.environ.get(ENV_SWEEP):
@@ -366,6 +422,7 @@ def _tracked_run(cfg, tracker, resolved_config, overrides, progress, threads, di
         tracker.log_metrics(metrics, step=words)
         tracker.log_text(predictions.to_json(results, eval_options(cfg.eval)), predictions.ARTIFACT)
         post = postprocessing(cfg.eval)
+        tracker.set_tags({"mlflow.note.content": description(command, metrics, post)})
         if post:
             tracker.set_tags({"nbw2v.eval_postprocess": post})
         progress.message("nbw2v: " + (f"(vectors {post}) " if post else "") + summarize(metrics))

@@ -185,8 +185,9 @@ def conclude_sweep(tracker: MlflowTracker, rows: list[dict], out: Path, sweep_id
 
 def log_best(tracker: MlflowTracker, rows: list[dict]) -> str:
     """The best FINISHED child by the sweep's objective (WordSim353, else the first
-    similarity score) on the parent: its scores under the children's metric names (so the
-    parent's row in the runs table sorts and compares with them), and which config it was."""
+    similarity score) on the parent: its scores under ``best/<the children's metric name>``
+    (the runs table then shows the top result once, in the child's row; the parent's copy
+    does not sort among the children), and which config it was."""
     import math
 
     from nbw2v.app.run import objective
@@ -197,7 +198,7 @@ def log_best(tracker: MlflowTracker, rows: list[dict]) -> str:
         return ""
     value, best = max(scored, key=lambda item: item[0])
     keep = ("eval/", "loss/epoch", "gradcheck/log10_max_rel_err", "gradcheck/max_rel_err")
-    tracker.log_metrics({k: v for k, v in best["metrics"].items() if k.startswith(keep)})
+    tracker.log_metrics({f"best/{k}": v for k, v in best["metrics"].items() if k.startswith(keep)})
     params = best["params"]
     axes = job_axes(params, rows)
     chosen = " ".join(f"{a}={params[a]}" for a in axes)

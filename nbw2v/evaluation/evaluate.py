@@ -357,8 +357,8 @@ def evaluate_configured(
 
 
 def results_to_metrics(results) -> dict[str, float]:
-    """Flat metrics: ``eval/<set>_spearman`` + ``_coverage``, ``eval/analogy_*``; a score is
-    left out (not NaN) when nothing was covered."""
+    """Flat metrics: ``eval/<set>_spearman`` + ``_coverage``, ``eval/analogy_*``, rounded to 4
+    decimals; a score is left out (not NaN) when nothing was covered."""
     out: dict[str, float | None] = {}
     for r in results:
         if isinstance(r, SimilarityResult):
@@ -375,4 +375,5 @@ def results_to_metrics(results) -> dict[str, float]:
                 out["eval/analogy_semantic"] = r.split(False)
                 out["eval/analogy_syntactic"] = r.split(True)
             out[f"{prefix}_coverage"] = r.coverage
-    return {k: v for k, v in out.items() if v is not None}
+    # 4 decimals: what the data supports (a WordSim353 interval is +-0.09), and readable in tables
+    return {k: round(float(v), 4) for k, v in out.items() if v is not None}

@@ -523,6 +523,7 @@ SCORES_VIEW_STATE = {
         "params.`loss.K`",
         "params.`model.dim`",
         "params.`train.lr`",
+        "params.`train.epochs`",
         "metrics.`eval/wordsim353_spearman`",
         "metrics.`eval/wordsim353_spearman_ci_low`",
         "metrics.`eval/wordsim353_spearman_ci_high`",

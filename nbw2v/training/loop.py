@@ -210,7 +210,9 @@ class EpochLoop:
                         epoch + 1, s.epochs, done / total, mean, lr, speed, (total - done) / max(speed, 1e-9)
                     )
                     history.append((done, mean))
-                    tracker.log_metrics({"loss/train": mean, "train/lr": lr, "perf/words_per_sec": speed}, step=done)
+                    tracker.log_metrics(
+                        {"loss/train": mean, "train/lr": lr, "perf/words_per_sec": round(speed)}, step=done
+                    )
                     interval_loss, interval_pairs, last_report = 0.0, 0, now
                 if self.stop_signal is not None:
                     path = self.save(epoch, last, epoch_losses, history, fallback=True)
@@ -259,6 +261,7 @@ class EpochLoop:
             f"final epoch loss {epoch_losses[-1]:.4f}"
         )
         tracker.log_metrics(
-            {"perf/words_per_sec_total": stats["words_per_sec"], "perf/train_seconds": elapsed}, step=total
+            {"perf/words_per_sec_total": round(stats["words_per_sec"]), "perf/train_seconds": round(elapsed, 3)},
+            step=total,
         )
         return epoch_losses
