@@ -264,6 +264,12 @@ def test_the_vectors_are_an_mlflow_model(store, tiny_corpus):
     mlflow.set_tracking_uri(store)
     (logged,) = mlflow.search_logged_models(experiment_ids=[run.info.experiment_id], output_format="list")
     assert logged.source_run_id == run.info.run_id  # the run's Models column
+    # named after its run, the scores with their intervals linked (the Models page ranks by them)
+    assert logged.name == run.info.run_name == "sg-ns-w5-k5-d8-s1"
+    linked = {m.key: m.value for m in logged.metrics or []}
+    assert "eval/analogy_coverage" in linked and "eval/wordsim353_coverage" in linked
+    assert linked["eval/analogy_coverage"] == run.data.metrics["eval/analogy_coverage"]
+    assert not any(k.startswith("perf/") for k in linked)  # (MLflow itself links the gradient checks)
     model = mlflow.pyfunc.load_model(logged.model_uri)
     assert [i.name for i in model.metadata.signature.inputs.inputs] == ["word"]
     out = model.predict(pd.DataFrame({"word": ["king", "notaword"]}), params={"topn": 3})

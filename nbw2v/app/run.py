@@ -432,7 +432,7 @@ def _tracked_run(cfg, tracker, resolved_config, overrides, progress, threads, di
             tracker.set_tags({"nbw2v.eval_note": "; ".join(notes)})
         tracker.log_metrics({"perf/vocab_seconds": emb.stats["vocab_seconds"]}, step=words)
         phase[0] = "logging the artifacts"
-        _log_artifacts(cfg, tracker, emb)
+        _log_artifacts(cfg, tracker, emb, metrics)
         tracker.flush()
         if tracker.tracking_stats():
             tracker.log_metrics(tracker.tracking_stats(), step=words)
@@ -476,7 +476,7 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def _log_artifacts(cfg, tracker, emb: Embeddings) -> None:
+def _log_artifacts(cfg, tracker, emb: Embeddings, metrics: dict | None = None) -> None:
     from nbw2v.app.figures import cost_curve_png, word_vectors_png
 
     stats = emb.stats
@@ -514,4 +514,6 @@ def _log_artifacts(cfg, tracker, emb: Embeddings) -> None:
             emb.save(Path(tmp) / name, fmt=fmt)
             tracker.log_artifact(Path(tmp) / name, "vectors")
         if cfg.logger.log_model:
-            tracker.log_vectors_model(emb, list(cfg.eval.probe_words))
+            linked = {k: v for k, v in (metrics or {}).items() if k.startswith("eval/")}
+            step = int(stats["train_words"] * cfg.train.epochs)
+            tracker.log_vectors_model(emb, list(cfg.eval.probe_words), linked, step)

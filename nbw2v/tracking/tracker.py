@@ -104,7 +104,7 @@ class Tracker(Protocol):
     def set_tags(self, tags: dict[str, str]) -> None: ...
     def log_text(self, text: str, artifact_file: str) -> None: ...
     def log_artifact(self, local_path: str | Path, artifact_path: str | None = None) -> None: ...
-    def log_vectors_model(self, emb, probe_words: list[str]) -> None: ...
+    def log_vectors_model(self, emb, probe_words: list[str], metrics: dict | None = None, step: int = 0) -> None: ...
     def flush(self) -> None: ...
     def tracking_stats(self) -> dict[str, float]: ...  # the tracker's own cost, as metrics
     def end(self, status: str = "FINISHED") -> None: ...
@@ -122,7 +122,7 @@ class NullTracker:
     def find_finished(self, config_hash: str) -> str | None:
         return None
 
-    def log_vectors_model(self, emb, probe_words) -> None:
+    def log_vectors_model(self, emb, probe_words, metrics=None, step=0) -> None:
         pass
 
     def flush(self) -> None:
@@ -464,12 +464,13 @@ class MlflowTracker:
             lambda: with_retry(self._client.log_artifact, self.run_id, str(local_path), artifact_path),
         )
 
-    def log_vectors_model(self, emb, probe_words: list[str]) -> None:
+    def log_vectors_model(self, emb, probe_words: list[str], metrics: dict | None = None, step: int = 0) -> None:
         """The vectors as an MLflow model (pyfunc ``WordVectorsModel``: a DataFrame column
         ``word`` in; neighbours, cosines and the vector out; param ``topn``) with a signature, so
         the run shows it in the Models column and it can be registered; the first probe word
-        in the vocabulary is its input example. Best effort: a failure is a warning (the plain
-        vectors file is logged anyway)."""
+        in the vocabulary is its input example. It is named after the run, and ``metrics`` (the
+        scores with their intervals) are linked to it, so the Models page ranks models by them.
+        Best effort: a failure is a warning (the plain vectors file is logged anyway)."""
         if self.journal is not None or self.run_id is None:
             return
         import tempfile
@@ -478,7 +479,16 @@ class MlflowTracker:
             with tempfile.TemporaryDirectory() as tmp:
                 native = emb.save(Path(tmp) / "model-vectors.npz", fmt="npz")  # fast to load when serving
                 example = next((w for w in probe_words if w in emb), emb.words[0])
-                _log_vectors_model(self.tracking_uri, self.experiment_id, self.run_id, Path(native), example)
+                name = self.run_name or "model"
+                model_id = _log_vectors_model(
+                    self.tracking_uri, self.experiment_id, self.run_id, Path(native), example, name
+                )
+            if metrics and model_id:
+                from mlflow.entities import Metric
+
+                now = int(time.time() * 1000)
+                linked = [Metric(k, float(v), now, step, model_id=model_id) for k, v in metrics.items()]
+                with_retry(self._client.log_batch, self.run_id, metrics=linked)
         except Exception as exc:  # noqa: BLE001
             print(f"nbw2v: WARNING: the vectors were not logged as an MLflow model ({exc})", file=sys.stderr)
 
@@ -572,7 +582,10 @@ def ui_links(base: str, experiment_id: str, run_id: str | None = None, compare: 
     return links
 
 
-def _log_vectors_model(tracking_uri: str, experiment_id: str, run_id: str, vectors_path: Path, word: str) -> None:
+def _log_vectors_model(
+    tracking_uri: str, experiment_id: str, run_id: str, vectors_path: Path, word: str, name: str = "model"
+) -> str | None:
+    """Log the model; returns its model id (MLflow 3's logged models)."""
     import mlflow
     import pandas as pd
     from mlflow.models import Model, infer_signature
@@ -586,9 +599,9 @@ def _log_vectors_model(tracking_uri: str, experiment_id: str, run_id: str, vecto
     signature = infer_signature(example, output, params={"topn": 10})
     mlflow.set_tracking_uri(tracking_uri)
     mlflow.set_experiment(experiment_id=experiment_id)  # the logged model belongs with its run
-    Model.log(
+    info = Model.log(
         None,  # artifact_path: deprecated for name, still positional
-        name="model",
+        name=_model_name(name),
         flavor=mlflow.pyfunc,
         python_model=pyfunc_model.__file__,
         artifacts={"vectors": str(vectors_path)},
@@ -597,6 +610,14 @@ def _log_vectors_model(tracking_uri: str, experiment_id: str, run_id: str, vecto
         pip_requirements=[f"nbw2v=={__version__}", "numpy", "pandas"],
         run_id=run_id,
     )
+    return getattr(info, "model_id", None)
+
+
+def _model_name(run_name: str) -> str:
+    """A logged model's name from its run's: letters, digits, '-', '_' and '.' kept."""
+    import re
+
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", run_name).strip("-") or "model"
 
 
 def download_run_vectors(source: str, tracking_uri: str = "") -> tuple[Path, str]:
