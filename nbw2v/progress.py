@@ -35,6 +35,14 @@ class Progress:
             text = "\n".join(self.label + line for line in text.splitlines())
         print(text, file=self.stream, flush=True)
 
+    def result(self, text: str) -> None:
+        """A result (scores, the run's id and links) on standard output, so ``| tee`` and
+        ``| grep`` get it; progress and diagnostics stay on the progress stream (stderr)."""
+        self._end_line()
+        if self.label:
+            text = "\n".join(self.label + line for line in text.splitlines())
+        print(text, file=sys.stdout, flush=True)
+
     def update(self, epoch: int, epochs: int, fraction: float, loss: float, lr: float, speed: float, eta: float):
         width = 24
         filled = int(round(width * min(max(fraction, 0.0), 1.0)))
@@ -64,6 +72,9 @@ class SilentProgress(Progress):
     def message(self, text: str) -> None:
         pass
 
+    def result(self, text: str) -> None:
+        pass
+
     def update(self, *args, **kwargs) -> None:
         pass
 
@@ -76,6 +87,9 @@ class ListProgress(Progress):
         self.lines: list[str] = []
 
     def message(self, text: str) -> None:
+        self.lines.append(text)
+
+    def result(self, text: str) -> None:
         self.lines.append(text)
 
     def update(self, epoch, epochs, fraction, loss, lr, speed, eta) -> None:

@@ -207,8 +207,11 @@ def test_hydra_app_single_and_multirun(store, tiny_corpus, tmp_path):
     env = {**os.environ, "HYDRA_FULL_ERROR": "1"}
     single = subprocess.run([str(exe), *base], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=600)
     assert single.returncode == 0, single.stderr[-3000:]
-    assert "runs table (scores, best first):" in single.stderr and "viewStateShareKey=nbw2v-scores" in single.stderr
-    links = [w for w in single.stderr.split() if w.startswith("http://")]
+    # results on stdout (| tee, | grep), progress and diagnostics on stderr
+    assert "runs table (scores, best first):" in single.stdout and "viewStateShareKey=nbw2v-scores" in single.stdout
+    assert "nbw2v: wordsim353: no score" in single.stdout and "MLflow run sg-ns-w5-k5-d8-s1" in single.stdout
+    assert "trained 1 epoch(s)" in single.stderr and "http://" not in single.stderr
+    links = [w for w in single.stdout.split() if w.startswith("http://")]
     assert len(links) == 3 and all("workflowType=machine_learning" in link for link in links)  # Model training layout
     multi = subprocess.run(
         [str(exe), "--multirun", *base, "model.window=2,3"],

@@ -77,10 +77,10 @@ def test_the_wheel_runs_from_any_directory(installed, tmp_path):
     ]
     one = _run(installed, tmp_path, *common)
     assert one.returncode == 0, one.stderr[-3000:]
-    assert "MLflow run" in one.stderr
+    assert "MLflow run" in one.stdout
     sweep = _run(installed, tmp_path, "--multirun", *common, "model.window=2,3")
     assert sweep.returncode == 0, sweep.stderr[-3000:]
-    assert "2 run(s), FINISHED" in sweep.stderr
+    assert "2 run(s), FINISHED" in sweep.stdout
 
     # a user config directory adds a group option (and can override the packaged ones)
     mine = tmp_path / "myconf" / "model"

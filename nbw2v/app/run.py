@@ -425,7 +425,7 @@ def _tracked_run(cfg, tracker, resolved_config, overrides, progress, threads, di
         tracker.set_tags({"mlflow.note.content": description(command, metrics, post)})
         if post:
             tracker.set_tags({"nbw2v.eval_postprocess": post})
-        progress.message("nbw2v: " + (f"(vectors {post}) " if post else "") + summarize(metrics))
+        progress.result("nbw2v: " + (f"(vectors {post}) " if post else "") + summarize(metrics))
         for note in notes:
             progress.message(f"nbw2v: {note}")
         if notes:
@@ -459,7 +459,9 @@ def _tracked_run(cfg, tracker, resolved_config, overrides, progress, threads, di
                 slot.path.unlink(missing_ok=True)
                 if final[0]:
                     Path(final[0]).unlink(missing_ok=True)
-            progress.message(tracker.describe())
+            # the run's id and links on stdout; a sweep's job says one line (the sweep prints the links)
+            described = tracker.describe()
+            progress.result(described.splitlines()[0] if progress.label and described else described)
 
 
 def _safe(fn, *args) -> None:

@@ -415,7 +415,7 @@ class SweepCallback(Callback):
         compare = ui_links(tracker.ui_base(), tracker.experiment_id, compare=[r["run_id"] for r in rows])["compare"]
         print(
             f"nbw2v sweep: {len(rows)} run(s), {status}\n{tracker.describe()}\n  compare the runs: {compare}",
-            file=sys.stderr,
+            file=sys.stdout,  # the sweep's result: its run and links
         )
 
     def _end_journaled(self, tracker: MlflowTracker, root: Path, jobs: int, failure: str) -> None:

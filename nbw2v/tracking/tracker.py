@@ -627,6 +627,7 @@ def download_run_vectors(source: str, tracking_uri: str = "") -> tuple[Path, str
     from mlflow.exceptions import MlflowException
 
     uri = resolve_tracking_uri(tracking_uri)
+    quiet_library_logging()  # no "Downloading artifacts" bar in eval/neighbors/compare output
     if source.startswith("runs:/"):
         run_id, _, artifact = source[len("runs:/") :].partition("/")
     else:
