@@ -172,7 +172,7 @@ class LoggerConfig:
     tracking_uri: str = ""
     #: MLflow experiment the runs go to
     experiment: str = "nbw2v"
-    #: MLflow run name ("" lets MLflow pick one)
+    #: MLflow run name ("": from the configuration, e.g. sg-ns-w5-k5-d100-s1)
     run_name: str = ""
     #: vectors logged as an artifact: binary, text, npz or none
     save_vectors: str = "binary"
