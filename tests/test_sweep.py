@@ -24,7 +24,8 @@ def _sweep(tmp_path, store, *extra):
     env = {**os.environ, "HYDRA_FULL_ERROR": "1"}
     proc = subprocess.run(args, capture_output=True, text=True, cwd=tmp_path, env=env, timeout=900)
     assert proc.returncode == 0, proc.stderr[-4000:]
-    return proc.stderr
+    assert "compare the runs: " in proc.stdout and "compare the runs: " not in proc.stderr  # a result: stdout
+    return proc.stderr + proc.stdout
 
 
 @pytest.mark.slow
@@ -38,6 +39,7 @@ def test_parallel_sweep_is_one_group_with_a_report_and_resumes(tmp_path):
     log = _sweep(tmp_path, store, f"eval.similarity=[{pairs}]")
     assert "2 parallel jobs x 1 thread(s) each" in log
     assert "[job 0] nbw2v: gradient check" in log and "[job 3]" in log  # parallel jobs' lines are labelled
+    assert "[job 0] MLflow run sg-ns-" in log and "[job 0]   this run:" not in log  # one line per job's run
     compare = log.split("compare the runs: ", 1)[1].split()[0]
     assert compare.count('"') == 10 and compare.endswith("workflowType=machine_learning")  # 4 runs, 1 experiment
     client = MlflowClient(store)
@@ -69,6 +71,13 @@ def test_parallel_sweep_is_one_group_with_a_report_and_resumes(tmp_path):
     best = next(c for c in children if c.info.run_id == parent.data.tags["nbw2v.best_run"])
     assert parent.data.metrics["best/eval/pairs_spearman"] == best.data.metrics["eval/pairs_spearman"] == top
     assert not any(k.startswith("eval/") for k in parent.data.metrics)
+    # the sweep's history as curves on the parent: each job's objective and the best so far
+    history = client.get_metric_history(parent.info.run_id, "sweep/best_so_far")
+    jobs = sorted(client.get_metric_history(parent.info.run_id, "sweep/job_objective"), key=lambda m: m.step)
+    assert sorted(m.step for m in history) == [0, 1, 2, 3] and len(jobs) == 4
+    running = [max(m.value for m in jobs[: i + 1]) for i in range(4)]
+    assert [m.value for m in sorted(history, key=lambda m: m.step)] == pytest.approx(running)
+    assert history[-1].value == pytest.approx(top)
     # runs named by their configuration (sweep children by their axes), described and sourced
     assert sorted(c.info.run_name for c in children) == [
         f"sg-ns-w{w}-k{k}-d8-s1-mc1-e1" for w, k in (("2", "2"), ("2", "5"), ("3", "2"), ("3", "5"))

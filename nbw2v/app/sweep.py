@@ -197,6 +197,7 @@ def log_best(tracker: MlflowTracker, rows: list[dict]) -> str:
     if not scored:
         return ""
     value, best = max(scored, key=lambda item: item[0])
+    log_progress_curves(tracker, rows)
     keep = ("eval/", "loss/epoch", "gradcheck/log10_max_rel_err", "gradcheck/max_rel_err")
     tracker.log_metrics({f"best/{k}": v for k, v in best["metrics"].items() if k.startswith(keep)})
     params = best["params"]
@@ -208,6 +209,24 @@ def log_best(tracker: MlflowTracker, rows: list[dict]) -> str:
     tracker.log_params({a: params[a] for a in axes})
     tracker.flush()
     return f"{value:.3f}: {chosen} (run {best['name']})"
+
+
+def log_progress_curves(tracker: MlflowTracker, rows: list[dict]) -> None:
+    """The sweep's history on the parent, as Optuna's history plot reads: each finished job's
+    objective (``sweep/job_objective``) and the best so far (``sweep/best_so_far``) against the
+    job's index in start order (the parent's model-metrics tab then shows two curves)."""
+    import math
+
+    from nbw2v.app.run import objective
+
+    best = -math.inf
+    done = [r for r in sorted(rows, key=lambda r: r.get("start") or 0) if r["status"] == "FINISHED"]
+    for index, row in enumerate(done):
+        value = objective(row["metrics"])
+        if math.isnan(value):
+            continue
+        best = max(best, value)
+        tracker.log_metrics({"sweep/job_objective": value, "sweep/best_so_far": best}, step=index)
 
 
 def finish_replayed_sweep(tracking_uri: str, experiment: str, sweep_id: str, out: Path, end_ms: int | None) -> str:
