@@ -130,7 +130,13 @@ def test_report_command_reads_a_sweep(tmp_path, capsys):
         for i, (w, k, d) in enumerate([(2, 5, 50), (5, 5, 50), (2, 15, 100), (5, 15, 100)])
     ]
     paths = build_report(rows, tmp_path / "rep", title="t")
-    assert [p.name for p in paths] == ["runs.md", "heatmap_ws353.png", "heatmap_loss.png", "scores_vs_dim.png"]
+    names = ["runs.md", "parallel_ws353.png", "heatmap_ws353.png", "heatmap_loss.png", "scores_vs_dim.png"]
+    assert [p.name for p in paths] == names
+    # which axis moves each score: the spread of the marginal means, the largest in bold
+    text = paths[0].read_text()
+    importance = text.split("## Which axis moves each score")[1].split("## Runs")[0]
+    assert "| score | window | K | dim | train.lr |" in importance
+    assert "| WS353 | 0.010 | **0.020** | **0.020** | 0.010 |" in importance
     assert all(p.stat().st_size > 1000 for p in paths[1:])
     text = table(rows)
     assert text.count("| FINISHED |") == 4
@@ -330,7 +336,7 @@ def test_a_2x2_sweep_with_2_seeds_reports_4_configurations(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     text = (tmp_path / "multirun" / "report" / "runs.md").read_text()
     assert text.startswith("# sweep") and "8 run(s)" in text
-    configs = text.split("## Configurations")[1].split("## Runs")[0]
+    configs = text.split("## Configurations")[1].split("\n## ")[0]
     assert configs.count("| window ") == 4 and configs.count("| 2 |") == 4  # 4 configurations x 2 seeds
     assert "Best: window " in configs
     # the best and the ties come from the seed- and item-aware comparison, Holm-adjusted

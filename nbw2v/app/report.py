@@ -481,9 +481,15 @@ def build_report(rows: list[dict], out_dir: str | Path, title: str = "sweep") ->
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = [out / "runs.md"]
+    from nbw2v.app.report_axes import axis_importance, parallel_coordinates
+
     configs = pooled_configs(rows)
-    paths[0].write_text(f"# {title}\n\n{len(rows)} run(s)\n\n" + configs_table(configs) + "\n## Runs\n\n" + table(rows))
+    importance = "\n".join(axis_importance(rows))
+    paths[0].write_text(
+        f"# {title}\n\n{len(rows)} run(s)\n\n" + configs_table(configs) + importance + "\n## Runs\n\n" + table(rows)
+    )
     for made in (
+        parallel_coordinates(rows, out / "parallel_ws353.png", title),
         _heatmaps(
             rows,
             "WS353",
