@@ -88,7 +88,10 @@ def test_a_run_is_recorded_completely(store, tiny_corpus):
     assert metrics["gradcheck/max_rel_err"] < 1e-6
     gradchecks = client.get_metric_history(run.info.run_id, "gradcheck/max_rel_err")
     assert len(gradchecks) == 3  # before training and after each of the 2 epochs
-    assert len(client.get_metric_history(run.info.run_id, "loss/train")) >= 2
+    curve = client.get_metric_history(run.info.run_id, "loss/train")
+    assert len(curve) >= 2 and len(curve) <= 102  # at most a point every 1% of training (+ epoch ends)
+    epochs = {m.step: m.value for m in client.get_metric_history(run.info.run_id, "train/epoch")}
+    assert epochs[max(epochs)] == 2.0 and set(epochs) == {m.step for m in curve}  # the x-axis in epochs
     assert len(client.get_metric_history(run.info.run_id, "loss/epoch")) == 2
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
     assert {"config", "vectors", "loss_curve.png", "neighbours.md"} <= artifacts

@@ -23,6 +23,9 @@ from nbw2v.tracking.tracker import Tracker
 from nbw2v.training.checkpoint import CheckpointWriteError, TrainState
 from nbw2v.training.kernels import learning_rate
 
+#: points of the logged loss curve (``loss/train``) over a whole run
+CURVE_POINTS = 100
+
 if TYPE_CHECKING:
     from nbw2v.text.corpus import Corpus
 
@@ -167,6 +170,10 @@ class EpochLoop:
         start = last_report = last_checkpoint = time.perf_counter()
         start_done = state.epoch * s.total_words + int(words_before[state.next_chunk])
         interval_loss, interval_pairs = 0.0, 0
+        # the logged loss curve: a point every 1% of training (and at each epoch's end), whatever
+        # the machine's speed, so the chart has enough points to read; the console reports by time
+        curve_every = max(total // CURVE_POINTS, 1)
+        curve_loss, curve_pairs, next_curve = 0.0, 0, start_done + curve_every
         estimated = False
         for epoch in range(state.epoch, s.epochs):
             rounds = self.rounds
@@ -191,6 +198,22 @@ class EpochLoop:
                     )
                 interval_loss += round_loss
                 interval_pairs += int(self.pair_counts[first:last].sum())
+                curve_loss += round_loss
+                curve_pairs += int(self.pair_counts[first:last].sum())
+                done_now = epoch * s.total_words + int(words_before[last])
+                if done_now >= next_curve or last == self.n_chunks:
+                    mean = curve_loss / max(curve_pairs, 1)
+                    history.append((done_now, mean))
+                    tracker.log_metrics(
+                        {
+                            "loss/train": mean,
+                            "train/lr": self.lr_at(epoch, words_before[last]),
+                            "train/epoch": round(done_now / s.total_words, 4),
+                        },
+                        step=done_now,
+                    )
+                    curve_loss, curve_pairs = 0.0, 0
+                    next_curve = (done_now // curve_every + 1) * curve_every
                 now = time.perf_counter()
                 if not estimated and now - start >= 1.0:  # one estimate, early: long runs say so up front
                     estimated = True
@@ -209,10 +232,7 @@ class EpochLoop:
                     progress.update(
                         epoch + 1, s.epochs, done / total, mean, lr, speed, (total - done) / max(speed, 1e-9)
                     )
-                    history.append((done, mean))
-                    tracker.log_metrics(
-                        {"loss/train": mean, "train/lr": lr, "perf/words_per_sec": round(speed)}, step=done
-                    )
+                    tracker.log_metrics({"perf/words_per_sec": round(speed)}, step=done)
                     interval_loss, interval_pairs, last_report = 0.0, 0, now
                 if self.stop_signal is not None:
                     path = self.save(epoch, last, epoch_losses, history, fallback=True)
@@ -222,7 +242,6 @@ class EpochLoop:
                         path,
                         sigterm=self.stop_signal == signal.SIGTERM,
                     )
-                done_now = epoch * s.total_words + int(words_before[last])
                 due = (checkpoint_every and now - last_checkpoint >= checkpoint_every) or (
                     checkpoint_words and done_now - last_checkpoint_done >= checkpoint_words
                 )
@@ -232,7 +251,7 @@ class EpochLoop:
             epoch_loss = float(self.loss_sums.sum() / max(int(self.pair_counts.sum()), 1))
             epoch_losses.append(epoch_loss)
             self.sync_host()
-            tracker.log_metrics({"loss/epoch": epoch_loss, "train/epoch": epoch + 1}, step=(epoch + 1) * s.total_words)
+            tracker.log_metrics({"loss/epoch": epoch_loss}, step=(epoch + 1) * s.total_words)
             for name, matrix in (("input", self.input_vectors), ("output", self.output_vectors)):
                 if not np.isfinite(matrix).all():
                     raise TrainingDiverged(
