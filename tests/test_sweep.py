@@ -40,6 +40,9 @@ def test_parallel_sweep_is_one_group_with_a_report_and_resumes(tmp_path):
     assert "2 parallel jobs x 1 thread(s) each" in log
     assert "[job 0] nbw2v: gradient check" in log and "[job 3]" in log  # parallel jobs' lines are labelled
     assert "[job 0] MLflow run sg-ns-" in log and "[job 0]   this run:" not in log  # one line per job's run
+    # one sweep-level line per finished job: done of the total, failures, ETA
+    done = [line for line in log.splitlines() if line.startswith("nbw2v sweep: ") and " of 4 jobs done" in line]
+    assert len(done) == 4 and any(line.startswith("nbw2v sweep: 4 of 4 jobs done (4 finished)") for line in done)
     compare = log.split("compare the runs: ", 1)[1].split()[0]
     assert compare.count('"') == 10 and compare.endswith("workflowType=machine_learning")  # 4 runs, 1 experiment
     client = MlflowClient(store)
@@ -267,6 +270,25 @@ def test_slurm_profile_composes():
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         cfg = compose(config_name="config", overrides=["hydra/launcher=nbw2v_slurm"], return_hydra_config=True)
     assert cfg.hydra.launcher._target_.endswith("SlurmLauncher") and cfg.hydra.launcher.cpus_per_task == 4
+
+
+def test_the_sweep_counts_its_jobs_and_says_how_far_it_is():
+    from omegaconf import OmegaConf
+
+    from nbw2v.app.sweep import count_jobs, progress_line
+
+    config = OmegaConf.create(
+        {"hydra": {"sweeper": {"params": {"model.window": "2,5,10", "loss.K": "2,5"}}, "overrides": {"task": []}}}
+    )
+    assert count_jobs(config) == 6
+    config.hydra.overrides.task = ["model.window=2,5", "seed=1,2,3", "train.epochs=3"]  # the command wins
+    assert count_jobs(config) == 2 * 2 * 3
+    assert count_jobs(OmegaConf.create({"hydra": {"sweeper": {"n_trials": 7}}}), study=object()) == 7
+    line = progress_line({"FINISHED": 4, "FAILED": 1, "RUNNING": 2}, 27, 100.0, 150.0)
+    assert (
+        line == "nbw2v sweep: 5 of 27 jobs done (4 finished, 1 failed), 2 running, ETA 0:03:40"
+    )  # 50 s / 5 jobs x 22 left
+    assert progress_line({"FINISHED": 3}, None, None, 1.0) == "nbw2v sweep: 3 jobs done (3 finished)"
 
 
 def test_seeds_are_pooled_per_configuration_and_ties_with_the_best_are_named(tmp_path):

@@ -462,6 +462,31 @@ def _tracked_run(cfg, tracker, resolved_config, overrides, progress, threads, di
             # the run's id and links on stdout; a sweep's job says one line (the sweep prints the links)
             described = tracker.describe()
             progress.result(described.splitlines()[0] if progress.label and described else described)
+            _sweep_progress(tracker)
+
+
+def _sweep_progress(tracker) -> None:
+    """In a sweep's job: one line for the whole sweep (jobs done of the total, failures, ETA),
+    counted in the store. Best effort: silent when the store cannot tell."""
+    import sys
+    import time
+
+    from nbw2v.tracking.tracker import ENV_PARENT
+
+    parent = os.environ.get(ENV_PARENT)
+    client = getattr(tracker, "_client", None)
+    if not parent or client is None or getattr(tracker, "journal", None) is not None:
+        return
+    from nbw2v.app.sweep import ENV_START, ENV_TOTAL, progress_line
+    from nbw2v.tracking.run_store import children_status
+
+    try:
+        counts = children_status(client, tracker.experiment_id, parent)
+    except Exception:  # noqa: BLE001
+        return
+    total = int(os.environ.get(ENV_TOTAL, "0") or 0) or None
+    started = float(os.environ.get(ENV_START, "0") or 0) or None
+    print(progress_line(counts, total, started, time.time()), file=sys.stderr, flush=True)
 
 
 def _safe(fn, *args) -> None:

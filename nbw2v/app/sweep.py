@@ -47,6 +47,48 @@ def sweep_key(experiment: str, overrides: list[str]) -> str:
     return hashlib.sha256("\n".join([experiment, *relevant]).encode()).hexdigest()[:12]
 
 
+#: the sweep's job count and start time, for each job's progress line (set by the sweep's driver)
+ENV_TOTAL, ENV_START = "NBW2V_SWEEP_TOTAL", "NBW2V_SWEEP_START"
+
+
+def count_jobs(config: DictConfig, study=None) -> int | None:
+    """How many jobs the sweep launches: the product of the sweep overrides' value counts (the
+    command's and ``hydra.sweeper.params``'), or the study's ``n_trials``; None when unknown."""
+    if study is not None:
+        trials = config.hydra.sweeper.get("n_trials")
+        return int(trials) if trials else None
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    params = dict(config.hydra.sweeper.get("params") or {})
+    lines = {k: f"{k}={v}" for k, v in params.items()}
+    for item in config.hydra.overrides.task:
+        lines[str(item).split("=", 1)[0]] = str(item)
+    try:
+        parsed = OverridesParser.create().parse_overrides(list(lines.values()))
+    except Exception:  # noqa: BLE001  (Hydra reports a bad override itself)
+        return None
+    total = 1
+    for override in parsed:
+        if override.is_sweep_override():
+            total *= len(list(override.sweep_string_iterator()))
+    return total
+
+
+def progress_line(counts: dict[str, int], total: int | None, started: float | None, now: float) -> str:
+    """``nbw2v sweep: 5 of 27 jobs done (4 finished, 1 failed), 2 running, ETA 0:03:10``."""
+    from nbw2v.progress import format_eta
+
+    done = counts.get("FINISHED", 0) + counts.get("FAILED", 0) + counts.get("KILLED", 0)
+    parts = [f"{counts.get('FINISHED', 0)} finished"]
+    parts += [f"{counts[s]} {s.lower()}" for s in ("FAILED", "KILLED") if counts.get(s)]
+    text = f"nbw2v sweep: {done}{f' of {total}' if total else ''} jobs done ({', '.join(parts)})"
+    if counts.get("RUNNING"):
+        text += f", {counts['RUNNING']} running"
+    if total and started and 0 < done < total:
+        text += f", ETA {format_eta((now - started) / done * (total - done))}"
+    return text
+
+
 def parallel_jobs(config: DictConfig) -> int:
     """Jobs running at once on this machine (joblib); 1 for the basic launcher."""
     launcher = config.hydra.launcher
@@ -368,6 +410,10 @@ class SweepCallback(Callback):
                 tracker.set_tags({"nbw2v.optuna_study": study.study_name})
         os.environ[ENV_PARENT] = tracker.run_id
         os.environ[ENV_SWEEP] = sweep_id
+        total = count_jobs(config, study)
+        if total:
+            os.environ[ENV_TOTAL] = str(total)
+        os.environ[ENV_START] = str(time.time())
         if not config.logger.tracking_uri:  # the store this process resolved, for jobs elsewhere
             os.environ.setdefault("MLFLOW_TRACKING_URI", tracker.tracking_uri)
         self.tracker = tracker

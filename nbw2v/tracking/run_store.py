@@ -143,3 +143,17 @@ def seed_spread(runs: list, metrics: list[str]) -> dict[str, tuple[float, int, i
         if df:
             out[metric] = (math.sqrt(ss / df), configs, count)
     return out
+
+
+def children_status(client, experiment_id: str, parent_run_id: str) -> dict[str, int]:
+    """How many runs of a sweep (children of ``parent_run_id``) are in each status."""
+    runs = with_retry(
+        client.search_runs,
+        [experiment_id],
+        filter_string=f"tags.`mlflow.parentRunId` = '{parent_run_id}'",
+        max_results=5000,
+    )
+    counts: dict[str, int] = {}
+    for run in runs:
+        counts[run.info.status] = counts.get(run.info.status, 0) + 1
+    return counts
