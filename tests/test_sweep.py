@@ -127,7 +127,12 @@ def test_report_command_reads_a_sweep(tmp_path, capsys):
             "analogy": 0.1,
             "words/s": 1e6,
             "train s": 10.0,
-            "params": {"model.window": str(w), "train.lr": str(0.01 * (1 + i % 2)), "logger.run_name": f"r{i}"},
+            "params": {
+                "model.window": str(w),
+                "train.lr": str(0.01 * (1 + i % 2)),
+                "logger.run_name": f"r{i}",
+                "eval.probe_words": str(["king"] * (i % 2 + 1)),  # what a run shows: never an axis
+            },
             "train.lr": 0.01 * (1 + i % 2),
         }
         for i, (w, k, d) in enumerate([(2, 5, 50), (5, 5, 50), (2, 15, 100), (5, 15, 100)])

@@ -13,8 +13,20 @@ import math
 
 from nbw2v.tracking.tracker import experiment_ids, quiet_library_logging, resolve_tracking_uri, with_retry
 
-#: params that never define a configuration (where and how a run is logged, threads, checkpoints)
-NOT_CONFIG = ("logger.", "train.threads", "train.checkpoint", "train.resume", "train.report_every_s", "data.cache")
+#: params that never define a configuration (where and how a run is logged, threads, checkpoints,
+#: what it shows: probe and plot words, gradient checks)
+NOT_CONFIG = (
+    "logger.",
+    "train.threads",
+    "train.checkpoint",
+    "train.resume",
+    "train.report_every_s",
+    "data.cache",
+    "eval.probe_words",
+    "eval.plot_words",
+    "eval.gradcheck",
+    "eval.per_epoch",
+)
 #: replicates, not configurations: runs differing only in these are seeds of one configuration
 REPLICATE = ("seed",)
 #: short names accepted in axis filters
