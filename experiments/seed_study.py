@@ -171,11 +171,12 @@ def axis_table(rows: list[dict], axis: str, fixed: str) -> list[str]:
 
 
 def contrast_tables(uri: str) -> list[str]:
-    from nbw2v.app.compare import Request, compare_sides, default_options
+    from nbw2v.app.compare import Request, compare_sides
+    from nbw2v.evaluation.predictions import make_options
 
     out = []
     for a, b, what in CONTRASTS:
-        result = compare_sides(a, b, Request(None, None, default_options()), uri, experiment=EXPERIMENT)
+        result = compare_sides(a, b, Request(None, None, make_options()), uri, experiment=EXPERIMENT)
         out += [
             f"### {what}",
             "",

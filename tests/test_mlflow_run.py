@@ -111,6 +111,7 @@ def test_a_run_is_recorded_completely(store, tiny_corpus):
     assert tags["mlflow.source.name"] == "nbw2v-train model.dim=8" and tags["mlflow.source.type"] == "LOCAL"
     note = tags["mlflow.note.content"]
     assert note.startswith("`nbw2v-train model.dim=8`") and "- complete_pairs Spearman " in note
+    assert all(line.count("[") == line.count("]") for line in note.splitlines())  # an interval is never cut
     assert all(round(v, 4) == v for k, v in metrics.items() if k.startswith("eval/"))  # 4 decimals
     assert metrics["perf/words_per_sec_total"] == int(metrics["perf/words_per_sec_total"])
     # per-item predictions: the scores rebuilt from them equal the logged ones

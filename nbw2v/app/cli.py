@@ -136,16 +136,14 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         results_to_metrics,
     )
 
-    if args.restrict < 0:
-        raise ValueError(f"--restrict: expected an integer >= 0 (0: all words), got {args.restrict}")
+    post = _check_benchmark_args(args)  # before the vectors are read
     emb, run_id = _load_vectors(args.vectors, args.tracking_uri)
     if args.suite:
         args.similarity, args.analogies = list(SUITE_SIMILARITY), ",".join(SUITE_ANALOGIES)
     if args.similarity is None:
-        args.similarity = ["wordsim353", "simlex999"]
+        args.similarity = list(EvalConfig().similarity)
     if args.analogies is None:
-        args.analogies = "google"
-    post = _postprocess(args)
+        args.analogies = EvalConfig().analogies
     view = emb.postprocessed(args.center or args.remove_top > 0, args.remove_top)
     results = evaluate_configured(
         view, args.similarity, args.analogies, args.restrict or None, not args.case_sensitive, args.method
@@ -200,6 +198,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 def _cmd_compare(args: argparse.Namespace) -> int:
     from nbw2v.app.compare import run_compare
 
+    _check_benchmark_args(args)
     return run_compare(args)
 
 
@@ -220,8 +219,8 @@ def _parse_query(text: str) -> tuple[list[str], list[str]]:
 def _cmd_neighbors(args: argparse.Namespace) -> int:
     import difflib
 
+    post = _postprocess(args)  # before the vectors are read
     emb, _ = _load_vectors(args.vectors, args.tracking_uri)
-    post = _postprocess(args)
     emb = emb.postprocessed(args.center or args.remove_top > 0, args.remove_top)
     if post:
         print(f"(cosines of the vectors {post})", file=sys.stderr)
@@ -317,6 +316,14 @@ def _cmd_runs(args: argparse.Namespace) -> int:
     elif any(r["stale"] for r in shown):
         print("close them with: nbw2v runs --stale --close", file=sys.stderr)
     return 0
+
+
+def _check_benchmark_args(args: argparse.Namespace) -> str:
+    """The options of ``eval`` and ``compare`` checked before anything is read; returns how the
+    vectors are post-processed ('' or e.g. 'centred')."""
+    if args.restrict < 0:
+        raise ValueError(f"--restrict: expected an integer >= 0 (0: all words), got {args.restrict}")
+    return _postprocess(args)
 
 
 def _postprocess(args: argparse.Namespace) -> str:

@@ -15,9 +15,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-#: what a bare ``nbw2v compare`` scores files on (runs with predictions: what they were scored on)
-DEFAULT_SIMILARITY = ("wordsim353", "simlex999")
-DEFAULT_ANALOGIES = ("google",)
+from nbw2v.config import EvalConfig
+
+#: what a bare ``nbw2v compare`` scores files on, as a run's default ``eval`` (runs with
+#: predictions: what they were scored on)
+DEFAULT_SIMILARITY = tuple(EvalConfig().similarity)
+DEFAULT_ANALOGIES = tuple(a for a in EvalConfig().analogies.split(",") if a)
 
 
 @dataclass
@@ -42,6 +45,13 @@ class Request:
 
 def _stem(item: str, bundled) -> str:
     return item if item in bundled else Path(item).stem
+
+
+def _kind_name(result) -> tuple[str, str]:
+    """('sim' or 'ana', the set's name): what a result answers."""
+    from nbw2v.evaluation.evaluate import SimilarityResult
+
+    return ("sim" if isinstance(result, SimilarityResult) else "ana", result.name)
 
 
 def parse_side(text: str, client_factory, sweep_id: str = "", experiment: str = "") -> list[Source]:
@@ -81,13 +91,13 @@ def parse_side(text: str, client_factory, sweep_id: str = "", experiment: str = 
 
 def _wanted(request: Request, available: list) -> list | None:
     """The results of ``available`` that answer ``request`` (None: something asked is missing)."""
-    from nbw2v.evaluation.evaluate import BUNDLED_ANALOGIES, BUNDLED_SIMILARITY, SimilarityResult
+    from nbw2v.evaluation.evaluate import BUNDLED_ANALOGIES, BUNDLED_SIMILARITY
 
     if request.similarity is None and request.analogies is None:
         return available
     sim, ana = request.names()
     names = {("sim", _stem(s, BUNDLED_SIMILARITY)) for s in sim} | {("ana", _stem(a, BUNDLED_ANALOGIES)) for a in ana}
-    have = {("sim" if isinstance(r, SimilarityResult) else "ana", r.name): r for r in available}
+    have = {_kind_name(r): r for r in available}
     if not names <= set(have):
         return None
     return [have[n] for n in have if n in names]
@@ -144,18 +154,13 @@ def load_results(source: Source, request: Request, client_factory, tracking_uri:
 def automatic_request(sources: list[Source], request: Request) -> None:
     """Without --similarity/--analogies: the benchmarks every run's predictions have (when all
     sources are runs that logged them)."""
-    from nbw2v.evaluation.evaluate import SimilarityResult
-
     if request.similarity is not None or request.analogies is not None:
         return
     if not sources or any(s.run_id is None or not s.results for s in sources):
         return
-    common = None
+    common = set.intersection(*({_kind_name(r) for r in s.results} for s in sources))
     for s in sources:
-        names = {("sim" if isinstance(r, SimilarityResult) else "ana", r.name) for r in s.results}
-        common = names if common is None else common & names
-    for s in sources:
-        s.results = [r for r in s.results if ("sim" if isinstance(r, SimilarityResult) else "ana", r.name) in common]
+        s.results = [r for r in s.results if _kind_name(r) in common]
 
 
 def store_seed_spread(client, sources: list[Source], differences) -> dict[str, tuple[float, str]]:
@@ -179,15 +184,6 @@ def store_seed_spread(client, sources: list[Source], differences) -> dict[str, t
             sd, configs, count = spread[key]
             out[name] = (sd, f"experiment {exp.name!r}: {configs} configuration(s) with 2+ seeds, {count} runs")
     return out
-
-
-def default_options(**changes) -> dict:
-    """The evaluation options of a run's default ``eval`` config (what ``nbw2v compare`` asks
-    when given no option), with ``changes``."""
-    from nbw2v.config import ANALOGY_RESTRICT
-
-    options = {"restrict": ANALOGY_RESTRICT, "method": "3cosadd", "case_insensitive": True}
-    return {**options, "center": False, "remove_top": 0, **changes}
 
 
 @dataclass
@@ -235,21 +231,12 @@ def run_compare(args) -> int:
 
     from nbw2v.evaluation.compare import compare_table
     from nbw2v.evaluation.evaluate import SUITE_ANALOGIES, SUITE_SIMILARITY
+    from nbw2v.evaluation.predictions import make_options
 
-    if args.restrict < 0:
-        raise ValueError(f"--restrict: expected an integer >= 0 (0: all words), got {args.restrict}")
-    if args.remove_top < 0:
-        raise ValueError(f"--remove-top: expected an integer >= 0, got {args.remove_top}")
     similarity, analogies = args.similarity, args.analogies
     if args.suite:
         similarity, analogies = list(SUITE_SIMILARITY), ",".join(SUITE_ANALOGIES)
-    options = default_options(
-        restrict=args.restrict,
-        method=args.method,
-        case_insensitive=not args.case_sensitive,
-        center=bool(args.center or args.remove_top),
-        remove_top=args.remove_top,
-    )
+    options = make_options(args.restrict, args.method, not args.case_sensitive, args.center, args.remove_top)
     request = Request(
         similarity, None if analogies is None else [a.strip() for a in analogies.split(",") if a.strip()], options
     )

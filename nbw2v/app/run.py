@@ -80,13 +80,7 @@ def _git_commit() -> str | None:
 
 def eval_options(eval_cfg) -> dict:
     """The options a run's scores were made with (recorded beside its per-item predictions)."""
-    return {
-        "restrict": int(eval_cfg.restrict),
-        "method": "3cosadd",
-        "case_insensitive": True,
-        "center": bool(eval_cfg.center),
-        "remove_top": int(eval_cfg.remove_top),
-    }
+    return predictions.make_options(eval_cfg.restrict, center=eval_cfg.center, remove_top=eval_cfg.remove_top)
 
 
 def postprocessing(eval_cfg) -> str:
@@ -122,6 +116,11 @@ def objective(metrics: dict[str, float]) -> float:
 def summarize(metrics: dict[str, float]) -> str:
     """One line: every score with its 95% interval and coverage (a set with nothing covered
     says so)."""
+    return ", ".join(summary_parts(metrics))
+
+
+def summary_parts(metrics: dict[str, float]) -> list[str]:
+    """Each score with its 95% interval and coverage, one string per benchmark."""
     from nbw2v.evaluation.uncertainty import format_interval
 
     def interval(key):
@@ -148,7 +147,7 @@ def summarize(metrics: dict[str, float]) -> str:
             if score is not None
             else f"{name}: no score (coverage {value:.2f}{'' if value else ': no pair covered'})"
         )
-    return ", ".join(parts)
+    return parts
 
 
 def neighbours_table(emb: Embeddings, words: list[str], topn: int = 10, postprocess: str = "") -> str:
@@ -297,9 +296,8 @@ def command_line(overrides: list[str] | None) -> str:
 def description(command: str, metrics: dict[str, float], post: str = "") -> str:
     """The run's description (MLflow's ``mlflow.note.content``, Markdown): the command and the
     scores with their 95% intervals as the console printed them."""
-    scores = summarize(metrics).split(", ")
     lines = [f"`{command}`", "", "Scores" + (f" (vectors {post})" if post else "") + ", 95% bootstrap intervals:", ""]
-    return "\n".join(lines + [f"- {s}" for s in scores if s]) + "\n"
+    return "\n".join(lines + [f"- {s}" for s in summary_parts(metrics)]) + "\n"
 
 
 def config_hash(cfg) -> str:

@@ -22,10 +22,29 @@ import math
 
 import numpy as np
 
+from nbw2v.config import ANALOGY_RESTRICT
 from nbw2v.evaluation.evaluate import AnalogyResult, SimilarityResult, spearman
 
 FORMAT = "nbw2v.predictions/1"
 ARTIFACT = "eval/predictions.json"
+
+
+def make_options(
+    restrict: int = ANALOGY_RESTRICT,
+    method: str = "3cosadd",
+    case_insensitive: bool = True,
+    center: bool = False,
+    remove_top: int = 0,
+) -> dict:
+    """The evaluation options recorded beside predictions (defaults: a run's default ``eval``);
+    two runs are compared item by item only when theirs are equal."""
+    return {
+        "restrict": int(restrict),
+        "method": method,
+        "case_insensitive": bool(case_insensitive),
+        "center": bool(center or remove_top),
+        "remove_top": int(remove_top),
+    }
 
 
 class PredictionsError(ValueError):
