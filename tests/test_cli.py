@@ -65,7 +65,7 @@ def test_eval_and_neighbors_commands(tmp_path, capsys):
     path = emb.save(tmp_path / "v.txt")
     assert main(["eval", str(path), "--json", "--analogies", "", "--similarity", "wordsim353"]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert report["words"] == 6 and 0 < report["metrics"]["eval/wordsim353_coverage"] < 0.05
+    assert report["words"] == 6 and 0 < report["metrics"]["eval/ws353_cov"] < 0.05
     assert main(["neighbors", str(path), "king", "--topn", "2"]) == 0
     assert capsys.readouterr().out.startswith("king: ")
     assert main(["neighbors", str(path), "prince"]) == 1

@@ -116,9 +116,9 @@ def test_predictions_round_trip_rebuilds_the_scores(tmp_path):
         predictions.from_json(json.dumps({"format": "other"}))
     with pytest.raises(predictions.PredictionsError, match="damaged"):
         predictions.from_json(text[:100])
-    assert predictions.metric_key("analogies") == "eval/analogy_accuracy"
-    assert predictions.metric_key("msr analogies") == "eval/msr_analogy_accuracy"
-    assert predictions.metric_key(sim) == "eval/wordsim353_spearman"
+    assert predictions.metric_key("analogies") == "eval/analogy"
+    assert predictions.metric_key("msr analogies") == "eval/msr_analogy"
+    assert predictions.metric_key(sim) == "eval/ws353"
 
 
 def test_centring_and_all_but_the_top_remove_the_common_direction():
@@ -205,7 +205,7 @@ def test_the_sweep_report_ranks_cells_with_the_seed_aware_comparison(tmp_path):
                         "run_id": f"{window}-{seed}", "name": f"r{window}-{seed}", "status": "FINISHED",
                         "window": window, "K": 5, "dim": 50, "final loss": 2.0, "gradcheck log10 err": -10.0,
                         "WS353": score, "SimLex": None, "analogy": None, "words/s": 1e6, "train s": 1.0,
-                        "metrics": {"eval/wordsim353_spearman": score},
+                        "metrics": {"eval/ws353": score},
                         "params": {"model.window": str(window), "seed": str(seed)}, "results": [run],
                     }
                 )  # fmt: skip

@@ -75,16 +75,16 @@ def test_a_run_is_recorded_completely(store, tiny_corpus):
     assert tags["nbw2v.version"] and tags["numba.version"] and tags["train.threads"]
     metrics = run.data.metrics
     for key in (
-        "eval/complete_pairs_spearman",
-        "eval/complete_pairs_coverage",
-        "eval/wordsim353_coverage",
-        "eval/analogy_coverage",
+        "eval/complete_pairs",
+        "eval/complete_pairs_cov",
+        "eval/ws353_cov",
+        "eval/analogy_cov",
         "perf/words_per_sec",
         "perf/train_seconds",
         "perf/peak_rss_mb",
     ):
         assert key in metrics, key
-    assert "eval/wordsim353_spearman" not in metrics  # < 2 pairs covered: no score rather than a NaN
+    assert "eval/ws353" not in metrics  # < 2 pairs covered: no score rather than a NaN
     assert metrics["gradcheck/max_rel_err"] < 1e-6
     gradchecks = client.get_metric_history(run.info.run_id, "gradcheck/max_rel_err")
     assert len(gradchecks) == 3  # before training and after each of the 2 epochs
@@ -123,8 +123,8 @@ def test_a_run_is_recorded_completely(store, tiny_corpus):
         "remove_top": 0
     }
     by_name = {r.name: r for r in results}
-    assert by_name["complete_pairs"].spearman == pytest.approx(metrics["eval/complete_pairs_spearman"], abs=5e-5)
-    assert by_name["google"].used / by_name["google"].total == pytest.approx(metrics["eval/analogy_coverage"])
+    assert by_name["complete_pairs"].spearman == pytest.approx(metrics["eval/complete_pairs"], abs=5e-5)
+    assert by_name["google"].used / by_name["google"].total == pytest.approx(metrics["eval/analogy_cov"])
     assert len(by_name["wordsim353"].cosines) == 353
 
 
@@ -234,9 +234,21 @@ def test_hydra_app_single_and_multirun(store, tiny_corpus, tmp_path):
     assert sorted(r.data.params["model.window"] for r in runs) == ["2", "3", "5"]
     # the experiment carries the scores view the printed link opens (MLflow's shared view state)
     view = json.loads(client.get_experiment_by_name("hydra").tags["mlflow.sharedViewState.nbw2v-scores"])
-    assert "metrics.`eval/wordsim353_spearman`" in view["selectedColumns"] and view["orderByAsc"] is False
-    assert "metrics.`eval/wordsim353_spearman_ci_low`" in view["selectedColumns"]  # the score's uncertainty too
+    assert "metrics.`eval/ws353`" in view["selectedColumns"] and view["orderByAsc"] is False
+    assert "metrics.`eval/ws353_lo`" in view["selectedColumns"]  # the score's uncertainty too
     assert "params.`train.epochs`" in view["selectedColumns"]  # 1-, 3- and 5-epoch runs side by side
+    # every metric header reads whole and distinct at MLflow's default column width (~14 characters)
+    metric_columns = [c[len("metrics.`") : -1] for c in view["selectedColumns"] if c.startswith("metrics.")]
+    assert all(len(c) <= 14 for c in metric_columns) and len(set(metric_columns)) == len(metric_columns)
+    assert sorted(metric_columns).index("eval/ws353_lo") < sorted(metric_columns).index("eval/ws353_up")
+    # "its charts" opens the run's own view: its loss curve against the epoch, first
+    single_id = next(r.info.run_id for r in runs if r.data.params["model.window"] == "5")
+    charts_link = single.stdout.split("its charts: ", 1)[1].split()[0]
+    assert charts_link.endswith(f"compareRunsMode=CHART&viewStateShareKey=nbw2v-run-{single_id}")
+    own = json.loads(client.get_experiment_by_name("hydra").tags[f"mlflow.sharedViewState.nbw2v-run-{single_id}"])
+    assert own["searchFilter"] == f"attributes.run_id = '{single_id}'"
+    first = own["compareRunCharts"][0]
+    assert first["metricKey"] == "loss/train" and first["selectedXAxisMetricKey"] == "train/epoch"
     bad = subprocess.run([str(exe), *base, "loss.K=0"], capture_output=True, text=True, cwd=tmp_path, timeout=600)
     assert bad.returncode == 2 and "loss.K=0: expected an integer in [1, 1000]" in bad.stderr
 
@@ -254,7 +266,7 @@ def test_eval_reads_a_runs_vectors_and_logs_back(store, tiny_corpus, capsys):
     argv = ["eval", run_id, "--tracking-uri", store, "--similarity", str(pairs), "--analogies", "", "--log-to-run"]
     assert main(argv) == 0
     assert "pairs: Spearman" in capsys.readouterr().out
-    assert "eval/pairs_spearman" in client.get_run(run_id).data.metrics
+    assert "eval/pairs" in client.get_run(run_id).data.metrics
     assert main(["neighbors", f"runs:/{run_id}/vectors", "king", "--tracking-uri", store]) == 0
     assert main(["eval", "f" * 32, "--tracking-uri", store]) == 2
     assert "not found in the MLflow store" in capsys.readouterr().err
@@ -274,8 +286,8 @@ def test_the_vectors_are_an_mlflow_model(store, tiny_corpus):
     # named after its run, the scores with their intervals linked (the Models page ranks by them)
     assert logged.name == run.info.run_name == "sg-ns-w5-k5-d8-s1"
     linked = {m.key: m.value for m in logged.metrics or []}
-    assert "eval/analogy_coverage" in linked and "eval/wordsim353_coverage" in linked
-    assert linked["eval/analogy_coverage"] == run.data.metrics["eval/analogy_coverage"]
+    assert "eval/analogy_cov" in linked and "eval/ws353_cov" in linked
+    assert linked["eval/analogy_cov"] == run.data.metrics["eval/analogy_cov"]
     assert not any(k.startswith("perf/") for k in linked)  # (MLflow itself links the gradient checks)
     model = mlflow.pyfunc.load_model(logged.model_uri)
     assert [i.name for i in model.metadata.signature.inputs.inputs] == ["word"]

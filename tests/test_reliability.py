@@ -145,7 +145,7 @@ def test_a_signal_in_any_phase_ends_the_run_and_keeps_the_trained_model(corpus, 
         assert "training was already complete" in finished.stderr
         assert not checkpoint.exists()  # removed once the results are logged
         done = [r for r in runs(tmp_path) if r.info.status == "FINISHED"]
-        assert len(done) == 1 and "eval/wordsim353_coverage" in done[0].data.metrics
+        assert len(done) == 1 and "eval/ws353_cov" in done[0].data.metrics
         client = MlflowClient(f"sqlite:///{tmp_path / 'm.db'}")
         folder = client.download_artifacts(done[0].info.run_id, "vectors")
         np.testing.assert_array_equal(np.load(Path(folder) / "vectors.npz")["vectors"], arrays["input_vectors"])

@@ -1,6 +1,7 @@
 """A real multirun through the installed entry point: joblib launcher with 2 parallel jobs
 writing to one SQLite store, grouped under a parent run, with the sweep report; then a resume."""
 
+import json
 import os
 import subprocess
 import sys
@@ -44,7 +45,6 @@ def test_parallel_sweep_is_one_group_with_a_report_and_resumes(tmp_path):
     done = [line for line in log.splitlines() if line.startswith("nbw2v sweep: ") and " of 4 jobs done" in line]
     assert len(done) == 4 and any(line.startswith("nbw2v sweep: 4 of 4 jobs done (4 finished)") for line in done)
     compare = log.split("compare the runs: ", 1)[1].split()[0]
-    assert compare.count('"') == 10 and compare.endswith("workflowType=machine_learning")  # 4 runs, 1 experiment
     client = MlflowClient(store)
     exp = client.get_experiment_by_name("sweep").experiment_id
     parents, children = sweep_runs(client, "sweep")
@@ -52,6 +52,20 @@ def test_parallel_sweep_is_one_group_with_a_report_and_resumes(tmp_path):
     parent = parents[0]
     assert parent.info.status == "FINISHED"
     sweep_id = parent.data.tags["nbw2v.sweep_id"]
+    # "compare the runs" opens the sweep's own view in chart mode: its children, on the axes it
+    # varies (window, K) against the scores, not MLflow's parallel plot of whatever sorts first
+    assert compare.endswith(f"compareRunsMode=CHART&viewStateShareKey=nbw2v-sweep-{sweep_id}")
+    tags = client.get_experiment(exp).tags
+    view = json.loads(tags[f"mlflow.sharedViewState.nbw2v-sweep-{sweep_id}"])
+    assert view["searchFilter"] == f"tags.`mlflow.parentRunId` = '{parent.info.run_id}'"
+    axes = next(c for c in view["compareRunCharts"] if c["type"] == "PARALLEL")
+    assert axes["selectedParams"] == ["model.window", "loss.K"] and axes["selectedMetrics"][0] == "eval/ws353"
+    assert view["compareRunSections"][0]["uuid"] == axes["metricSectionId"]  # the first section
+    # the parent's charts: the sweep's progress against the job index
+    progress = json.loads(tags[f"mlflow.sharedViewState.nbw2v-run-{parent.info.run_id}"])
+    assert progress["compareRunCharts"][0]["selectedMetricKeys"] == ["sweep/job_objective", "sweep/best_so_far"]
+    # sweep children print no links, so they get no view of their own
+    assert not any(f"nbw2v-run-{c.info.run_id}" in key for c in children for key in tags)
     assert all(c.data.tags["mlflow.parentRunId"] == parent.info.run_id for c in children)
     assert all(c.data.tags["nbw2v.sweep_id"] == sweep_id for c in children)
     assert all(c.info.status == "FINISHED" for c in children)
@@ -59,7 +73,7 @@ def test_parallel_sweep_is_one_group_with_a_report_and_resumes(tmp_path):
     assert grid == {("2", "2"), ("2", "5"), ("3", "2"), ("3", "5")}
     for child in children:  # parallel writers lost nothing
         metrics = child.data.metrics
-        for key in ("loss/epoch", "gradcheck/max_rel_err", "gradcheck/log10_max_rel_err", "eval/pairs_spearman"):
+        for key in ("loss/epoch", "gradcheck/max_rel_err", "gradcheck/log10_max_rel_err", "eval/pairs"):
             assert key in metrics, key
         assert len(client.get_metric_history(child.info.run_id, "loss/train")) >= 1
         assert child.data.params["train.threads"] == "0" and child.data.tags["train.threads"] == "1"
@@ -70,9 +84,9 @@ def test_parallel_sweep_is_one_group_with_a_report_and_resumes(tmp_path):
     assert table.count("| FINISHED |") == 4
     # the parent carries its best child's scores under best/ (the top result appears once among the
     # children's metric names) and says which run and config it was
-    top = max(c.data.metrics["eval/pairs_spearman"] for c in children)
+    top = max(c.data.metrics["eval/pairs"] for c in children)
     best = next(c for c in children if c.info.run_id == parent.data.tags["nbw2v.best_run"])
-    assert parent.data.metrics["best/eval/pairs_spearman"] == best.data.metrics["eval/pairs_spearman"] == top
+    assert parent.data.metrics["best/eval/pairs"] == best.data.metrics["eval/pairs"] == top
     assert not any(k.startswith("eval/") for k in parent.data.metrics)
     # the sweep's history as curves on the parent: each job's objective and the best so far
     history = client.get_metric_history(parent.info.run_id, "sweep/best_so_far")
@@ -239,9 +253,9 @@ def test_report_command_on_a_real_sweep(tmp_path, capsys):
 def test_objective_for_optimising_sweepers():
     from nbw2v.app.run import objective
 
-    assert objective({"eval/wordsim353_spearman": 0.61, "eval/simlex999_spearman": 0.3}) == 0.61
-    assert objective({"eval/pairs_spearman": 0.2, "eval/wordsim353_coverage": 0.0}) == 0.2
-    assert objective({"eval/wordsim353_coverage": 0.0}) != objective({"eval/wordsim353_coverage": 0.0})  # NaN
+    assert objective({"eval/ws353": 0.61, "eval/simlex": 0.3}) == 0.61
+    assert objective({"eval/pairs": 0.2, "eval/pairs_cov": 1.0, "eval/ws353_cov": 0.0}) == 0.2
+    assert objective({"eval/ws353_cov": 0.0}) != objective({"eval/ws353_cov": 0.0})  # NaN
 
 
 @pytest.mark.slow
@@ -300,7 +314,7 @@ def test_seeds_are_pooled_per_configuration_and_ties_with_the_best_are_named(tmp
     from nbw2v.app.report import build_report, config_label, pooled_configs
 
     def row(i, window, seed, ws, ci=None):
-        metrics = {"eval/wordsim353_spearman_ci_low": ci[0], "eval/wordsim353_spearman_ci_high": ci[1]} if ci else {}
+        metrics = {"eval/ws353_lo": ci[0], "eval/ws353_up": ci[1]} if ci else {}
         return {
             "run_id": str(i), "name": f"r{i}", "status": "FINISHED", "window": window, "K": 5, "dim": 50,
             "final loss": 2.0, "gradcheck log10 err": -10.0, "WS353": ws, "SimLex": 0.2, "analogy": 0.1,

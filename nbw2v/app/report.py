@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from nbw2v.evaluation import metric_names as mn
 from nbw2v.tracking.run_store import defines_config
 from nbw2v.tracking.tracker import resolve_tracking_uri, with_retry
 
@@ -20,9 +21,9 @@ COLUMNS = [
     ("dim", "params", "model.dim"),
     ("final loss", "metrics", "loss/epoch"),
     ("gradcheck log10 err", "metrics", "gradcheck/log10_max_rel_err"),
-    ("WS353", "metrics", "eval/wordsim353_spearman"),
-    ("SimLex", "metrics", "eval/simlex999_spearman"),
-    ("analogy", "metrics", "eval/analogy_accuracy"),
+    ("WS353", "metrics", mn.WS353),
+    ("SimLex", "metrics", mn.score_key("simlex999")),
+    ("analogy", "metrics", mn.score_key("google")),
     ("words/s", "metrics", "perf/words_per_sec_total"),
     ("train s", "metrics", "perf/train_seconds"),
 ]
@@ -50,12 +51,12 @@ def load_sweep(tracking_uri: str, experiment: str, sweep_id: str = "", filter_st
             continue
         row = {"run_id": run.info.run_id, "name": run.info.run_name, "status": run.info.status}
         row["config_hash"], row["start"] = run.data.tags.get("nbw2v.config_hash"), run.info.start_time
+        row["params"], row["metrics"] = dict(run.data.params), mn.modernize(run.data.metrics)  # older runs' names
         for label, kind, key in COLUMNS:
-            value = getattr(run.data, kind).get(key)
+            value = row[kind].get(key)
             row[label] = float(value) if value is not None else None
         if row["gradcheck log10 err"] is None and run.data.metrics.get("gradcheck/max_rel_err"):  # older runs
             row["gradcheck log10 err"] = float(np.log10(run.data.metrics["gradcheck/max_rel_err"]))
-        row["params"], row["metrics"] = dict(run.data.params), dict(run.data.metrics)
         rows.append(row)
     for row, axis in ((r, a) for a in swept_axes(rows) for r in rows):
         row[axis] = _number(row["params"].get(axis))
@@ -93,10 +94,10 @@ def by_config(rows: list[dict], axes: list[str] | None = None) -> dict[tuple, li
 def ranking_metric(rows: list[dict]) -> tuple[str, str]:
     """(label, metric key) the configurations are ranked by: WordSim353, else the first
     similarity set the runs were scored on (the objective of :func:`nbw2v.app.run.objective`)."""
-    keys = sorted({k for r in rows for k in r.get("metrics", {}) if k.endswith("_spearman")})
-    if any(r.get("WS353") is not None for r in rows) or "eval/wordsim353_spearman" in keys or not keys:
-        return "WS353", "eval/wordsim353_spearman"
-    return keys[0][len("eval/") : -len("_spearman")], keys[0]
+    keys = sorted({k for r in rows for k in mn.similarity_scores(r.get("metrics", {}))})
+    if any(r.get("WS353") is not None for r in rows) or mn.WS353 in keys or not keys:
+        return "WS353", mn.WS353
+    return mn.label(keys[0]), keys[0]
 
 
 def attach_predictions(rows: list[dict], tracking_uri: str = "") -> int:
@@ -153,7 +154,7 @@ def pooled_configs(rows: list[dict]) -> list[dict]:
     from nbw2v.evaluation.compare import ALPHA, compare_benchmark, holm
 
     label, ci_key = ranking_metric(rows)
-    bench = ci_key[len("eval/") : -len("_spearman")]
+    bench = mn.label(ci_key)
 
     def score(r):
         value = r.get("metrics", {}).get(ci_key)
@@ -171,7 +172,7 @@ def pooled_configs(rows: list[dict]) -> list[dict]:
             ci = (max(-1.0, mean - half), min(1.0, mean + half))  # a correlation stays in [-1, 1]
         else:
             metrics = members[0].get("metrics", {})
-            low, high = metrics.get(f"{ci_key}_ci_low"), metrics.get(f"{ci_key}_ci_high")
+            low, high = (metrics.get(k) for k in mn.interval_keys(ci_key))
             ci = (low, high) if low is not None and high is not None else None
         out.append(
             {

@@ -8,12 +8,14 @@ from pathlib import Path
 
 import numpy as np
 
+from nbw2v.evaluation import metric_names as mn
+
 #: the scores the importance table reads (label, metric key, the report's column, scale, unit)
 SCORES = [
-    ("WS353", "eval/wordsim353_spearman", "WS353", 1.0, ""),
-    ("SimLex", "eval/simlex999_spearman", "SimLex", 1.0, ""),
-    ("MEN", "eval/men_spearman", None, 1.0, ""),
-    ("analogies", "eval/analogy_accuracy", "analogy", 100.0, " pts"),
+    ("WS353", mn.WS353, "WS353", 1.0, ""),
+    ("SimLex", mn.score_key("simlex999"), "SimLex", 1.0, ""),
+    ("MEN", mn.score_key("men"), None, 1.0, ""),
+    ("analogies", mn.score_key("google"), "analogy", 100.0, " pts"),
 ]
 
 

@@ -21,6 +21,7 @@ import numpy as np
 from nbw2v import __version__
 from nbw2v.config import validate
 from nbw2v.embeddings import Embeddings
+from nbw2v.evaluation import metric_names as mn
 from nbw2v.evaluation import predictions
 from nbw2v.evaluation.evaluate import evaluate_configured, results_to_metrics
 from nbw2v.gradcheck import check_training_tuples
@@ -96,7 +97,7 @@ def evaluate_results(emb: Embeddings, eval_cfg) -> list:
 
 
 def evaluate_embeddings(emb: Embeddings, eval_cfg, notes: list[str] | None = None) -> dict[str, float]:
-    """The configured evaluations as flat metrics (``eval/<set>_spearman`` with coverage);
+    """The configured evaluations as flat metrics (``eval/ws353`` with interval and coverage);
     ``notes`` collects why a covered set has no score."""
     results = evaluate_results(emb, eval_cfg)
     if notes is not None:
@@ -107,9 +108,9 @@ def evaluate_embeddings(emb: Embeddings, eval_cfg, notes: list[str] | None = Non
 def objective(metrics: dict[str, float]) -> float:
     """The value optimising sweepers (Optuna) maximise: WordSim353 Spearman, else the first
     similarity score computed, else NaN (a trial Optuna records as failed, not a crash)."""
-    if "eval/wordsim353_spearman" in metrics:
-        return float(metrics["eval/wordsim353_spearman"])
-    scores = [v for k, v in metrics.items() if k.endswith("_spearman")]
+    if mn.WS353 in metrics:
+        return float(metrics[mn.WS353])
+    scores = [metrics[k] for k in mn.similarity_scores(metrics) if k in metrics]
     return float(scores[0]) if scores else float("nan")
 
 
@@ -123,30 +124,23 @@ def summary_parts(metrics: dict[str, float]) -> list[str]:
     """Each score with its 95% interval and coverage, one string per benchmark."""
     from nbw2v.evaluation.uncertainty import format_interval
 
-    def interval(key):
-        low, high = metrics.get(f"{key}_ci_low"), metrics.get(f"{key}_ci_high")
-        return None if low is None or high is None else (low, high)
-
     parts = []
-    for key, value in metrics.items():
-        if not key.endswith("_coverage"):
-            continue
-        name = key[len("eval/") : -len("_coverage")]
-        if name == "analogy" or name.endswith("_analogy"):
-            label = "analogies" if name == "analogy" else f"{name[: -len('_analogy')]} analogies"
-            acc = metrics.get(f"eval/{name}_accuracy")
+    for key in mn.scores(metrics):
+        coverage, score, label = metrics[mn.coverage_key(key)], metrics.get(key), mn.label(key)
+        low, high = (metrics.get(k) for k in mn.interval_keys(key))
+        interval = None if low is None or high is None else (low, high)
+        if mn.is_analogy(key):
             parts.append(
-                f"{label} {format_interval(acc, interval(f'eval/{name}_accuracy'), 100, 1, '%')} (coverage {value:.2f})"
-                if acc is not None
+                f"{label} {format_interval(score, interval, 100, 1, '%')} (coverage {coverage:.2f})"
+                if score is not None
                 else f"{label}: none covered"
             )
-            continue
-        score = metrics.get(f"eval/{name}_spearman")
-        parts.append(
-            f"{name} Spearman {format_interval(score, interval(f'eval/{name}_spearman'))} (coverage {value:.2f})"
-            if score is not None
-            else f"{name}: no score (coverage {value:.2f}{'' if value else ': no pair covered'})"
-        )
+        else:
+            parts.append(
+                f"{label} Spearman {format_interval(score, interval)} (coverage {coverage:.2f})"
+                if score is not None
+                else f"{label}: no score (coverage {coverage:.2f}{'' if coverage else ': no pair covered'})"
+            )
     return parts
 
 
@@ -458,9 +452,21 @@ def _tracked_run(cfg, tracker, resolved_config, overrides, progress, threads, di
                 if final[0]:
                     Path(final[0]).unlink(missing_ok=True)
             # the run's id and links on stdout; a sweep's job says one line (the sweep prints the links)
+            if not progress.label:
+                _safe(_publish_run_view, tracker, cfg)
             described = tracker.describe()
             progress.result(described.splitlines()[0] if progress.label and described else described)
             _sweep_progress(tracker)
+
+
+def _publish_run_view(tracker, cfg) -> None:
+    """The view the printed "its charts" link opens: the loss curve against the epoch first."""
+    from nbw2v.tracking import ui_views
+
+    run_id = getattr(tracker, "run_id", None)
+    if run_id:
+        every = bool(cfg.eval.gradcheck and cfg.eval.gradcheck_every)
+        tracker.publish_view(ui_views.run_view_key(run_id), ui_views.run_view(run_id, cfg.eval.per_epoch, every))
 
 
 def _sweep_progress(tracker) -> None:

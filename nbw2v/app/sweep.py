@@ -300,6 +300,23 @@ def job_axes(params: dict, rows: list[dict]) -> list[str]:
     return [k for k in dict.fromkeys(("model.window", "loss.K", "model.dim", *swept_axes(rows))) if k in params]
 
 
+def varying_axes(rows: list[dict]) -> list[str]:
+    """The axes whose value differs between the sweep's runs (window, K, dim first)."""
+    keys = job_axes({k: None for r in rows for k in r.get("params", {})}, rows)
+    return [k for k in keys if len({r.get("params", {}).get(k) for r in rows}) > 1]
+
+
+def publish_sweep_views(tracker, rows: list[dict], sweep_id: str) -> str:
+    """The sweep's views in the MLflow UI (:mod:`nbw2v.tracking.ui_views`): its runs on its own
+    axes (the "compare the runs" link, returned) and the parent's progress charts."""
+    from nbw2v.tracking import ui_views
+
+    axes = varying_axes(rows) or list(ui_views.AXES)
+    tracker.publish_view(ui_views.sweep_view_key(sweep_id), ui_views.scores_view(axes, tracker.run_id))
+    tracker.publish_view(ui_views.run_view_key(tracker.run_id), ui_views.sweep_parent_view(tracker.run_id))
+    return ui_views.ui_links(tracker.ui_base(), tracker.experiment_id, sweep_id=sweep_id)["compare"]
+
+
 def describe_job(row: dict, rows: list[dict]) -> str:
     """A child run by the values of the sweep's axes (the overrides that made its job)."""
     axes = job_axes(row.get("params", {}), rows)
@@ -475,9 +492,7 @@ class SweepCallback(Callback):
         finally:
             tracker.end(status)
             self.ended = True
-        from nbw2v.tracking.tracker import ui_links
-
-        compare = ui_links(tracker.ui_base(), tracker.experiment_id, compare=[r["run_id"] for r in rows])["compare"]
+        compare = publish_sweep_views(tracker, rows, sweep_id)
         print(
             f"nbw2v sweep: {len(rows)} run(s), {status}\n{tracker.describe()}\n  compare the runs: {compare}",
             file=sys.stdout,  # the sweep's result: its run and links

@@ -24,6 +24,7 @@ import numpy as np
 
 from nbw2v.config import ANALOGY_RESTRICT, ANALOGY_SETS, SIMILARITY_SETS
 from nbw2v.embeddings import Embeddings
+from nbw2v.evaluation import metric_names as mn
 from nbw2v.evaluation.uncertainty import accuracy_interval, format_interval, spearman_interval
 from nbw2v.paths import DATA_DIR
 
@@ -199,7 +200,7 @@ class AnalogyResult:
     used: int
     total: int
     sections: dict[str, tuple[int, int, int]] = field(default_factory=dict)  # name -> (correct, used, total)
-    #: "google" (metrics eval/analogy_*), else the set's name (eval/<name>_analogy_*)
+    #: "google" (metrics eval/analogy*), else the set's name (eval/<name>_analogy*)
     name: str = "google"
     #: per question of the file, in order: 1 right, 0 wrong, -1 not covered
     outcomes: np.ndarray | None = None
@@ -357,23 +358,19 @@ def evaluate_configured(
 
 
 def results_to_metrics(results) -> dict[str, float]:
-    """Flat metrics: ``eval/<set>_spearman`` + ``_coverage``, ``eval/analogy_*``, rounded to 4
-    decimals; a score is left out (not NaN) when nothing was covered."""
+    """Flat metrics named by :mod:`nbw2v.evaluation.metric_names` (``eval/ws353`` with
+    ``_lo``/``_up`` interval and ``_cov`` coverage, ``eval/analogy`` with ``_sem``/``_syn``),
+    rounded to 4 decimals; a score is left out (not NaN) when nothing was covered."""
     out: dict[str, float | None] = {}
     for r in results:
-        if isinstance(r, SimilarityResult):
-            out[f"eval/{r.name}_spearman"] = r.spearman
-            low, high = r.ci or (None, None)
-            out[f"eval/{r.name}_spearman_ci_low"], out[f"eval/{r.name}_spearman_ci_high"] = low, high
-            out[f"eval/{r.name}_coverage"] = r.coverage
-        else:
-            prefix = "eval/analogy" if r.name == "google" else f"eval/{r.name}_analogy"
-            out[f"{prefix}_accuracy"] = r.accuracy
-            low, high = r.ci or (None, None)
-            out[f"{prefix}_accuracy_ci_low"], out[f"{prefix}_accuracy_ci_high"] = low, high
-            if r.name == "google":
-                out["eval/analogy_semantic"] = r.split(False)
-                out["eval/analogy_syntactic"] = r.split(True)
-            out[f"{prefix}_coverage"] = r.coverage
+        analogy = not isinstance(r, SimilarityResult)
+        key = mn.score_key(r.name, analogy=analogy)
+        out[key] = r.accuracy if analogy else r.spearman
+        key_low, key_high = mn.interval_keys(key)
+        out[key_low], out[key_high] = r.ci or (None, None)
+        if analogy and r.name == "google":
+            out[mn.SEMANTIC] = r.split(False)
+            out[mn.SYNTACTIC] = r.split(True)
+        out[mn.coverage_key(key)] = r.coverage
     # 4 decimals: what the data supports (a WordSim353 interval is +-0.09), and readable in tables
     return {k: round(float(v), 4) for k, v in out.items() if v is not None}

@@ -24,6 +24,7 @@ import numpy as np
 
 from nbw2v.config import ANALOGY_RESTRICT
 from nbw2v.evaluation.evaluate import AnalogyResult, SimilarityResult, spearman
+from nbw2v.evaluation.metric_names import score_key
 
 FORMAT = "nbw2v.predictions/1"
 ARTIFACT = "eval/predictions.json"
@@ -131,11 +132,11 @@ def benchmark_key(result) -> str:
 
 
 def metric_key(result_or_key) -> str:
-    """The run metric holding a benchmark's score (``eval/wordsim353_spearman``,
-    ``eval/analogy_accuracy``, ``eval/msr_analogy_accuracy``)."""
+    """The run metric holding a benchmark's score (``eval/ws353``, ``eval/analogy``,
+    ``eval/msr_analogy``): see :mod:`nbw2v.evaluation.metric_names`."""
     key = result_or_key if isinstance(result_or_key, str) else benchmark_key(result_or_key)
     if key == "analogies":
-        return "eval/analogy_accuracy"
+        return score_key("google", analogy=True)
     if key.endswith(" analogies"):
-        return f"eval/{key[: -len(' analogies')]}_analogy_accuracy"
-    return f"eval/{key}_spearman"
+        return score_key(key[: -len(" analogies")], analogy=True)
+    return score_key(key)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 
+from nbw2v.evaluation.metric_names import modernize
 from nbw2v.tracking.tracker import experiment_ids, quiet_library_logging, resolve_tracking_uri, with_retry
 
 #: params that never define a configuration (where and how a run is logged, threads, checkpoints,
@@ -144,7 +145,7 @@ def seed_spread(runs: list, metrics: list[str]) -> dict[str, tuple[float, int, i
     for metric in metrics:
         ss, df, configs, count = 0.0, 0, 0, 0
         for members in groups.values():
-            values = [r.data.metrics[metric] for r in members if metric in r.data.metrics]
+            values = [m[metric] for m in (modernize(r.data.metrics) for r in members) if metric in m]
             if len(values) < 2:
                 continue
             mean = sum(values) / len(values)

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any, Protocol
 
-from nbw2v.tracking import redact
+from nbw2v.tracking import redact, ui_views
 from nbw2v.tracking.redact import move_credentials_to_env
 
 RUN_STATUSES = ("FINISHED", "FAILED", "KILLED")
@@ -109,6 +109,7 @@ class Tracker(Protocol):
     def tracking_stats(self) -> dict[str, float]: ...  # the tracker's own cost, as metrics
     def end(self, status: str = "FINISHED") -> None: ...
     def describe(self) -> str: ...  # where to look at the run
+    def publish_view(self, key: str, state: dict) -> None: ...  # a view of the UI its links open
 
 
 class NullTracker:
@@ -154,6 +155,9 @@ class NullTracker:
 
     def describe(self) -> str:
         return "nothing was logged (logger.name=none)"
+
+    def publish_view(self, key, state) -> None:
+        pass
 
 
 class MemoryTracker(NullTracker):
@@ -280,7 +284,7 @@ class MlflowTracker:
                     self.experiment_id = with_retry(client.get_experiment_by_name, self.experiment_name).experiment_id
             else:
                 self.experiment_id = experiment.experiment_id
-            ensure_scores_view(client, self.experiment_id, experiment)
+            ui_views.ensure_view(client, self.experiment_id, ui_views.SCORES_VIEW, ui_views.scores_view(), experiment)
         except Exception as exc:  # noqa: BLE001  (MlflowException, or SQLAlchemy's for a corrupt file)
             first = redact.redact(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
             hint = "; another process holds a write lock on it" if _is_locked(exc) else ""
@@ -501,6 +505,12 @@ class MlflowTracker:
         """Where the UI of this store is: ``mlflow ui``'s default for a local store, else the server."""
         return ui_url if self.tracking_uri.startswith(("sqlite:", "file:")) else self.tracking_uri.rstrip("/")
 
+    def publish_view(self, key: str, state: dict) -> None:
+        """Keep the MLflow UI view ``key`` (:mod:`nbw2v.tracking.ui_views`) on this run's
+        experiment, for the links :meth:`describe` prints; best effort."""
+        if self._client is not None and self.journal is None and self.experiment_id:
+            ui_views.ensure_view(self._client, self.experiment_id, key, state)
+
     def describe(self, ui_url: str = "http://127.0.0.1:5000") -> str:
         """How to open this run: the ``mlflow ui`` command and the links to the runs table
         ("Model training" view, not MLflow 3's default traces view) and to the run."""
@@ -514,72 +524,12 @@ class MlflowTracker:
             if self.tracking_uri.startswith(("sqlite:", "file:"))
             else f"(tracking server {self.tracking_uri})"
         )
-        links = ui_links(self.ui_base(ui_url), self.experiment_id, self.run_id)
+        links = ui_views.ui_links(self.ui_base(ui_url), self.experiment_id, self.run_id)
         return (
             f"MLflow run {self.run_name} ({self.run_id})\n  open the dashboard: {ui}\n"
             f"  runs table (scores, best first): {links['scores']}\n"
             f"  this run:   {links['run']}\n  its charts: {links['metrics']}"
         )
-
-
-#: the runs-table view nbw2v keeps on every experiment (MLflow's shared view state: an experiment
-#: tag the UI reads for ``?viewStateShareKey=``): the sweep axes and the scores as columns (WS353
-#: with its bootstrap 95% interval), best WordSim353 first. Without it MLflow's table shows no
-#: param or metric until columns are picked.
-SCORES_VIEW = "nbw2v-scores"
-SCORES_VIEW_STATE = {
-    "selectedColumns": [
-        "params.`model.window`",
-        "params.`loss.K`",
-        "params.`model.dim`",
-        "params.`train.lr`",
-        "params.`train.epochs`",
-        "metrics.`eval/wordsim353_spearman`",
-        "metrics.`eval/wordsim353_spearman_ci_low`",
-        "metrics.`eval/wordsim353_spearman_ci_high`",
-        "metrics.`eval/simlex999_spearman`",
-        "metrics.`eval/analogy_accuracy`",
-        "metrics.`gradcheck/log10_max_rel_err`",
-        "metrics.`loss/epoch`",
-        "metrics.`perf/words_per_sec_total`",
-    ],
-    "orderByKey": "metrics.`eval/wordsim353_spearman`",
-    "orderByAsc": False,
-}
-
-
-def ensure_scores_view(client, experiment_id: str, experiment=None) -> None:
-    """Create (or update) the experiment's ``nbw2v-scores`` shared view; best effort."""
-    import json
-
-    key, value = f"mlflow.sharedViewState.{SCORES_VIEW}", json.dumps(SCORES_VIEW_STATE)
-    try:
-        experiment = experiment or with_retry(client.get_experiment, experiment_id)
-        if experiment.tags.get(key) != value:
-            with_retry(client.set_experiment_tag, experiment_id, key, value)
-    except Exception:  # noqa: BLE001  (a read-only store or an old server: the plain links still work)
-        pass
-
-
-def ui_links(base: str, experiment_id: str, run_id: str | None = None, compare: list[str] = ()) -> dict[str, str]:
-    """Links that open the "Model training" layout (MLflow 3 otherwise opens GenAI traces):
-    the runs table in the scores view, a run's overview, its model-metric charts, artifacts,
-    and the Compare page of several runs."""
-    import json
-
-    layout = "workflowType=machine_learning"
-    exp = f"{base}/#/experiments/{experiment_id}"
-    links = {"runs": f"{exp}/runs?{layout}", "scores": f"{exp}/runs?{layout}&viewStateShareKey={SCORES_VIEW}"}
-    if compare:
-        ids = json.dumps(list(compare), separators=(",", ":"))
-        links["compare"] = f'{base}/#/compare-runs?runs={ids}&experiments=["{experiment_id}"]&{layout}'
-    if run_id:
-        links.update(
-            run=f"{exp}/runs/{run_id}?{layout}",
-            metrics=f"{exp}/runs/{run_id}/model-metrics?{layout}",
-            artifacts=f"{exp}/runs/{run_id}/artifacts?{layout}",
-        )
-    return links
 
 
 def _log_vectors_model(
