@@ -238,8 +238,7 @@ def targets(runs: list[dict]) -> dict:
             f"{ours['words_per_sec'] / peer['words_per_sec']:.2f}x"
         )
         out["WS353 vs gensim (within 0.02)"] = (
-            f"{ours['eval/ws353']:.3f} vs {peer['eval/ws353']:.3f} "
-            f"({ours['eval/ws353'] - peer['eval/ws353']:+.3f})"
+            f"{ours['eval/ws353']:.3f} vs {peer['eval/ws353']:.3f} ({ours['eval/ws353'] - peer['eval/ws353']:+.3f})"
         )
         out["analogy vs gensim (within 2 points)"] = (
             f"{100 * ours['eval/analogy']:.1f}% vs {100 * peer['eval/analogy']:.1f}% "

@@ -59,7 +59,7 @@ def test_parallel_sweep_is_one_group_with_a_report_and_resumes(tmp_path):
     view = json.loads(tags[f"mlflow.sharedViewState.nbw2v-sweep-{sweep_id}"])
     assert view["searchFilter"] == f"tags.`mlflow.parentRunId` = '{parent.info.run_id}'"
     axes = next(c for c in view["compareRunCharts"] if c["type"] == "PARALLEL")
-    assert axes["selectedParams"] == ["model.window", "loss.K"] and axes["selectedMetrics"][0] == "eval/ws353"
+    assert axes["selectedParams"] == ["model.window", "loss.K"] and axes["selectedMetrics"][-1] == "eval/ws353"
     assert view["compareRunSections"][0]["uuid"] == axes["metricSectionId"]  # the first section
     # the parent's charts: the sweep's progress against the job index
     progress = json.loads(tags[f"mlflow.sharedViewState.nbw2v-run-{parent.info.run_id}"])

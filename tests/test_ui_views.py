@@ -100,7 +100,7 @@ def test_views_fit_an_experiment_tag_and_open_on_the_study():
         assert state["isAccordionReordered"] is True  # MLflow keeps the sections in this order
     # the first chart of the scores views: the sweep's axes against the headline scores
     first = scores["compareRunCharts"][0]
-    assert first["type"] == "PARALLEL" and first["selectedMetrics"][0] == "eval/ws353" and first["showAllRuns"]
+    assert first["type"] == "PARALLEL" and first["selectedMetrics"][-1] == "eval/ws353" and first["showAllRuns"]
     assert sweep["compareRunCharts"][0]["selectedParams"] == ["model.window", "train.lr"]
     assert sweep["searchFilter"] == "tags.`mlflow.parentRunId` = 'p1'" and "searchFilter" not in scores
     assert scores["orderByKey"] == "metrics.`eval/ws353`" and scores["orderByAsc"] is False

@@ -101,8 +101,10 @@ def _state(sections: list[dict], charts: list[dict], **fields) -> dict:
 def scores_view(axes: tuple[str, ...] | list[str] = AXES, parent_run_id: str = "") -> dict:
     """The runs table of scores (axes and headline scores, best WordSim353 first) and its charts;
     with ``parent_run_id``, one sweep's runs (its parent's children) on the axes it varies."""
-    columns = [f"params.`{a}`" for a in axes] + [f"metrics.`{m}`" for m in (*HEADLINE, "loss/epoch")]
-    scores = [mn.WS353, mn.score_key("simlex999"), mn.score_key("google")]
+    # no loss column: its scale changes with K (a sum over the negatives), so it ranks nothing
+    columns = [f"params.`{a}`" for a in axes] + [f"metrics.`{m}`" for m in HEADLINE]
+    # WordSim353 last: MLflow colours the lines by the last axis
+    scores = [mn.score_key("google"), mn.score_key("simlex999"), mn.WS353]
     charts = [
         _card("nbw2v-axes", "nbw2v-study", "PARALLEL", selectedParams=list(axes)[:5], selectedMetrics=scores),
         _card("nbw2v-ws353", "nbw2v-runs", "BAR", metricKey=mn.WS353),
@@ -111,7 +113,7 @@ def scores_view(axes: tuple[str, ...] | list[str] = AXES, parent_run_id: str = "
     ]
     sections = [
         _section("nbw2v-study", "axes -> scores (every run)", columns=1, height=420),
-        _section("nbw2v-runs", "WordSim353, loss by epoch, log10 gradient-check error (first 10 runs)"),
+        _section("nbw2v-runs", "the first 10 runs: WS353, loss by epoch, gradient check"),
     ]
     state = _state(sections, charts, selectedColumns=columns, orderByKey=f"metrics.`{mn.WS353}`", orderByAsc=False)
     if parent_run_id:
@@ -122,10 +124,10 @@ def scores_view(axes: tuple[str, ...] | list[str] = AXES, parent_run_id: str = "
 def run_view(run_id: str, per_epoch: bool = False, gradcheck_every: bool = False) -> dict:
     """One training run's charts: the loss curve and learning rate against the epoch, then the
     scores after each epoch (``per_epoch``) and the gradient check per epoch (``gradcheck_every``)."""
-    sections = [_section("nbw2v-training", "training (x: epoch; integer ticks are the epoch boundaries)", columns=2)]
+    sections = [_section("nbw2v-training", "training (x: epoch; integer ticks are the epoch boundaries)", 2, 300)]
     charts = [_line("nbw2v-loss", "nbw2v-training", ["loss/train"]), _line("nbw2v-lr", "nbw2v-training", ["train/lr"])]
     if per_epoch:
-        sections.append(_section("nbw2v-epochs", "scores after each epoch", columns=2))
+        sections.append(_section("nbw2v-epochs", "scores after each epoch", 2, 300))
         charts += [
             _line("nbw2v-ws353", "nbw2v-epochs", [mn.WS353, mn.score_key("simlex999")]),
             _line("nbw2v-analogy", "nbw2v-epochs", [mn.score_key("google")]),
