@@ -269,9 +269,11 @@ def _check_cuda(cfg: Any) -> None:
         )
 
 
-def validate(cfg: Any) -> None:
+def validate(cfg: Any, local: bool = True) -> None:
     """Check every value; raise ``ConfigError`` naming the first bad key. Cheap: no I/O beyond
-    checking that the corpus path exists and is readable."""
+    checking that the corpus path exists and is readable. ``local=False``: checked away from the
+    machine that will run it (a cluster sweep's driver), so its core count is not the limit of
+    ``train.threads``."""
     cores = os.cpu_count() or 1
     _choice(cfg, "model.arch", ARCHS)
     _choice(cfg, "loss.name", LOSSES)
@@ -294,7 +296,10 @@ def validate(cfg: Any) -> None:
     _int_in(cfg, "train.epochs", 1)
     _float_in(cfg, "train.lr", 0.0, 10.0, hint=" (word2vec.c: 0.025 for skip-gram, 0.05 for CBOW)")
     _float_in(cfg, "train.min_lr_ratio", 0.0, 1.0, lo_open=False)
-    _int_in(cfg, "train.threads", 0, cores, hint=f" (0: all {cores} cores of this machine)")
+    if local:
+        _int_in(cfg, "train.threads", 0, cores, hint=f" (0: all {cores} cores of this machine)")
+    else:
+        _int_in(cfg, "train.threads", 0, hint=" (0: all cores of the node)")
     _int_in(cfg, "train.chunk_words", 100)
     _float_in(cfg, "train.report_every_s", 0.0, lo_open=False, hint=" (0: report after every round of chunks)")
     _int_in(cfg, "train.softmax_batch", 1)

@@ -163,6 +163,34 @@ def test_a_ray_worker_killed_mid_job_is_retried_and_its_run_closed(ray_head, tmp
     assert sorted(r.info.status for r in children) == ["FINISHED"] * 4 + ["KILLED"]
 
 
+def test_one_bad_value_never_takes_a_ray_sweep_down(ray_head, tmp_path):
+    """Issue 28.1: a bad sweep value is refused before the parent opens (exit 2, one line, no run,
+    no Ray job); a job failing at run time is a FAILED child, not a crashed and retried worker,
+    and the other jobs, the report and the driver's last line (naming the failed jobs) follow."""
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    ray = [
+        "hydra/launcher=nbw2v_ray",
+        f"hydra.launcher.ray.init.address={ray_head}",
+        "hydra.launcher.ray.remote.num_cpus=1",
+    ]
+    base = tiny_sweep_command(tmp_path, store, "logger.experiment=bad-value", *ray)
+    refused = subprocess.run([*base, "train.lr=0.025,50"], capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert refused.returncode == 2, refused.stderr[-3000:]
+    assert "nbw2v-train: error: train.lr=50.0: expected a number > 0.0 and <= 10.0" in refused.stderr
+    assert "Traceback" not in refused.stderr and "Ray cluster with" not in refused.stderr  # before Ray
+    assert not (tmp_path / "mlflow.db").exists()
+    args = [a for a in base if a not in ("data.min_count=1", "loss.K=2,5")] + ["data.min_count=1,100000", "loss.K=2"]
+    proc = subprocess.run(args, capture_output=True, text=True, cwd=tmp_path, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "WorkerCrashedError" not in proc.stderr and "Traceback" not in proc.stderr
+    parents, children = sweep_runs(MlflowClient(store), "bad-value")
+    assert sorted(c.info.status for c in children) == ["FAILED", "FAILED", "FINISHED", "FINISHED"]  # no retry
+    assert parents[0].info.status == "FAILED" and parents[0].data.tags["nbw2v.sweep_failed"] == "2"
+    summary = next(line for line in proc.stdout.splitlines() if line.startswith("nbw2v sweep: 4 run(s)"))
+    assert "2 FINISHED, 2 FAILED" in summary and "data.min_count=100000" in summary
+    assert (tmp_path / "multirun" / "report" / "runs.md").exists()
+
+
 def test_unreachable_ray_head_is_a_quick_clear_error(tmp_path):
     pytest.importorskip("hydra_plugins.hydra_ray_launcher")
     address = f"127.0.0.1:{local_cluster.free_port()}"

@@ -91,15 +91,16 @@ def _app(dcfg: DictConfig) -> float | None:
         _, metrics = run_experiment(
             cfg, resolved_config=OmegaConf.to_yaml(dcfg), overrides=overrides, progress=progress
         )
-    except ValueError as exc:  # ConfigError, CorpusError, checkpoint, vectors and store errors
-        if not multirun:
-            _drop_empty_run_dir()
-        _fail(f"error: {exc}", 2)
-    except TrainingDiverged as exc:
-        if multirun:  # one diverging configuration of a sweep: its run is FAILED, the sweep goes on
-            print(f"nbw2v-train: failed: {exc}", file=sys.stderr)
+    except (ValueError, TrainingDiverged) as exc:  # config, corpus, checkpoint, store errors; divergence
+        if multirun:
+            # one job of a sweep: a result, not a crash (its run is FAILED with the reason; a Ray
+            # worker is not retried for a deterministic error), and the other jobs run
+            print(f"[job {HydraConfig.get().job.num}] nbw2v-train: failed: {exc}", file=sys.stderr)
             return float("nan")
-        _fail(f"failed: {exc}", 1)
+        if isinstance(exc, TrainingDiverged):
+            _fail(f"failed: {exc}", 1)
+        _drop_empty_run_dir()
+        _fail(f"error: {exc}", 2)
     except KeyboardInterrupt as exc:  # Ctrl-C / SIGTERM in any phase: the run is KILLED, work kept
         sigterm = is_sigterm(exc)
         mark_interrupted("SIGTERM" if sigterm else "SIGINT")

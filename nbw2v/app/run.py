@@ -381,9 +381,6 @@ def _tracked_run(cfg, tracker, resolved_config, overrides, progress, threads, di
         if done:
             progress.message(f"nbw2v: skipped: this config already FINISHED as run {done} (logger.skip_finished)")
             return None, {}
-    phase[0] = "reading the corpus"
-    prepared = build_vocab_and_corpus(cfg)  # bad corpora fail here, before any run is opened
-    check_model(cfg, prepared[0], prepared[1])
     command = command_line(overrides)
     tags = {**environment_tags(threads), "nbw2v.config_hash": digest}
     tags.update({"mlflow.source.name": command, "mlflow.source.type": "LOCAL"})
@@ -393,6 +390,15 @@ def _tracked_run(cfg, tracker, resolved_config, overrides, progress, threads, di
         tags["nbw2v.sweep_id"] = os.environ[ENV_SWEEP]
     if os.environ.get(ENV_STUDY):
         tags["nbw2v.optuna_study"] = os.environ[ENV_STUDY]
+    phase[0] = "reading the corpus"
+    try:
+        prepared = build_vocab_and_corpus(cfg)  # bad corpora fail here, before any run is opened
+        check_model(cfg, prepared[0], prepared[1])
+    except ValueError as exc:
+        if os.environ.get(ENV_SWEEP):  # a sweep's job: a FAILED child says which config failed and why
+            _safe(_failed_run, tracker, cfg, tags, str(exc))
+            _sweep_progress(tracker)
+        raise
     phase[0] = "opening the MLflow run"
     tracker.start(tags=tags)
     status, final = "FAILED", [""]
@@ -457,6 +463,15 @@ def _tracked_run(cfg, tracker, resolved_config, overrides, progress, threads, di
             described = tracker.describe()
             progress.result(described.splitlines()[0] if progress.label and described else described)
             _sweep_progress(tracker)
+
+
+def _failed_run(tracker, cfg, tags: dict, error: str) -> None:
+    """A run that failed before training, recorded FAILED with its params and the reason."""
+    tracker.start(tags={**tags, "nbw2v.error": error[:4000]})
+    try:
+        tracker.log_params(flatten(cfg))
+    finally:
+        tracker.end("FAILED")
 
 
 def _publish_run_view(tracker, cfg) -> None:

@@ -317,6 +317,39 @@ def publish_sweep_views(tracker, rows: list[dict], sweep_id: str) -> str:
     return ui_views.ui_links(tracker.ui_base(), tracker.experiment_id, sweep_id=sweep_id)["compare"]
 
 
+def summary_line(rows: list[dict], status: str, total: int | None = None) -> str:
+    """The sweep's last word: ``nbw2v sweep: 4 run(s), FAILED: 2 FINISHED, 2 FAILED; not
+    finished: model.window=2 data.min_count=100000 (FAILED: ...); ...``, counting each
+    configuration's latest attempt, plus the jobs that opened no run (Optuna: trials)."""
+    latest = latest_attempts(rows)
+    counts: dict[str, int] = {}
+    for row in latest:
+        counts[row["status"]] = counts.get(row["status"], 0) + 1
+    order = ("FINISHED", "FAILED", "KILLED", "RUNNING")
+    text = f"nbw2v sweep: {len(rows)} run(s), {status}: " + ", ".join(
+        f"{counts[s]} {s}" for s in sorted(counts, key=lambda s: order.index(s) if s in order else len(order))
+    )
+    if total and total > len(latest):
+        text += f"; {total - len(latest)} job(s) opened no run (their lines above say why)"
+    groups: dict[tuple[str, str], list[str]] = {}  # the same reason said once
+    for r in (r for r in latest if r["status"] != "FINISHED"):
+        groups.setdefault((r["status"], _short(r.get("error")) or "no reason recorded"), []).append(
+            describe_job(r, rows)
+        )
+    if groups:
+        parts = [
+            f"{', '.join(jobs[:5])}{' ...' if len(jobs) > 5 else ''} ({st}: {why})"
+            for (st, why), jobs in groups.items()
+        ]
+        text += "; not finished: " + "; ".join(parts[:5]) + ("; ..." if len(parts) > 5 else "")
+    return text
+
+
+def _short(text: str | None, limit: int = 160) -> str:
+    text = (text or "").splitlines()[0] if text else ""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def describe_job(row: dict, rows: list[dict]) -> str:
     """A child run by the values of the sweep's axes (the overrides that made its job)."""
     axes = job_axes(row.get("params", {}), rows)
@@ -348,6 +381,24 @@ def close_lost_attempts(tracking_uri: str, rows: list[dict]) -> list[str]:
     return lines
 
 
+def check_every_job(config: DictConfig) -> None:
+    """Every job's config composed and validated before anything starts: one line per bad
+    value (naming a job that has it) and exit 2, no run opened, no job launched."""
+    from nbw2v.app.sweep_jobs import check_jobs
+
+    # a cluster job's cores are its node's, not this machine's
+    local = not (is_ray(config) or "SlurmLauncher" in str(config.hydra.launcher.get("_target_", "")))
+    problems = check_jobs(config, local=local)
+    for problem in problems:
+        print(f"nbw2v-train: error: {problem}", file=sys.stderr)
+    if problems:
+        print(
+            f"nbw2v-train: the sweep was not started ({len(problems)} bad value(s) above): fix them and rerun",
+            file=sys.stderr,
+        )
+        raise SystemExit(2)
+
+
 def check_sweeper(config: DictConfig):
     """The nbw2v_optuna sweeper's study (its settings and Optuna itself checked; ``None`` for
     another sweeper): one line and exit 2 if wrong."""
@@ -374,6 +425,7 @@ class SweepCallback(Callback):
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         study = check_sweeper(config)  # before the parent run is opened or a kernel compiled
+        check_every_job(config)
         check_launcher(config)
         jobs = parallel_jobs(config)
         cores = os.cpu_count() or 1
@@ -493,8 +545,10 @@ class SweepCallback(Callback):
             tracker.end(status)
             self.ended = True
         compare = publish_sweep_views(tracker, rows, sweep_id)
+        total = os.environ.get(ENV_TOTAL)
         print(
-            f"nbw2v sweep: {len(rows)} run(s), {status}\n{tracker.describe()}\n  compare the runs: {compare}",
+            f"{summary_line(rows, status, int(total) if total else None)}\n{tracker.describe()}\n"
+            f"  compare the runs: {compare}",
             file=sys.stdout,  # the sweep's result: its run and links
         )
 

@@ -124,7 +124,7 @@ def scores_view(axes: tuple[str, ...] | list[str] = AXES, parent_run_id: str = "
 def run_view(run_id: str, per_epoch: bool = False, gradcheck_every: bool = False) -> dict:
     """One training run's charts: the loss curve and learning rate against the epoch, then the
     scores after each epoch (``per_epoch``) and the gradient check per epoch (``gradcheck_every``)."""
-    sections = [_section("nbw2v-training", "training (x: epoch; integer ticks are the epoch boundaries)", 2, 300)]
+    sections = [_section("nbw2v-training", "training, x = epoch (integer ticks: epoch ends)", 2, 300)]
     charts = [_line("nbw2v-loss", "nbw2v-training", ["loss/train"]), _line("nbw2v-lr", "nbw2v-training", ["train/lr"])]
     if per_epoch:
         sections.append(_section("nbw2v-epochs", "scores after each epoch", 2, 300))

@@ -1,0 +1,91 @@
+"""A sweep's jobs before any of them runs: the overrides of each job, and every job's config
+composed and validated before the parent run opens, whatever the launcher.
+
+Without this, a typo in one sweep value (``train.lr=0.025,0.05,50``) surfaces only when its job
+starts: the basic launcher stops the sweep there, a Ray worker crashes and is retried, and the
+jobs after it never run. Here each distinct bad value is one line and the sweep exits 2 before
+the parent run, a compile or a job.
+
+The grid is what Hydra's basic sweeper launches: the product of the sweep overrides (the
+command's and ``hydra.sweeper.params``). An Optuna study's search space is checked at its
+choices and at both ends of each interval.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+from omegaconf import DictConfig, open_dict
+
+#: beyond this many jobs, each value of each axis is checked once (with the others' first
+#: values) rather than every combination
+FULL_GRID_LIMIT = 200
+
+
+def sweep_overrides(config: DictConfig) -> list[str]:
+    """Every override of the sweep as ``key=value`` text: ``hydra.sweeper.params`` first, the
+    command's replacing a key it sets too."""
+    lines = {k: f"{k}={v}" for k, v in dict(config.hydra.sweeper.get("params") or {}).items()}
+    for item in config.hydra.overrides.task:
+        lines[str(item).split("=", 1)[0]] = str(item)
+    return list(lines.values())
+
+
+def _values(override) -> list[str]:
+    """The ``key=value`` texts an override stands for: each value of a discrete sweep, both
+    ends of an interval (an Optuna search space), the override itself otherwise."""
+    key = override.get_key_element()
+    if not override.is_sweep_override():
+        return [f"{key}={override.get_value_element_as_str()}"]
+    if override.is_discrete_sweep():
+        return [f"{key}={v}" for v in override.sweep_string_iterator()]
+    sweep = override.value()  # an IntervalSweep: int(interval(2, 12)) keeps int ends
+    return [f"{key}={sweep.start}", f"{key}={sweep.end}"]
+
+
+def job_overrides(config: DictConfig, limit: int = FULL_GRID_LIMIT) -> list[list[str]]:
+    """The override lists to check: every job of the grid when it has at most ``limit`` jobs,
+    else each value of each axis once. Raises Hydra's parser error for a malformed override."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    axes = [_values(o) for o in OverridesParser.create().parse_overrides(sweep_overrides(config))]
+    if math.prod(len(a) for a in axes) <= limit:
+        return [list(job) for job in itertools.product(*axes)]
+    jobs = []
+    for i, axis in enumerate(axes):
+        for value in axis[1:] if i else axis:
+            jobs.append([value if j == i else other[0] for j, other in enumerate(axes)])
+    return jobs
+
+
+def check_jobs(config: DictConfig, local: bool = True) -> list[str]:
+    """One line per distinct problem of the sweep's jobs (empty: every job's config is valid):
+    each job composed as its launcher will (Hydra's config loader) and validated by
+    :func:`nbw2v.config.validate`; ``local=False`` (a cluster launcher) leaves out what only the
+    node running a job can judge (its core count)."""
+    from hydra.core.global_hydra import GlobalHydra
+
+    from nbw2v.app.hydra_app import to_config
+    from nbw2v.config import validate
+
+    try:
+        jobs = job_overrides(config)
+    except Exception as exc:  # noqa: BLE001  (Hydra refuses a malformed override itself)
+        return [_first_line(exc)]
+    loader = GlobalHydra.instance().config_loader()
+    problems: dict[str, str] = {}
+    for job in jobs:
+        try:
+            composed = loader.load_sweep_config(config, job)
+            with open_dict(composed):
+                del composed["hydra"]
+            validate(to_config(composed), local=local)
+        except Exception as exc:  # noqa: BLE001  (ConfigError, OmegaConf's and Hydra's errors)
+            problems.setdefault(_first_line(exc), " ".join(job))
+    return list(problems)
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
