@@ -191,6 +191,24 @@ def test_one_bad_value_never_takes_a_ray_sweep_down(ray_head, tmp_path):
     assert (tmp_path / "multirun" / "report" / "runs.md").exists()
 
 
+def test_a_ray_job_no_node_can_run_is_refused_before_the_parent(ray_head, tmp_path):
+    """Issue 28.5: num_cpus=4 on the 2-CPU cluster used to wait forever."""
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    args = tiny_sweep_command(
+        tmp_path,
+        store,
+        "hydra/launcher=nbw2v_ray",
+        f"hydra.launcher.ray.init.address={ray_head}",
+        "hydra.launcher.ray.remote.num_cpus=4",
+    )
+    start = time.monotonic()
+    proc = subprocess.run(args, capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert proc.returncode != 0 and time.monotonic() - start < 120, proc.stderr[-3000:]
+    assert "hydra.launcher.ray.remote.num_cpus=4: no node of the Ray cluster has that many CPUs" in proc.stderr
+    assert "has 2" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "mlflow.db").exists()  # no parent run
+
+
 def test_unreachable_ray_head_is_a_quick_clear_error(tmp_path):
     pytest.importorskip("hydra_plugins.hydra_ray_launcher")
     address = f"127.0.0.1:{local_cluster.free_port()}"

@@ -8,7 +8,7 @@ import time
 import pytest
 from conftest import tiny_sweep_command
 
-from nbw2v.app.launchers import LauncherError, check_ray_address, check_slurm
+from nbw2v.app.launchers import ENV_AUTOSCALING, LauncherError, check_ray_address, check_ray_fit, check_slurm
 
 
 def _server(reply: bytes):
@@ -70,6 +70,22 @@ def test_http_and_auto_addresses(tmp_path, monkeypatch):
     check_ray_address("auto", cluster_file=tmp_path / "none")
     with pytest.raises(LauncherError, match="Ray Client addresses are not supported .* host:6379"):
         check_ray_address("ray://127.0.0.1:10001")
+    # RAY_ADDRESS=auto names no cluster: refused at once, as when unset (issue 28.7: was 11 s and a FAILED parent)
+    monkeypatch.setenv("RAY_ADDRESS", "auto")
+    with pytest.raises(LauncherError, match="auto but no Ray cluster runs on this machine"):
+        check_ray_address("auto", cluster_file=tmp_path / "none")
+
+
+def test_a_job_no_node_can_run_is_refused(monkeypatch):
+    """Issue 28.5: num_cpus above every node's CPUs would wait forever; refused naming the key
+    and the largest node (dead nodes do not count), unless the cluster autoscales."""
+    nodes = [{"Alive": True, "Resources": {"CPU": 2.0}}, {"Alive": False, "Resources": {"CPU": 64.0}}]
+    monkeypatch.delenv(ENV_AUTOSCALING, raising=False)
+    check_ray_fit(2, nodes)
+    with pytest.raises(LauncherError, match=r"num_cpus=4: no node .*the largest of its 1 node\(s\) has 2\b"):
+        check_ray_fit(4, nodes)
+    monkeypatch.setenv(ENV_AUTOSCALING, "1")
+    check_ray_fit(4, nodes)
 
 
 def test_missing_slurm_is_one_line_naming_the_tools():

@@ -73,7 +73,8 @@ def check_ray_address(address: str, timeout: float = 5.0, cluster_file: Path | N
     """Fail in seconds, naming the address, unless it can be a Ray cluster (module docstring)."""
     key = "hydra.launcher.ray.init.address"
     if address in ("", "auto"):
-        if not os.environ.get("RAY_ADDRESS") and not (cluster_file or ray_cluster_file()).exists():
+        # RAY_ADDRESS=auto names no address: the same as unset
+        if os.environ.get("RAY_ADDRESS", "auto") in ("", "auto") and not (cluster_file or ray_cluster_file()).exists():
             raise LauncherError(
                 f"{key}=auto but no Ray cluster runs on this machine and RAY_ADDRESS is not set: start one with "
                 "`ray start --head`, or give the head's address (host:6379, or ray://host:10001 for Ray Client)"
@@ -105,4 +106,24 @@ def check_ray_address(address: str, timeout: float = 5.0, cluster_file: Path | N
             f"{key}={address} answers, but not as a Ray head (its GCS speaks gRPC; this port does not: the "
             "dashboard's 8265 or another service?); give the GCS port, 6379 unless `ray start --head --port` "
             "said otherwise"
+        )
+
+
+#: set (to 1) for a Ray cluster whose autoscaler adds nodes larger than any running now
+ENV_AUTOSCALING = "NBW2V_RAY_AUTOSCALING"
+
+
+def check_ray_fit(num_cpus: float | None, nodes: list[dict]) -> None:
+    """A job asking more CPUs than any node has would wait forever (Ray's autoscaler repeats "No
+    available node types can fulfill resource request" every 35 s): refuse it, naming the
+    setting and the largest node. ``nodes``: ``ray.nodes()``."""
+    if not num_cpus or os.environ.get(ENV_AUTOSCALING, "0") not in ("", "0"):
+        return
+    alive = [n.get("Resources", {}).get("CPU", 0.0) for n in nodes if n.get("Alive")]
+    largest = max(alive, default=0.0)
+    if num_cpus > largest:
+        raise LauncherError(
+            f"hydra.launcher.ray.remote.num_cpus={num_cpus:g}: no node of the Ray cluster has that many CPUs (the "
+            f"largest of its {len(alive)} node(s) has {largest:g}), so no job could ever start; ask for at most "
+            f"{largest:g}, or set {ENV_AUTOSCALING}=1 if the cluster's autoscaler adds larger nodes"
         )

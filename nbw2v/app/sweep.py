@@ -37,7 +37,7 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-from nbw2v.app.launchers import check_ray_address, check_slurm
+from nbw2v.app.launchers import check_ray_address, check_ray_fit, check_slurm
 from nbw2v.tracking.tracker import ENV_PARENT, ENV_SWEEP, MlflowTracker
 from nbw2v.training.train import ENV_THREADS
 
@@ -135,6 +135,32 @@ def check_launcher(config: DictConfig) -> None:
         check_slurm()
     if is_ray(config):
         check_ray_address(str((config.hydra.launcher.ray.init or {}).get("address") or ""))
+        check_ray_resources(config)
+
+
+def check_ray_resources(config: DictConfig) -> None:
+    """A short connection before the parent run opens: can any node of the cluster run a job
+    (:func:`nbw2v.app.launchers.check_ray_fit`)?"""
+    import ray
+    from omegaconf import OmegaConf
+
+    init = OmegaConf.to_container(config.hydra.launcher.ray.init, resolve=True) or {}
+    try:
+        ray.init(address=init.get("address"), log_to_driver=False, logging_level="ERROR")
+        nodes = ray.nodes()
+    except (ConnectionError, ValueError) as exc:
+        raise SystemExit(_ray_unreachable(init, exc)) from None
+    finally:
+        if ray.is_initialized():
+            ray.shutdown()
+    check_ray_fit(cpus_per_job(config), nodes)
+
+
+def _ray_unreachable(init: dict, exc: Exception) -> str:
+    return (
+        f"nbw2v sweep: cannot reach the Ray cluster at hydra.launcher.ray.init.address={init.get('address')} "
+        f"({str(exc).splitlines()[0]}); start it with `ray start --head` or set RAY_ADDRESS=host:port"
+    )
 
 
 def connect_ray(config: DictConfig) -> None:
@@ -156,11 +182,7 @@ def connect_ray(config: DictConfig) -> None:
     try:
         ray.init(**init, runtime_env=runtime_env, log_to_driver=True)
     except (ConnectionError, ValueError) as exc:
-        raise SystemExit(
-            f"nbw2v sweep: cannot reach the Ray cluster at hydra.launcher.ray.init.address="
-            f"{init.get('address')} ({str(exc).splitlines()[0]}); start it with `ray start --head` or set "
-            "RAY_ADDRESS=host:port"
-        ) from None
+        raise SystemExit(_ray_unreachable(init, exc)) from None
     resources = ray.cluster_resources()
     print(f"nbw2v sweep: Ray cluster with {resources.get('CPU', 0):g} CPU(s)", file=sys.stderr)
 
