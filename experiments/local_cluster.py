@@ -113,7 +113,8 @@ def start_ray(cpus: int, marker: str, cwd: Path) -> tuple[str, str]:
     env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", key: value}
     subprocess.run(
         [str(BIN / "ray"), "start", "--head", "--node-ip-address=127.0.0.1", f"--port={port}", f"--num-cpus={cpus}",
-         "--include-dashboard=false", "--disable-usage-stats", f"--temp-dir={temp_dir}"],
+         "--include-dashboard=false", "--disable-usage-stats", f"--temp-dir={temp_dir}",
+         f"--ray-client-server-port={free_port()}"],  # its own: two local clusters never share 10001
         check=True, capture_output=True, timeout=180, cwd=cwd, env=env,
     )  # fmt: skip
     return f"127.0.0.1:{port}", temp_dir
@@ -175,18 +176,22 @@ def up(folder: Path, ray_cpus: int) -> dict:
     return state
 
 
-def down(folder: Path) -> None:
+def down(folder: Path) -> bool:
+    """Stop exactly what ``up`` started in ``folder``; False when nothing runs there."""
     folder = folder.resolve()
     state_file = folder / "cluster.json"
-    if not state_file.exists():
-        raise SystemExit(f"local cluster: nothing to stop in {folder} (no cluster.json)")
+    if not state_file.exists():  # stopped already, or never started: nothing to do is success
+        (folder / "cluster.env").unlink(missing_ok=True)
+        return False
     state = json.loads(state_file.read_text())
     stop_processes(processes_with(state["marker"]))
     stop_postgres(Path(state["pg_root"]))
     shutil.rmtree(state["pg_root"], ignore_errors=True)
     if state.get("ray_temp_dir"):
         shutil.rmtree(state["ray_temp_dir"], ignore_errors=True)
+    (folder / "cluster.env").unlink(missing_ok=True)  # no stale addresses to source
     state_file.unlink()
+    return True
 
 
 def main(argv=None) -> int:
@@ -196,8 +201,8 @@ def main(argv=None) -> int:
     parser.add_argument("--ray-cpus", type=int, default=2, help="CPUs the Ray head offers (default 2)")
     args = parser.parse_args(argv)
     if args.action == "down":
-        down(Path(args.dir))
-        print(f"local cluster in {args.dir}: stopped")
+        stopped = down(Path(args.dir))
+        print(f"local cluster in {args.dir}: {'stopped' if stopped else 'nothing to stop (no cluster runs there)'}")
         return 0
     state = up(Path(args.dir), args.ray_cpus)
     print(

@@ -239,5 +239,7 @@ def test_local_cluster_up_and_down_in_one_command(cluster):
     assert not any(Path(f"/proc/{p}/status").exists() and "State:\tZ" not in Path(f"/proc/{p}/status").read_text()
                    for p in pids)  # fmt: skip
     assert not (folder / "cluster.json").exists() and not Path(cluster["pg_root"]).exists()
+    assert not (folder / "cluster.env").exists()  # no stale addresses to source (issue 28.11)
     with pytest.raises(OSError):
         urllib.request.urlopen(cluster["mlflow"] + "/health", timeout=2)
+    assert local_cluster.main(["down", "--dir", str(folder)]) == 0  # a second down: nothing to stop is success

@@ -143,3 +143,14 @@ def test_a_view_too_large_for_a_tag_is_not_written():
     assert list(client.tags) == ["mlflow.sharedViewState.small"] and json.loads(
         client.tags["mlflow.sharedViewState.small"]
     ) == {"a": 1}
+
+
+def test_a_run_on_a_tracking_server_links_to_the_servers_ui():
+    """Issue 28.11: the dashboard line of a run on a server was "(tracking server ...)", no link."""
+    from nbw2v.tracking.tracker import MlflowTracker
+
+    tracker = MlflowTracker("http://127.0.0.1:5999", experiment="x")
+    tracker.experiment_id, tracker.run_id, tracker.run_name = "7", "abc", "sg-ns-w5-k5-d100-s1"
+    text = tracker.describe()
+    assert "open the dashboard: http://127.0.0.1:5999/#/experiments/7/runs?workflowType=machine_learning" in text
+    assert "its charts: http://127.0.0.1:5999/#/experiments/7/runs?" in text

@@ -77,13 +77,13 @@ def check_ray_address(address: str, timeout: float = 5.0, cluster_file: Path | N
         if os.environ.get("RAY_ADDRESS", "auto") in ("", "auto") and not (cluster_file or ray_cluster_file()).exists():
             raise LauncherError(
                 f"{key}=auto but no Ray cluster runs on this machine and RAY_ADDRESS is not set: start one with "
-                "`ray start --head`, or give the head's address (host:6379, or ray://host:10001 for Ray Client)"
+                "`ray start --head`, or give the head's GCS address: RAY_ADDRESS=host:6379"
             )
         return
     if address.startswith(("http://", "https://")):
         raise LauncherError(
             f"{key}={address} is an HTTP address (the dashboard or job submission); the launcher connects to the "
-            "head's GCS: host:6379 (ray start --head --port), or ray://host:10001 for Ray Client"
+            "head's GCS: host:6379 (ray start --head --port)"
         )
     if address.startswith("ray://"):
         raise LauncherError(

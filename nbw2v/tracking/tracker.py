@@ -519,12 +519,12 @@ class MlflowTracker:
                 f"MLflow store {self.tracking_uri} failed: tracking journaled to {self.journal.path}\n"
                 f"  send it when the store is back: nbw2v replay {self.journal.path}"
             )
+        links = ui_views.ui_links(self.ui_base(ui_url), self.experiment_id, self.run_id)
         ui = (
             f"mlflow ui --backend-store-uri {self.tracking_uri}"
             if self.tracking_uri.startswith(("sqlite:", "file:"))
-            else f"(tracking server {self.tracking_uri})"
+            else f"{links['runs']} (the server's UI)"
         )
-        links = ui_views.ui_links(self.ui_base(ui_url), self.experiment_id, self.run_id)
         return (
             f"MLflow run {self.run_name} ({self.run_id})\n  open the dashboard: {ui}\n"
             f"  runs table (scores, best first): {links['scores']}\n"
