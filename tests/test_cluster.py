@@ -120,10 +120,10 @@ def test_sweep_through_ray_to_a_postgres_backed_server(ray_head, mlflow_server, 
     assert sorted(p.name for p in (tmp_path / "multirun").iterdir() if p.name.isdigit()) == ["0", "1", "2", "3"]
 
 
-def test_a_ray_worker_killed_mid_job_is_retried_and_its_run_closed(ray_head, tmp_path):
-    """kill -9 of a job's Ray worker: the job runs again (the profile's max_retries 1), the lost
-    attempt's run (left RUNNING) is closed KILLED and named, the sweep exits 0 and its parent is
-    FINISHED because every configuration has a FINISHED run."""
+def _sweep_killing_one_worker(ray_head, tmp_path, experiment, *extra):
+    """A 2 x 2 Ray sweep (8 epochs: long enough to catch) whose first job with an open MLflow run
+    has its Ray worker killed with SIGKILL, as an OOM kill or a lost node would. Returns
+    (returncode, stdout, stderr, store)."""
     corpus = tmp_path / "c.txt"
     corpus.write_text("\n".join(f"w{i % 97} w{(i * 7) % 97} w{(i * 3) % 89} w{i % 13} w{i % 31}" for i in range(30000)))
     store = f"sqlite:///{tmp_path / 'mlflow.db'}"
@@ -132,10 +132,11 @@ def test_a_ray_worker_killed_mid_job_is_retried_and_its_run_closed(ray_head, tmp
         for a in tiny_sweep_command(
             tmp_path,
             store,
-            "logger.experiment=lost",
+            f"logger.experiment={experiment}",
             "hydra/launcher=nbw2v_ray",
             f"hydra.launcher.ray.init.address={ray_head}",
             "hydra.launcher.ray.remote.num_cpus=1",
+            *extra,
         )  # fmt: skip
     ]
     args = [f"data.corpus={corpus}" if a.startswith("data.corpus=") else a for a in args]
@@ -143,11 +144,11 @@ def test_a_ray_worker_killed_mid_job_is_retried_and_its_run_closed(ray_head, tmp
     killed, deadline = None, time.monotonic() + 120
     while killed is None and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.2)
-        try:  # a job whose MLflow run is open: kill its worker, as an OOM kill or a lost node would
+        try:  # a job whose MLflow run is open: kill its worker
             client = MlflowClient(store)
-            experiment = client.get_experiment_by_name("lost")
-            running = experiment and client.search_runs(
-                [experiment.experiment_id], "attributes.status = 'RUNNING' and tags.`mlflow.parentRunId` != ''"
+            exp = client.get_experiment_by_name(experiment)
+            running = exp and client.search_runs(
+                [exp.experiment_id], "attributes.status = 'RUNNING' and tags.`mlflow.parentRunId` != ''"
             )
         except Exception:  # noqa: BLE001  (the store is being created)
             continue
@@ -156,11 +157,40 @@ def test_a_ray_worker_killed_mid_job_is_retried_and_its_run_closed(ray_head, tmp
             os.kill(killed, 9)
     out, err = proc.communicate(timeout=600)
     assert killed, "no Ray job process was seen"
-    assert proc.returncode == 0, err[-3000:]
+    return proc.returncode, out, err, store
+
+
+def test_a_ray_worker_killed_mid_job_is_retried_and_its_run_closed(ray_head, tmp_path):
+    """kill -9 of a job's Ray worker: the job runs again (the profile's max_retries 1), the lost
+    attempt's run (left RUNNING) is closed KILLED and named, the sweep exits 0 and its parent is
+    FINISHED because every configuration has a FINISHED run."""
+    code, out, err, store = _sweep_killing_one_worker(ray_head, tmp_path, "lost")
+    assert code == 0, err[-3000:]
     assert "closed KILLED; a retry of the same configuration FINISHED" in err, err[-3000:]
     parents, children = sweep_runs(MlflowClient(store), "lost")
     assert parents[0].info.status == "FINISHED"
     assert sorted(r.info.status for r in children) == ["FINISHED"] * 4 + ["KILLED"]
+    lost = next(r for r in children if r.info.status == "KILLED")
+    # closed as of its last heartbeat, not at the sweep's end (issue 28.12)
+    assert lost.info.end_time <= int(float(lost.data.tags["nbw2v.heartbeat"]) * 1000) + 1
+    assert lost.info.end_time < parents[0].info.end_time
+
+
+def test_a_ray_worker_lost_without_retries_ends_its_job_not_the_sweep(ray_head, tmp_path):
+    """Issue 28.6: max_retries=0 used to end the driver with a 24-line traceback, no report and
+    no closing line: the other jobs run, the report is written, the lost job is named."""
+    code, out, err, store = _sweep_killing_one_worker(
+        ray_head, tmp_path, "noretry", "hydra.launcher.ray.remote.max_retries=0"
+    )
+    assert code == 0, err[-3000:]
+    assert "Traceback" not in err and "lost its Ray worker" in err, err[-3000:]
+    assert "closed KILLED; not retried (hydra.launcher.ray.remote.max_retries=1" in err
+    parents, children = sweep_runs(MlflowClient(store), "noretry")
+    assert sorted(r.info.status for r in children) == ["FINISHED"] * 3 + ["KILLED"]
+    assert parents[0].info.status == "FAILED"
+    summary = next(line for line in out.splitlines() if line.startswith("nbw2v sweep: 4 run(s)"))
+    assert "3 FINISHED, 1 KILLED" in summary and "not finished:" in summary
+    assert (tmp_path / "multirun" / "report" / "runs.md").exists()
 
 
 def test_one_bad_value_never_takes_a_ray_sweep_down(ray_head, tmp_path):

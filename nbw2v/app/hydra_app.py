@@ -163,16 +163,19 @@ def main() -> None:
 
 
 def register_plugins() -> None:
-    """nbw2v's Hydra sweeper (``hydra/sweeper=nbw2v_optuna``): a wheel installs it in the
+    """nbw2v's Hydra sweeper (``hydra/sweeper=nbw2v_optuna``) and Ray launcher
+    (``hydra/launcher=nbw2v_ray``): a wheel installs them in the
     ``hydra_plugins`` folder Hydra scans; an editable install maps it from ``nbw2v/hydra_plugins``,
     which the scan does not see, so it is registered here."""
     from hydra.core.plugins import Plugins
 
     try:
         from hydra_plugins.nbw2v_optuna_sweeper import NbW2vOptunaSweeper
-    except ImportError:  # a source tree run without installing: no sweeper plugin
+        from hydra_plugins.nbw2v_ray_launcher import NbW2vRayLauncher
+    except ImportError:  # a source tree run without installing: no plugins
         return
     Plugins.instance().register(NbW2vOptunaSweeper)
+    Plugins.instance().register(NbW2vRayLauncher)
 
 
 if __name__ == "__main__":

@@ -52,6 +52,8 @@ def load_sweep(tracking_uri: str, experiment: str, sweep_id: str = "", filter_st
         row = {"run_id": run.info.run_id, "name": run.info.run_name, "status": run.info.status}
         row["config_hash"], row["start"] = run.data.tags.get("nbw2v.config_hash"), run.info.start_time
         row["error"] = run.data.tags.get("nbw2v.error", "")
+        beat = run.data.tags.get("nbw2v.heartbeat", "")
+        row["heartbeat_ms"] = int(float(beat) * 1000) if beat.replace(".", "", 1).isdigit() else None
         row["params"], row["metrics"] = dict(run.data.params), mn.modernize(run.data.metrics)  # older runs' names
         for label, kind, key in COLUMNS:
             value = row[kind].get(key)

@@ -99,7 +99,8 @@ def parallel_jobs(config: DictConfig) -> int:
 
 
 def is_ray(config: DictConfig) -> bool:
-    return "hydra_ray_launcher" in str(config.hydra.launcher.get("_target_", ""))
+    """hydra-ray-launcher's RayLauncher, or nbw2v's (``hydra/launcher=nbw2v_ray``)."""
+    return str(config.hydra.launcher.get("_target_", "")).endswith("RayLauncher")
 
 
 def cpus_per_job(config: DictConfig) -> int | None:
@@ -390,16 +391,23 @@ def close_lost_attempts(tracking_uri: str, rows: list[dict]) -> list[str]:
     if not lost:
         return []
     reason = "its job's process ended without closing the run (worker killed, out of memory, node lost)"
-    close_runs([(r["run_id"], reason) for r in lost], tracking_uri)
+    # ended when its process was last heard of (its heartbeat), not now
+    close_runs([(r["run_id"], reason, r.get("heartbeat_ms")) for r in lost], tracking_uri)
     finished = {r.get("config_hash") for r in rows if r["status"] == "FINISHED"}
+    attempts: dict[str, int] = {}
+    for row in rows:
+        attempts[row.get("config_hash") or row["run_id"]] = attempts.get(row.get("config_hash") or row["run_id"], 0) + 1
     lines = []
     for row in lost:
         row["status"] = "KILLED"
-        retried = row.get("config_hash") in finished
-        lines.append(
-            f"job {describe_job(row, rows)} (run {row['run_id']}): {reason}; closed KILLED; "
-            + ("a retry of the same configuration FINISHED" if retried else f"not retried ({RETRY_HINT})")
-        )  # fmt: skip
+        tries = attempts[row.get("config_hash") or row["run_id"]]
+        if row.get("config_hash") in finished:
+            outcome = "a retry of the same configuration FINISHED"
+        elif tries > 1:
+            outcome = f"all {tries} attempts of this configuration died (retries used up)"
+        else:
+            outcome = f"not retried ({RETRY_HINT})"
+        lines.append(f"job {describe_job(row, rows)} (run {row['run_id']}): {reason}; closed KILLED; {outcome}")
     return lines
 
 

@@ -678,15 +678,16 @@ def running_runs(tracking_uri: str = "", experiment: str = "", max_age_s: float 
     return out
 
 
-def close_runs(run_ids_reasons: list[tuple[str, str]], tracking_uri: str = "") -> None:
-    """Mark runs KILLED with the reason in ``nbw2v.error``."""
+def close_runs(runs: list[tuple], tracking_uri: str = "") -> None:
+    """Mark runs KILLED with the reason in ``nbw2v.error``: ``(run id, reason)`` or ``(run id,
+    reason, end time in ms)`` (when its process was last heard of; None: now)."""
     from mlflow import MlflowClient
     from mlflow.entities import RunTag
 
     client = with_retry(MlflowClient, tracking_uri=resolve_tracking_uri(tracking_uri))
-    for run_id, reason in run_ids_reasons:
+    for run_id, reason, *end in runs:
         with_retry(client.log_batch, run_id, tags=[RunTag("nbw2v.error", f"closed as stale: {reason}")])
-        with_retry(client.set_terminated, run_id, status="KILLED")
+        with_retry(client.set_terminated, run_id, status="KILLED", end_time=(end[0] if end else None) or None)
 
 
 def make_tracker(logger_cfg) -> NullTracker | MlflowTracker:

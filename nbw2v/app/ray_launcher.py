@@ -1,0 +1,74 @@
+"""``hydra/launcher=nbw2v_ray`` (its Hydra class: ``hydra_plugins.nbw2v_ray_launcher``):
+hydra-ray-launcher, except that one job never ends the sweep.
+
+hydra-ray-launcher collects the jobs' results one by one with ``ray.get``; the first job whose
+worker was lost (killed, out of memory, a node gone, retries used up) raises there, and the
+driver dies with Ray's traceback: no report, no closing line, the parent left to ``atexit``, and
+the results of the other jobs unread. Here every job's result is collected; a job whose worker
+was lost is one line and a NaN result (an Optuna trial then counts as failed), its run (left
+RUNNING by the dead process) is closed KILLED at the sweep's end with the reason, and the sweep
+ends as any other: report, best run, the summary line naming what did not finish.
+
+A job's own errors never get here: the job returns them as a failed result
+(:mod:`nbw2v.app.hydra_app`), so Ray does not retry a deterministic error.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from hydra.core.utils import JobReturn, JobStatus
+from hydra_plugins.hydra_ray_launcher.ray_launcher import RayLauncher
+from omegaconf import open_dict
+
+
+class RayJobs(RayLauncher):
+    def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> Sequence[JobReturn]:
+        import ray
+        from hydra.core.singleton import Singleton
+        from hydra.core.utils import setup_globals
+        from hydra_plugins.hydra_ray_launcher._launcher_util import launch_job_on_ray, start_ray
+
+        assert self.config is not None and self.hydra_context is not None and self.task_function is not None
+        setup_globals()
+        Path(str(self.config.hydra.sweep.dir)).mkdir(parents=True, exist_ok=True)
+        start_ray(self.ray_cfg.init)  # connected already by the sweep's callback: reused
+        submitted = []
+        for offset, overrides in enumerate(job_overrides):
+            num = initial_job_idx + offset
+            job_config = self.hydra_context.config_loader.load_sweep_config(self.config, list(overrides))
+            with open_dict(job_config):
+                job_config.hydra.job.id = f"job_id_for_{num}"
+                job_config.hydra.job.num = num
+            ref = launch_job_on_ray(
+                self.hydra_context, self.ray_cfg.remote, job_config, self.task_function, Singleton.get_state()
+            )
+            submitted.append((num, list(overrides), job_config, ref))
+        return [self._collect(num, overrides, job_config, ref, ray) for num, overrides, job_config, ref in submitted]
+
+    @staticmethod
+    def _collect(num: int, overrides: list[str], job_config, ref, ray) -> JobReturn:
+        try:
+            return ray.get(ref)
+        except ray.exceptions.RayError as exc:
+            why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            what = (
+                "raised an unexpected error"  # its run is FAILED with the traceback (error.txt)
+                if isinstance(exc, ray.exceptions.RayTaskError)
+                else "lost its Ray worker (killed, out of memory or its node gone, retries used up)"
+            )
+            print(
+                f"[job {num}] nbw2v sweep: the job {what}: {type(exc).__name__}: {why[:200]}; the sweep goes on",
+                file=sys.stderr,
+            )
+            return JobReturn(
+                overrides=overrides,
+                cfg=job_config,
+                hydra_cfg=job_config,
+                working_dir=str(job_config.hydra.sweep.dir),
+                task_name=str(job_config.hydra.job.name),
+                status=JobStatus.COMPLETED,  # a result the sweepers read (NaN), not an exception that ends them
+                _return_value=float("nan"),
+            )
