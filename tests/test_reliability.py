@@ -669,6 +669,25 @@ def test_replay_is_idempotent_and_survives_a_cut_last_line(tmp_path, capsys):
     assert [m.value for m in client.get_metric_history(run.info.run_id, "loss/epoch")] == [1.5, 1.2]
 
 
+def test_replay_to_a_dead_server_says_how_to_replay_not_how_to_train(tmp_path, capsys):
+    """Issue 28.9: the advice was logger.on_error=warn, a training setting."""
+    import socket
+
+    from nbw2v.app.cli import main
+    from nbw2v.tracking.journal import Journal
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again: nothing answers there
+    journal = Journal(f"http://127.0.0.1:{port}", "nbw2v", None, "offline", root=tmp_path / "off")
+    journal.append({"op": "start", "run_name": "offline", "tags": {}})
+    assert main(["replay", str(journal.path)]) == 2
+    err = capsys.readouterr().err
+    assert f"cannot send {journal.path} to the MLflow store http://127.0.0.1:{port}" in err
+    assert "--tracking-uri" in err and "on_error" not in err and len(err.strip().splitlines()) == 1
+    assert journal.path.exists() and not (journal.path.parent / "REPLAYED").exists()
+
+
 @pytest.mark.slow
 def test_a_store_locked_at_start_is_waited_for(corpus, tmp_path):
     db = tmp_path / "m.db"

@@ -153,7 +153,9 @@ def test_a_sweep_through_a_store_outage_journals_and_replays_in_one_command(tmp_
     rest = proc.stderr.read()
     assert proc.wait(timeout=600) == 3, rest[-3000:]
     assert "failed during the sweep" in rest and f"nbw2v replay {journals}" in rest
-    assert len(list(journals.glob("*/journal.jsonl"))) >= 4  # the jobs' (and the parent's)
+    n = len(list(journals.glob("*/journal.jsonl")))
+    assert n == 5, rest[-3000:]  # the 4 jobs' and the parent's, counted as such (issue 28.9)
+    assert "4 job run(s) and the parent run journaled their tracking" in rest and "(5 journal(s))" in rest
     swept_at = time.time() * 1000
 
     server.start()  # back, same backend store
@@ -168,4 +170,39 @@ def test_a_sweep_through_a_store_outage_journals_and_replays_in_one_command(tmp_
     assert all(r.info.start_time < swept_at and r.info.end_time < swept_at for r in children)  # not the replay's
     assert parent.info.status == "FINISHED" and parent.info.end_time < swept_at
     assert "report" in {a.path for a in client.list_artifacts(parent.info.run_id)}
+    # the report's local copy goes to the sweep's output directory, as at a sweep's end, not
+    # into a child's journal folder
+    assert (tmp_path / "multirun" / "report" / "runs.md").exists() and not list(journals.glob("*/report"))
     assert main(["replay", str(journals)]) == 0  # again: nothing left to send
+
+
+def test_a_store_outage_with_on_error_fail_leaves_no_run_running_and_replays_as_incomplete(tmp_path, server):
+    """Issue 28.2: with the default logger.on_error=fail the jobs after the outage cannot start;
+    the driver says the store failed and where the journals are, and once replayed the sweep
+    counts the configurations that never ran (FAILED, not FINISHED) and no run is RUNNING."""
+    from conftest import tiny_sweep_command
+
+    server.start()
+    journals = tmp_path / "journals"
+    args = tiny_sweep_command(tmp_path, server.uri, f"logger.journal_dir={journals}")
+    env = {**os.environ, "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0"}
+    proc = subprocess.Popen(args, stderr=subprocess.PIPE, text=True, cwd=tmp_path, env=env)
+    for line in proc.stderr:
+        if "MLflow parent run" in line:
+            server.stop()
+            break
+    rest = proc.stderr.read()
+    assert proc.wait(timeout=600) == 3, rest[-3000:]
+    assert "failed during the sweep" in rest and f"nbw2v replay {journals}" in rest and "Traceback" not in rest
+    server.start()
+    from nbw2v.app.cli import main
+
+    assert main(["replay", str(journals)]) == 0
+    client = MlflowClient(server.uri)
+    runs = client.search_runs([client.get_experiment_by_name("nbw2v").experiment_id])
+    (parent,) = [r for r in runs if r.data.tags.get("nbw2v.role") == "sweep"]
+    children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
+    assert not any(r.info.status == "RUNNING" for r in runs)
+    assert parent.info.status == "FAILED" and parent.data.tags["nbw2v.sweep_total"] == "4"
+    finished = sum(r.info.status == "FINISHED" for r in children)
+    assert int(parent.data.tags.get("nbw2v.sweep_missing", "0")) == 4 - len(children) and finished < 4

@@ -223,10 +223,11 @@ RETRY_HINT = "hydra.launcher.ray.remote.max_retries=1 (Ray), hydra.launcher.max_
 EXIT_JOURNALED = 3
 
 
-def conclude_sweep(tracker: MlflowTracker, rows: list[dict], out: Path, sweep_id: str) -> str:
+def conclude_sweep(tracker: MlflowTracker, rows: list[dict], out: Path, sweep_id: str, total: int = 0) -> str:
     """The end of a sweep on its (open) parent run: lost attempts closed, the report built into
     ``out`` and logged, the best child's scores and config on the parent, the counts as tags.
-    Returns the parent's status (FINISHED when every configuration's latest run FINISHED)."""
+    Returns the parent's status (FINISHED when every configuration's latest run FINISHED and,
+    for a grid of ``total`` jobs, every configuration has a run)."""
     from nbw2v.app.report import attach_predictions, build_report
 
     for line in close_lost_attempts(tracker.tracking_uri, rows):
@@ -245,7 +246,15 @@ def conclude_sweep(tracker: MlflowTracker, rows: list[dict], out: Path, sweep_id
             print(f"nbw2v sweep: best {best}", file=sys.stderr)
     finally:
         tracker.set_tags({"nbw2v.sweep_children": str(len(rows)), "nbw2v.sweep_failed": str(statuses.count("FAILED"))})
-    return "FINISHED" if statuses and all(s == "FINISHED" for s in statuses) else "FAILED"
+    missing = max(0, total - len(statuses)) if total else 0
+    if missing:
+        tracker.set_tags({"nbw2v.sweep_missing": str(missing)})
+        print(
+            f"nbw2v sweep: {missing} of its {total} configurations never ran (no run in the store): the sweep is "
+            "incomplete; rerun the same command with logger.skip_finished=true to run only those",
+            file=sys.stderr,
+        )
+    return "FINISHED" if statuses and not missing and all(s == "FINISHED" for s in statuses) else "FAILED"
 
 
 def log_best(tracker: MlflowTracker, rows: list[dict]) -> str:
@@ -305,10 +314,14 @@ def finish_replayed_sweep(tracking_uri: str, experiment: str, sweep_id: str, out
     if not tracker.reopen({"nbw2v.sweep_id": sweep_id, "nbw2v.role": "sweep"}):
         raise ValueError(f"sweep {sweep_id}: no parent run in {tracker.tracking_uri} (replay its journal first)")
     end_ms = end_ms or tracker.reopened_end_time  # ended in MLflow before (no journal of its end): that time
+    sweep_dir = Path(tracker.reopened_tags.get("nbw2v.sweep_dir") or "")
+    if str(sweep_dir) not in ("", ".") and sweep_dir.is_dir():  # its output directory, where its end puts it
+        out = sweep_dir / "report"
     _, rows = load_sweep(tracker.tracking_uri, experiment, sweep_id)
     status = "FAILED"
     try:
-        status = conclude_sweep(tracker, rows, out, sweep_id)
+        total = int(tracker.reopened_tags.get("nbw2v.sweep_total") or 0)
+        status = conclude_sweep(tracker, rows, out, sweep_id, total)
         tracker.set_tags({"nbw2v.sweep_note": "tracking replayed from journals"})
         tracker.flush()
     finally:
@@ -446,15 +459,16 @@ class SweepCallback(Callback):
     def __init__(self) -> None:
         self.tracker: MlflowTracker | None = None
         self.ended = False
+        self.study = None
 
     def __getstate__(self) -> dict[str, Any]:
         # Ray pickles Hydra's callbacks into each job; the parent run stays with the launcher
-        return {"tracker": None, "ended": True}
+        return {"tracker": None, "ended": True, "study": None}
 
     # ---- start ---------------------------------------------------------------------------------
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        study = check_sweeper(config)  # before the parent run is opened or a kernel compiled
+        study = self.study = check_sweeper(config)  # before the parent run is opened or a kernel compiled
         check_every_job(config)
         check_launcher(config)
         jobs = parallel_jobs(config)
@@ -504,7 +518,8 @@ class SweepCallback(Callback):
             tracker.run_name = f"sweep {sweep_id}"
             tracker.start(tags={"nbw2v.sweep_id": sweep_id, "nbw2v.sweep_key": key, "nbw2v.role": "sweep"})
             tracker.log_text("\n".join(overrides) + "\n", "sweep/overrides.txt")
-            tracker.set_tags({"nbw2v.sweep_jobs": str(jobs), "nbw2v.sweep_dir": str(config.hydra.sweep.dir)})
+            out = Path(str(config.hydra.sweep.dir)).resolve()  # absolute: a replay from elsewhere finds it
+            tracker.set_tags({"nbw2v.sweep_jobs": str(jobs), "nbw2v.sweep_dir": str(out)})
             if study is not None:
                 tracker.set_tags({"nbw2v.optuna_study": study.study_name})
         os.environ[ENV_PARENT] = tracker.run_id
@@ -512,6 +527,8 @@ class SweepCallback(Callback):
         total = count_jobs(config, study)
         if total:
             os.environ[ENV_TOTAL] = str(total)
+            if study is None:  # a grid: configurations that never ran make the sweep incomplete
+                tracker.set_tags({"nbw2v.sweep_total": str(total)})
         os.environ[ENV_START] = str(time.time())
         if not config.logger.tracking_uri:  # the store this process resolved, for jobs elsewhere
             os.environ.setdefault("MLFLOW_TRACKING_URI", tracker.tracking_uri)
@@ -566,11 +583,12 @@ class SweepCallback(Callback):
             failure = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
         journaled = find_journals(journal_root, sweep_id)
         if rows is None or journaled or tracker.journal is not None:
-            self._end_journaled(tracker, journal_root, len(journaled), failure)
+            self._end_journaled(tracker, journal_root, sweep_id, failure)
             return
         status = "FAILED"
         try:
-            status = conclude_sweep(tracker, rows, Path(str(config.hydra.sweep.dir)) / "report", sweep_id)
+            total = int(os.environ.get(ENV_TOTAL) or 0) if self.study is None else 0
+            status = conclude_sweep(tracker, rows, Path(str(config.hydra.sweep.dir)) / "report", sweep_id, total)
         finally:
             tracker.end(status)
             self.ended = True
@@ -582,19 +600,23 @@ class SweepCallback(Callback):
             file=sys.stdout,  # the sweep's result: its run and links
         )
 
-    def _end_journaled(self, tracker: MlflowTracker, root: Path, jobs: int, failure: str) -> None:
+    def _end_journaled(self, tracker: MlflowTracker, root: Path, sweep_id: str, failure: str) -> None:
         """The store failed during the sweep: its runs' tracking is in journals under ``root``
         (the parent's too once it ends here). Say so, how to send them all, and exit 3."""
+        from nbw2v.tracking.journal import find_journals
+
         tracker.set_tags({"nbw2v.sweep_note": f"tracking journaled under {root}: replay with nbw2v replay {root}"})
         tracker.end("FAILED")  # the status is decided again when the journals are replayed
         self.ended = True
+        journals = find_journals(root, sweep_id)  # counted once the parent's own journal is closed
+        parent = tracker.journal is not None
+        children = len(journals) - (1 if parent else 0)
         why = f" ({failure})" if failure else ""
         print(
             f"nbw2v sweep: the MLflow store {tracker.tracking_uri} failed during the sweep{why}; the jobs went on and "
-            f"{jobs} run(s) journaled their tracking under {root}"
-            + (" (the parent run's too)" if tracker.journal is not None else "")
-            + f". When the store is back, send the whole sweep (children, then the parent with its report): "
-            f"nbw2v replay {root}",
+            f"{children} job run(s){' and the parent run' if parent else ''} journaled their tracking under {root} "
+            f"({len(journals)} journal(s)). When the store is back, send the whole sweep (children, then the parent "
+            f"with its report): nbw2v replay {root}",
             file=sys.stderr,
         )
         raise SystemExit(EXIT_JOURNALED)

@@ -50,7 +50,14 @@ def replay(path: str | Path, tracking_uri: str = "", warn=None) -> tuple[str, in
         run_id, _, count = progress_file.read_text().partition(" ")
         sent = int(count or 0)
     tracker = MlflowTracker(uri, header["experiment"], header.get("run_name") or "")
-    client: MlflowClient = tracker.connect()
+    try:
+        client: MlflowClient = tracker.connect()
+    except ValueError as exc:  # its advice (logger.on_error=warn) is for training, not for replay
+        first = str(exc).split(": ", 1)[-1].split("; start it", 1)[0].split("; fix the URI", 1)[0]
+        raise ValueError(
+            f"cannot send {path} to the MLflow store {uri}: {first}; start the store (or give another with "
+            "--tracking-uri) and rerun nbw2v replay: the journal is kept and nothing is sent twice"
+        ) from None
     for index, op in enumerate(ops[1:]):
         if index < sent:
             continue
