@@ -6,6 +6,7 @@ against a Ray head started here. Everything is torn down, also when a test fails
 import glob
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -191,6 +192,57 @@ def test_a_ray_worker_lost_without_retries_ends_its_job_not_the_sweep(ray_head, 
     summary = next(line for line in out.splitlines() if line.startswith("nbw2v sweep: 4 run(s)"))
     assert "3 FINISHED, 1 KILLED" in summary and "not finished:" in summary
     assert (tmp_path / "multirun" / "report" / "runs.md").exists()
+
+
+@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_ctrl_c_or_sigterm_of_the_ray_driver_stops_the_jobs_with_their_checkpoints(ray_head, tmp_path, sig, code):
+    """Issue 28.3: the signal goes to the driver's process group, as from a terminal or a
+    scheduler. Each running job gets it (ray.cancel), writes its checkpoint and ends KILLED; the
+    parent ends KILLED; one line and exit 130 / 143 (was: a traceback and exit 1, or Ray's C++
+    handler aborting with 134 and a FAILED parent)."""
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("\n".join(f"w{i % 97} w{(i * 7) % 97} w{(i * 3) % 89} w{i % 13} w{i % 31}" for i in range(30000)))
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    args = [
+        "train.epochs=3000" if a == "train.epochs=1" else a
+        for a in tiny_sweep_command(
+            tmp_path, store, "logger.experiment=stop", "hydra/launcher=nbw2v_ray",
+            f"hydra.launcher.ray.init.address={ray_head}", "hydra.launcher.ray.remote.num_cpus=1",
+        )
+    ]  # fmt: skip
+    args = [f"data.corpus={corpus}" if a.startswith("data.corpus=") else a for a in args]
+    proc = subprocess.Popen(args, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=tmp_path,
+                            start_new_session=True)  # fmt: skip
+    deadline, sent = time.monotonic() + 120, False
+    while not sent and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.5)
+        try:
+            client = MlflowClient(store)
+            exp = client.get_experiment_by_name("stop")
+            running = exp and client.search_runs(
+                [exp.experiment_id],
+                "attributes.status = 'RUNNING' and tags.`mlflow.parentRunId` != ''",
+            )
+        except Exception:  # noqa: BLE001
+            continue
+        if running:  # a job's run is open: once it trains, interrupt the driver as a terminal does
+            time.sleep(4)
+            os.killpg(proc.pid, sig)
+            sent = True
+    out, err = proc.communicate(timeout=300)
+    assert sent, f"no job was seen training: {err[-3000:]}"
+    assert proc.returncode == code, err[-3000:]
+    assert "Traceback" not in err and "*** SIGTERM received" not in err, err[-3000:]
+    assert f"interrupted by {sig.name}" in err
+    parents, children = sweep_runs(MlflowClient(store), "stop")
+    assert parents[0].info.status == "KILLED"
+    assert not any(c.info.status == "RUNNING" for c in children)
+    killed = [c for c in children if c.info.status == "KILLED"]
+    assert killed and all("nbw2v.training.checkpoint" in c.data.tags for c in killed), (
+        [c.data.tags.get("nbw2v.error") for c in killed],
+        err[-4000:],
+    )
+    assert all(Path(c.data.tags["nbw2v.training.checkpoint"]).exists() for c in killed)
 
 
 def test_one_bad_value_never_takes_a_ray_sweep_down(ray_head, tmp_path):

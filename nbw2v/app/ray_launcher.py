@@ -46,7 +46,10 @@ class RayJobs(RayLauncher):
                 self.hydra_context, self.ray_cfg.remote, job_config, self.task_function, Singleton.get_state()
             )
             submitted.append((num, list(overrides), job_config, ref))
-        return [self._collect(num, overrides, job_config, ref, ray) for num, overrides, job_config, ref in submitted]
+        try:
+            return [self._collect(num, over, job_config, ref, ray) for num, over, job_config, ref in submitted]
+        except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (nbw2v's handler raises Terminated)
+            stop_jobs([ref for *_, ref in submitted], exc, ray)
 
     @staticmethod
     def _collect(num: int, overrides: list[str], job_config, ref, ray) -> JobReturn:
@@ -72,3 +75,37 @@ class RayJobs(RayLauncher):
                 status=JobStatus.COMPLETED,  # a result the sweepers read (NaN), not an exception that ends them
                 _return_value=float("nan"),
             )
+
+
+#: how long the driver waits for interrupted jobs to write their checkpoints and close their runs
+STOP_GRACE_S = 120.0
+
+
+def stop_jobs(refs: list, exc: KeyboardInterrupt, ray) -> None:
+    """The driver was interrupted: forward it to every job (``ray.cancel`` raises
+    KeyboardInterrupt in a running job, which then writes its checkpoint and ends its run KILLED;
+    a job not started yet never starts), wait for them (a second Ctrl-C stops waiting), and
+    exit 130 (SIGINT) / 143 (SIGTERM) with one line. The parent run ends KILLED at exit."""
+    from nbw2v.tracking.liveness import INTERRUPTED, is_sigterm, mark_interrupted
+
+    # nbw2v's SIGTERM handler raises Terminated and records it; ray.get re-raises a plain
+    # KeyboardInterrupt, so the record says which signal it was
+    sigterm = is_sigterm(exc) or INTERRUPTED["signal"] == "SIGTERM"
+    name = "SIGTERM" if sigterm else "SIGINT"
+    mark_interrupted(name)
+    print(f"nbw2v sweep: {name}: stopping the running jobs (each saves a checkpoint, ends KILLED) ...", file=sys.stderr)
+    for ref in refs:
+        try:
+            ray.cancel(ref)
+        except Exception:  # noqa: BLE001  (finished already)
+            pass
+    try:
+        ray.wait(refs, num_returns=len(refs), timeout=STOP_GRACE_S)
+    except KeyboardInterrupt:  # a second Ctrl-C: stop waiting
+        pass
+    print(
+        f"nbw2v sweep: interrupted by {name}: the jobs that were running ended KILLED with their checkpoints; rerun "
+        "the same command with train.resume=auto logger.skip_finished=true to continue where it stopped",
+        file=sys.stderr,
+    )
+    raise SystemExit(143 if sigterm else 130)

@@ -26,8 +26,10 @@ are skipped.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import hashlib
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -147,7 +149,8 @@ def check_ray_resources(config: DictConfig) -> None:
 
     init = OmegaConf.to_container(config.hydra.launcher.ray.init, resolve=True) or {}
     try:
-        ray.init(address=init.get("address"), log_to_driver=False, logging_level="ERROR")
+        with nbw2v_signal_handlers():
+            ray.init(address=init.get("address"), log_to_driver=False, logging_level="ERROR")
         nodes = ray.nodes()
     except (ConnectionError, ValueError) as exc:
         raise SystemExit(_ray_unreachable(init, exc)) from None
@@ -155,6 +158,20 @@ def check_ray_resources(config: DictConfig) -> None:
         if ray.is_initialized():
             ray.shutdown()
     check_ray_fit(cpus_per_job(config), nodes)
+
+
+@contextlib.contextmanager
+def nbw2v_signal_handlers():
+    """Keep nbw2v's SIGINT/SIGTERM handlers across ``ray.init``, which puts its own in place (on
+    SIGTERM the driver then exits FAILED at once, or Ray's C++ handler aborts it with 134): with
+    nbw2v's, a signal stops the jobs with their checkpoints (:mod:`nbw2v.app.ray_launcher`)."""
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in saved.items():
+            if handler is not None:
+                signal.signal(sig, handler)
 
 
 def _ray_unreachable(init: dict, exc: Exception) -> str:
@@ -181,7 +198,8 @@ def connect_ray(config: DictConfig) -> None:
     if ray.is_initialized():
         ray.shutdown()
     try:
-        ray.init(**init, runtime_env=runtime_env, log_to_driver=True)
+        with nbw2v_signal_handlers():
+            ray.init(**init, runtime_env=runtime_env, log_to_driver=True)
     except (ConnectionError, ValueError) as exc:
         raise SystemExit(_ray_unreachable(init, exc)) from None
     resources = ray.cluster_resources()
