@@ -94,6 +94,12 @@ def test_missing_slurm_is_one_line_naming_the_tools():
     check_slurm(which=lambda tool: f"/usr/bin/{tool}")
 
 
+def test_the_slurm_message_names_the_launcher_chosen():
+    """Issue 28.8: hydra/launcher=submitit_slurm was told about nbw2v_slurm."""
+    with pytest.raises(LauncherError, match="hydra/launcher=submitit_slurm: sbatch and srun not found"):
+        check_slurm(which=lambda tool: None, launcher="submitit_slurm")
+
+
 def test_a_sweep_without_slurm_stops_before_any_run(tmp_path, monkeypatch):
     """End to end: hydra/launcher=nbw2v_slurm on a machine without SLURM: exit 1 with the line,
     no MLflow store created, no parent run."""
@@ -108,3 +114,30 @@ def test_a_sweep_without_slurm_stops_before_any_run(tmp_path, monkeypatch):
     assert proc.returncode != 0
     assert "nbw2v sweep: hydra/launcher=nbw2v_slurm: sbatch and srun not found on the PATH" in proc.stderr
     assert "Traceback" not in proc.stderr and not (tmp_path / "mlflow.db").exists()
+
+
+def test_an_interrupted_ray_driver_stops_every_job_and_exits_130_or_143(capsys, monkeypatch):
+    """Issue 28.3 (the Ray run is in test_cluster.py): each job is cancelled (a running one
+    then writes its checkpoint and ends KILLED), the driver waits for them and exits 130 for
+    Ctrl-C, 143 for SIGTERM, with one line saying how to continue."""
+    from nbw2v.app.ray_launcher import stop_jobs
+    from nbw2v.tracking.liveness import INTERRUPTED, Terminated
+
+    class FakeRay:
+        def __init__(self):
+            self.cancelled, self.waited = [], None
+
+        def cancel(self, ref):
+            self.cancelled.append(ref)
+
+        def wait(self, refs, num_returns, timeout):
+            self.waited = (list(refs), num_returns)
+
+    for exc, code in ((KeyboardInterrupt(), 130), (Terminated(), 143)):
+        monkeypatch.setitem(INTERRUPTED, "signal", "")  # restored after the test
+        ray = FakeRay()
+        with pytest.raises(SystemExit) as stopped:
+            stop_jobs(["a", "b"], exc, ray)
+        assert stopped.value.code == code and ray.cancelled == ["a", "b"] and ray.waited == (["a", "b"], 2)
+        assert INTERRUPTED["signal"] == ("SIGTERM" if code == 143 else "SIGINT")
+        assert "train.resume=auto logger.skip_finished=true" in capsys.readouterr().err

@@ -37,12 +37,13 @@ class LauncherError(SystemExit):
         super().__init__(f"nbw2v sweep: {message}")
 
 
-def check_slurm(which=shutil.which) -> None:
-    """``sbatch`` and ``srun`` on the PATH (submitit's SLURM executor calls them)."""
+def check_slurm(which=shutil.which, launcher: str = "nbw2v_slurm") -> None:
+    """``sbatch`` and ``srun`` on the PATH (submitit's SLURM executor calls them); ``launcher``:
+    the ``hydra/launcher`` the user chose, named in the message."""
     missing = [tool for tool in ("sbatch", "srun") if which(tool) is None]
     if missing:
         raise LauncherError(
-            f"hydra/launcher=nbw2v_slurm: {' and '.join(missing)} not found on the PATH: run the sweep on a SLURM "
+            f"hydra/launcher={launcher}: {' and '.join(missing)} not found on the PATH: run the sweep on a SLURM "
             "login node, or use hydra/launcher=submitit_local (this machine) or nbw2v_ray"
         )
 

@@ -135,7 +135,7 @@ def check_launcher(config: DictConfig) -> None:
     """The cluster launcher's preflight (:mod:`nbw2v.app.launchers`): before any run is opened."""
     target = str(config.hydra.launcher.get("_target_", ""))
     if "SlurmLauncher" in target:
-        check_slurm()
+        check_slurm(launcher=str((config.hydra.runtime.get("choices") or {}).get("hydra/launcher") or "nbw2v_slurm"))
     if is_ray(config):
         check_ray_address(str((config.hydra.launcher.ray.init or {}).get("address") or ""))
         check_ray_resources(config)
