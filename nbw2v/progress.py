@@ -30,18 +30,18 @@ class Progress:
         self.label = f"[{label}] " if label else ""
 
     def message(self, text: str) -> None:
+        self._print(text, self.stream)
+
+    def _print(self, text: str, stream: TextIO) -> None:
         self._end_line()
         if self.label:
             text = "\n".join(self.label + line for line in text.splitlines())
-        print(text, file=self.stream, flush=True)
+        print(text, file=stream, flush=True)
 
     def result(self, text: str) -> None:
         """A result (scores, the run's id and links) on standard output, so ``| tee`` and
         ``| grep`` get it; progress and diagnostics stay on the progress stream (stderr)."""
-        self._end_line()
-        if self.label:
-            text = "\n".join(self.label + line for line in text.splitlines())
-        print(text, file=sys.stdout, flush=True)
+        self._print(text, sys.stdout)
 
     def update(self, epoch: int, epochs: int, fraction: float, loss: float, lr: float, speed: float, eta: float):
         width = 24

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from nbw2v.evaluation import metric_names as mn
+from nbw2v.tracking.liveness import heartbeat_s
 from nbw2v.tracking.run_store import defines_config
 from nbw2v.tracking.tracker import resolve_tracking_uri, with_retry
 
@@ -52,8 +53,8 @@ def load_sweep(tracking_uri: str, experiment: str, sweep_id: str = "", filter_st
         row = {"run_id": run.info.run_id, "name": run.info.run_name, "status": run.info.status}
         row["config_hash"], row["start"] = run.data.tags.get("nbw2v.config_hash"), run.info.start_time
         row["error"] = run.data.tags.get("nbw2v.error", "")
-        beat = run.data.tags.get("nbw2v.heartbeat", "")
-        row["heartbeat_ms"] = int(float(beat) * 1000) if beat.replace(".", "", 1).isdigit() else None
+        beat = heartbeat_s(run.data.tags)
+        row["heartbeat_ms"] = int(beat * 1000) if beat else None
         row["params"], row["metrics"] = dict(run.data.params), mn.modernize(run.data.metrics)  # older runs' names
         for label, kind, key in COLUMNS:
             value = row[kind].get(key)
@@ -77,6 +78,13 @@ def swept_axes(rows: list[dict]) -> list[str]:
     return [
         k for k in keys if k not in _SHORT and defines_config(k) and len({r.get("params", {}).get(k) for r in rows}) > 1
     ]
+
+
+def varying_axes(rows: list[dict]) -> list[str]:
+    """Every axis whose value differs between the runs, as param keys: window, K, dim first (by
+    the rows' columns), then :func:`swept_axes`."""
+    fixed = [k for k, col in _SHORT.items() if len({r.get(col) for r in rows if r.get(col) is not None}) > 1]
+    return fixed + swept_axes(rows)
 
 
 def config_key(row: dict, axes: list[str]) -> tuple:

@@ -30,10 +30,9 @@ def _axis_values(rows: list[dict], axis: str) -> list:
 
 def sweep_axes(rows: list[dict]) -> list[str]:
     """The axes with two or more values among the rows: window, K, dim, then the others swept."""
-    from nbw2v.app.report import swept_axes
+    from nbw2v.app.report import _SHORT, varying_axes
 
-    out = [a for a in ("window", "K", "dim") if len({v for v in _axis_values(rows, a) if v is not None}) > 1]
-    return out + swept_axes(rows)
+    return [_SHORT.get(k, k) for k in varying_axes(rows)]
 
 
 def axis_importance(rows: list[dict]) -> list[str]:

@@ -33,6 +33,7 @@ import signal
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -61,12 +62,10 @@ def count_jobs(config: DictConfig, study=None) -> int | None:
         return int(trials) if trials else None
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
-    params = dict(config.hydra.sweeper.get("params") or {})
-    lines = {k: f"{k}={v}" for k, v in params.items()}
-    for item in config.hydra.overrides.task:
-        lines[str(item).split("=", 1)[0]] = str(item)
+    from nbw2v.app.sweep_jobs import sweep_overrides
+
     try:
-        parsed = OverridesParser.create().parse_overrides(list(lines.values()))
+        parsed = OverridesParser.create().parse_overrides(sweep_overrides(config))
     except Exception:  # noqa: BLE001  (Hydra reports a bad override itself)
         return None
     total = 1
@@ -105,6 +104,10 @@ def is_ray(config: DictConfig) -> bool:
     return str(config.hydra.launcher.get("_target_", "")).endswith("RayLauncher")
 
 
+def is_slurm(config: DictConfig) -> bool:
+    return "SlurmLauncher" in str(config.hydra.launcher.get("_target_", ""))
+
+
 def cpus_per_job(config: DictConfig) -> int | None:
     """CPUs a cluster launcher gives each job (submitit's cpus_per_task, Ray's remote num_cpus)."""
     launcher = config.hydra.launcher
@@ -133,8 +136,7 @@ def ray_worker_setup() -> None:
 
 def check_launcher(config: DictConfig) -> None:
     """The cluster launcher's preflight (:mod:`nbw2v.app.launchers`): before any run is opened."""
-    target = str(config.hydra.launcher.get("_target_", ""))
-    if "SlurmLauncher" in target:
+    if is_slurm(config):
         check_slurm(launcher=str((config.hydra.runtime.get("choices") or {}).get("hydra/launcher") or "nbw2v_slurm"))
     if is_ray(config):
         check_ray_address(str((config.hydra.launcher.ray.init or {}).get("address") or ""))
@@ -354,15 +356,10 @@ def job_axes(params: dict, rows: list[dict]) -> list[str]:
     return [k for k in dict.fromkeys(("model.window", "loss.K", "model.dim", *swept_axes(rows))) if k in params]
 
 
-def varying_axes(rows: list[dict]) -> list[str]:
-    """The axes whose value differs between the sweep's runs (window, K, dim first)."""
-    keys = job_axes({k: None for r in rows for k in r.get("params", {})}, rows)
-    return [k for k in keys if len({r.get("params", {}).get(k) for r in rows}) > 1]
-
-
 def publish_sweep_views(tracker, rows: list[dict], sweep_id: str) -> str:
     """The sweep's views in the MLflow UI (:mod:`nbw2v.tracking.ui_views`): its runs on its own
     axes (the "compare the runs" link, returned) and the parent's progress charts."""
+    from nbw2v.app.report import varying_axes
     from nbw2v.tracking import ui_views
 
     axes = varying_axes(rows) or list(ui_views.AXES)
@@ -376,9 +373,7 @@ def summary_line(rows: list[dict], status: str, total: int | None = None) -> str
     finished: model.window=2 data.min_count=100000 (FAILED: ...); ...``, counting each
     configuration's latest attempt, plus the jobs that opened no run (Optuna: trials)."""
     latest = latest_attempts(rows)
-    counts: dict[str, int] = {}
-    for row in latest:
-        counts[row["status"]] = counts.get(row["status"], 0) + 1
+    counts = Counter(r["status"] for r in latest)
     order = ("FINISHED", "FAILED", "KILLED", "RUNNING")
     text = f"nbw2v sweep: {len(rows)} run(s), {status}: " + ", ".join(
         f"{counts[s]} {s}" for s in sorted(counts, key=lambda s: order.index(s) if s in order else len(order))
@@ -406,8 +401,10 @@ def _short(text: str | None, limit: int = 160) -> str:
 
 def describe_job(row: dict, rows: list[dict]) -> str:
     """A child run by the values of the sweep's axes (the overrides that made its job)."""
-    axes = job_axes(row.get("params", {}), rows)
-    varying = [k for k in axes if len({r.get("params", {}).get(k) for r in rows}) > 1] or axes
+    from nbw2v.app.report import varying_axes
+
+    params = row.get("params", {})
+    varying = [k for k in varying_axes(rows) if k in params] or job_axes(params, rows)
     return " ".join(f"{k}={row['params'][k]}" for k in varying) or row["run_id"]
 
 
@@ -425,9 +422,7 @@ def close_lost_attempts(tracking_uri: str, rows: list[dict]) -> list[str]:
     # ended when its process was last heard of (its heartbeat), not now
     close_runs([(r["run_id"], reason, r.get("heartbeat_ms")) for r in lost], tracking_uri)
     finished = {r.get("config_hash") for r in rows if r["status"] == "FINISHED"}
-    attempts: dict[str, int] = {}
-    for row in rows:
-        attempts[row.get("config_hash") or row["run_id"]] = attempts.get(row.get("config_hash") or row["run_id"], 0) + 1
+    attempts = Counter(r.get("config_hash") or r["run_id"] for r in rows)
     lines = []
     for row in lost:
         row["status"] = "KILLED"
@@ -448,7 +443,7 @@ def check_every_job(config: DictConfig) -> None:
     from nbw2v.app.sweep_jobs import check_jobs
 
     # a cluster job's cores are its node's, not this machine's
-    local = not (is_ray(config) or "SlurmLauncher" in str(config.hydra.launcher.get("_target_", "")))
+    local = not (is_ray(config) or is_slurm(config))
     problems = check_jobs(config, local=local)
     for problem in problems:
         print(f"nbw2v-train: error: {problem}", file=sys.stderr)

@@ -107,6 +107,7 @@ def modern_key(key: str) -> str:
 def modernize(metrics: dict) -> dict:
     """A run's metrics under this version's names (a run logged by an older version translated;
     where both names exist, the current one wins)."""
-    out = {modern_key(k): v for k, v in metrics.items() if modern_key(k) != k}
-    out.update({k: v for k, v in metrics.items() if modern_key(k) == k})
+    names = {k: modern_key(k) for k in metrics}
+    out = {names[k]: v for k, v in metrics.items() if names[k] != k}
+    out.update({k: v for k, v in metrics.items() if names[k] == k})
     return out

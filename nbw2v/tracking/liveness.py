@@ -118,6 +118,14 @@ def process_alive(identity: str) -> bool | None:
     return not ticks or _start_ticks(pid) in ("", ticks)
 
 
+def heartbeat_s(tags: dict[str, str]) -> float | None:
+    """When the run's process was last heard of (unix seconds; None: no readable heartbeat)."""
+    try:
+        return float(tags[TAG_HEARTBEAT])
+    except (KeyError, ValueError):
+        return None
+
+
 def verdict(tags: dict[str, str], max_age_s: float, started_s: float, now: float | None = None) -> str:
     """'' if the run's process looks alive, else why the run is stale: its process (on this
     host) is gone, or (elsewhere) no heartbeat, nor a start, for ``max_age_s``."""
@@ -128,10 +136,7 @@ def verdict(tags: dict[str, str], max_age_s: float, started_s: float, now: float
         return f"its process ({identity.rsplit(':', 1)[0]}) is gone"
     if alive:
         return ""
-    try:
-        last = max(float(tags.get(TAG_HEARTBEAT, "0")), started_s)
-    except ValueError:
-        last = started_s
+    last = max(heartbeat_s(tags) or 0.0, started_s)
     age = now - last
     if age > max_age_s:
         where = f" (process {identity.rsplit(':', 1)[0]})" if identity else ""

@@ -284,7 +284,9 @@ class MlflowTracker:
                     self.experiment_id = with_retry(client.get_experiment_by_name, self.experiment_name).experiment_id
             else:
                 self.experiment_id = experiment.experiment_id
-            ui_views.ensure_view(client, self.experiment_id, ui_views.SCORES_VIEW, ui_views.scores_view(), experiment)
+            ui_views.ensure_view(
+                client, self.experiment_id, ui_views.SCORES_VIEW, ui_views.scores_view(), experiment, with_retry
+            )
         except Exception as exc:  # noqa: BLE001  (MlflowException, or SQLAlchemy's for a corrupt file)
             first = redact.redact(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
             hint = "; another process holds a write lock on it" if _is_locked(exc) else ""
@@ -509,7 +511,7 @@ class MlflowTracker:
         """Keep the MLflow UI view ``key`` (:mod:`nbw2v.tracking.ui_views`) on this run's
         experiment, for the links :meth:`describe` prints; best effort."""
         if self._client is not None and self.journal is None and self.experiment_id:
-            ui_views.ensure_view(self._client, self.experiment_id, key, state)
+            ui_views.ensure_view(self._client, self.experiment_id, key, state, call=with_retry)
 
     def describe(self, ui_url: str = "http://127.0.0.1:5000") -> str:
         """How to open this run: the ``mlflow ui`` command and the links to the runs table

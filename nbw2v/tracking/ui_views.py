@@ -161,16 +161,18 @@ def sweep_parent_view(run_id: str) -> dict:
     )
 
 
-def ensure_view(client, experiment_id: str, key: str, state: dict, experiment=None) -> None:
+def ensure_view(client, experiment_id: str, key: str, state: dict, experiment=None, call=None) -> None:
     """Create or update the view ``key`` on the experiment; best effort (a read-only store or an
-    old server: the plain links still work)."""
+    old server: the plain links still work). ``call(fn, *args)`` makes the store's calls (the
+    tracker's retry while a SQLite store is locked)."""
+    call = call or (lambda fn, *args: fn(*args))
     value = json.dumps(state, separators=(",", ":"))
     if len(value) > MAX_STATE_CHARS:
         return
     try:
-        experiment = experiment or client.get_experiment(experiment_id)
+        experiment = experiment or call(client.get_experiment, experiment_id)
         if experiment.tags.get(TAG_PREFIX + key) != value:
-            client.set_experiment_tag(experiment_id, TAG_PREFIX + key, value)
+            call(client.set_experiment_tag, experiment_id, TAG_PREFIX + key, value)
     except Exception:  # noqa: BLE001
         pass
 
