@@ -9,7 +9,8 @@ What the cluster section of docs/sweeps.md describes, on 127.0.0.1 and free port
 PostgreSQL server (Debian's ``postgresql`` binaries; ``initdb`` into ``DIR/pg``), ``mlflow
 server`` with that database (its files in a folder under /tmp) as its backend store and
 ``DIR/artifacts`` as its artifact store,
-and a Ray head (``ray start --head``; its session files in a short folder under /tmp). ``down``
+and a Ray head (``ray start --head``; its session files in a short folder under /tmp), every
+server listening on 127.0.0.1 only (Ray in its single-machine mode: ``LOOPBACK_ENV``). ``down``
 stops exactly what ``up`` started: PostgreSQL by ``pg_ctl``, the MLflow server and every Ray
 process by a marker in their environment (never ``ray stop``, which stops every Ray on the
 machine). ``tests/test_cluster.py`` uses the same functions.
@@ -38,6 +39,10 @@ from pathlib import Path
 
 BIN = Path(sys.executable).parent
 MARKER = "NBW2V_LOCAL_CLUSTER"
+#: Ray replaces a node address of 127.0.0.1 by the machine's external one (its servers then listen
+#: on every interface, and a driver connects through that address) unless it runs as on a laptop:
+#: single-machine mode keeps the head, its workers and the driver on the loopback interface
+LOOPBACK_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
 
 
 def free_port() -> int:
@@ -110,7 +115,7 @@ def start_ray(cpus: int, marker: str, cwd: Path) -> tuple[str, str]:
     port = free_port()
     key, value = marker.split("=", 1)
     temp_dir = tempfile.mkdtemp(prefix="nbw2v-ray-", dir="/tmp")  # short: Ray's socket paths must fit
-    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", key: value}
+    env = {**os.environ, **LOOPBACK_ENV, "RAY_USAGE_STATS_ENABLED": "0", key: value}
     subprocess.run(
         [str(BIN / "ray"), "start", "--head", "--node-ip-address=127.0.0.1", f"--port={port}", f"--num-cpus={cpus}",
          "--include-dashboard=false", "--disable-usage-stats", f"--temp-dir={temp_dir}",
@@ -172,7 +177,8 @@ def up(folder: Path, ray_cpus: int) -> dict:
     address, temp_dir = start_ray(ray_cpus, marker, folder)
     state.update(backend=backend, mlflow=url, ray=address, ray_temp_dir=temp_dir)
     (folder / "cluster.json").write_text(json.dumps(state, indent=2))
-    (folder / "cluster.env").write_text(f"export MLFLOW_TRACKING_URI={url}\nexport RAY_ADDRESS={address}\n")
+    env = {"MLFLOW_TRACKING_URI": url, "RAY_ADDRESS": address, **LOOPBACK_ENV}
+    (folder / "cluster.env").write_text("".join(f"export {k}={v}\n" for k, v in env.items()))
     return state
 
 

@@ -6,6 +6,7 @@ against a Ray head started here. Everything is torn down, also when a test fails
 import glob
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -261,6 +262,41 @@ def test_one_bad_value_never_takes_a_ray_sweep_down(ray_head, tmp_path):
     assert (tmp_path / "multirun" / "report" / "runs.md").exists()
 
 
+def test_a_lost_ray_head_ends_the_sweep_failed_naming_what_finished(tmp_path):
+    """Issue 28.4: kill -9 of the head's GCS once a job finished used to leave the parent RUNNING
+    and the driver to die after 60 s with Ray's "Failed to connect to GCS". Its own head (this
+    one is destroyed), a SQLite store."""
+    marker = f"{local_cluster.MARKER}=lost-head-{os.getpid()}"
+    address, temp_dir = local_cluster.start_ray(2, marker, tmp_path)
+    try:
+        args, store = _long_ray_sweep(address, tmp_path, "headless", 40)
+        env = {**os.environ, "NBW2V_RAY_HEAD_LOST_S": "6"}
+        pipe = dict(stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        proc = subprocess.Popen(args, cwd=tmp_path, env=env, **pipe)
+        lines, killed_at = [], None
+        for line in proc.stdout:
+            lines.append(line)
+            if "(1 finished" in line and killed_at is None:  # one configuration done, others running
+                for pid in local_cluster.processes_with(marker):
+                    if "gcs_server" in Path(f"/proc/{pid}/comm").read_text():
+                        os.kill(pid, signal.SIGKILL)
+                killed_at = time.monotonic()
+        proc.wait(timeout=120)
+        out = "".join(lines)
+        assert killed_at is not None, out[-3000:]
+        assert proc.returncode == 1 and time.monotonic() - killed_at < 45, out[-3000:]  # Ray's own end: 60 s
+        assert f"the Ray head at {address} was lost" in out and "Traceback" not in out, out[-3000:]
+        line = next(x for x in out.splitlines() if "was lost" in x)
+        assert "configuration(s) finished: model.window=" in line and "logger.skip_finished=true" in line
+        parents, children = sweep_runs(MlflowClient(store), "headless")
+        assert parents[0].info.status == "FAILED" and "was lost" in parents[0].data.tags["nbw2v.sweep_error"]
+        assert "FINISHED" in {c.info.status for c in children}
+        assert not any(c.info.status == "RUNNING" for c in children)
+    finally:
+        local_cluster.stop_processes(local_cluster.processes_with(marker))
+        shutil.rmtree(temp_dir, ignore_errors=True)
+
+
 def test_a_ray_job_no_node_can_run_is_refused_before_the_parent(ray_head, tmp_path):
     """Issue 28.5: num_cpus=4 on the 2-CPU cluster used to wait forever."""
     store = f"sqlite:///{tmp_path / 'mlflow.db'}"
@@ -292,6 +328,32 @@ def test_unreachable_ray_head_is_a_quick_clear_error(tmp_path):
     assert not (tmp_path / "mlflow.db").exists()  # failed before any run was opened
 
 
+def listening_addresses(pids: list[int]) -> set[str]:
+    """The local addresses of the TCP sockets the processes ``pids`` listen on (from /proc)."""
+    inodes = set()
+    for pid in pids:
+        for fd in Path(f"/proc/{pid}/fd").glob("*") if Path(f"/proc/{pid}/fd").exists() else []:
+            try:
+                target = os.readlink(fd)
+            except OSError:
+                continue
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A" and fields[9] in inodes:  # LISTEN
+                raw = fields[1].split(":")[0]
+                if len(raw) == 8:  # IPv4, little-endian
+                    found.add(".".join(str(int(raw[i : i + 2], 16)) for i in (6, 4, 2, 0)))
+                else:  # IPv6: 4 little-endian words; ::ffff:a.b.c.d keeps the IPv4 in the last
+                    last = raw[24:]
+                    v4 = ".".join(str(int(last[i : i + 2], 16)) for i in (6, 4, 2, 0))
+                    found.add(v4 if raw[:24] == "0000000000000000FFFF0000" else raw)
+    return found
+
+
 def test_local_cluster_up_and_down_in_one_command(cluster):
     """experiments/local_cluster.py (the module's cluster): up gave an env file for the sweep, a
     healthy MLflow server, a Ray GCS; down stops everything it started and removes its state.
@@ -305,6 +367,11 @@ def test_local_cluster_up_and_down_in_one_command(cluster):
     check_ray_address(cluster["ray"])  # answers as a Ray GCS
     pids = local_cluster.processes_with(cluster["marker"])
     assert len(pids) >= 3  # the mlflow server and Ray's daemons
+    # issue 28.10: loopback only (Ray used to listen on every interface and rewrite 127.0.0.1 as the
+    # machine's external address); PostgreSQL too (listen_addresses)
+    listening = listening_addresses(pids)
+    assert listening and listening <= {"127.0.0.1"}, listening
+    assert "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0" in env
     assert local_cluster.main(["down", "--dir", str(folder)]) == 0
     assert not any(Path(f"/proc/{p}/status").exists() and "State:\tZ" not in Path(f"/proc/{p}/status").read_text()
                    for p in pids)  # fmt: skip

@@ -8,7 +8,22 @@ import time
 import pytest
 from conftest import tiny_sweep_command
 
-from nbw2v.app.launchers import ENV_AUTOSCALING, LauncherError, check_ray_address, check_ray_fit, check_slurm
+from nbw2v.app.launchers import (
+    ENV_AUTOSCALING,
+    ENV_RAY_LOOPBACK,
+    LauncherError,
+    _external_ip,
+    check_ray_address,
+    check_ray_fit,
+    check_slurm,
+)
+
+
+@pytest.fixture(autouse=True)
+def _ray_mode_restored(monkeypatch):
+    """check_ray_address may put this process in Ray's single-machine mode: undone after each test."""
+    monkeypatch.setenv(ENV_RAY_LOOPBACK, "")
+    monkeypatch.delenv(ENV_RAY_LOOPBACK)
 
 
 def _server(reply: bytes):
@@ -37,6 +52,12 @@ def _server(reply: bytes):
     return sock, stop
 
 
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 @pytest.fixture
 def listener(request):
     sock, stop = _server(request.param)
@@ -55,7 +76,14 @@ def test_a_port_that_answers_but_is_not_ray_fails_in_seconds(listener):
 
 @pytest.mark.parametrize("listener", [b"\x00\x00\x06\x04\x00\x00\x00\x00\x00"], indirect=True, ids=["h2"])
 def test_a_port_that_answers_http2_settings_passes(listener):
+    import os
+
     check_ray_address(listener, timeout=1.0)  # what Ray's GCS (gRPC) answers first
+    # issue 28.10: it listens on 127.0.0.1 only, so the driver stays on loopback (Ray would otherwise
+    # rewrite 127.0.0.1 as the external address and wait 60 s for a GCS there)
+    external = _external_ip()
+    if external and not external.startswith("127."):
+        assert os.environ.get(ENV_RAY_LOOPBACK) == "0"
 
 
 def test_http_and_auto_addresses(tmp_path, monkeypatch):
@@ -66,8 +94,10 @@ def test_http_and_auto_addresses(tmp_path, monkeypatch):
         check_ray_address("auto", cluster_file=tmp_path / "none")
     (tmp_path / "ray_current_cluster").write_text("127.0.0.1:6379")
     check_ray_address("auto", cluster_file=tmp_path / "ray_current_cluster")
-    monkeypatch.setenv("RAY_ADDRESS", "127.0.0.1:6379")
-    check_ray_address("auto", cluster_file=tmp_path / "none")
+    # RAY_ADDRESS is checked as an address given (was: accepted unseen, then Ray's 60-s wait)
+    monkeypatch.setenv("RAY_ADDRESS", dead := f"127.0.0.1:{_free_port()}")
+    with pytest.raises(LauncherError, match=f"no Ray cluster answers at RAY_ADDRESS={dead}"):
+        check_ray_address("auto", cluster_file=tmp_path / "none")
     with pytest.raises(LauncherError, match="Ray Client addresses are not supported .* host:6379"):
         check_ray_address("ray://127.0.0.1:10001")
     # RAY_ADDRESS=auto names no cluster: refused at once, as when unset (issue 28.7: was 11 s and a FAILED parent)

@@ -11,6 +11,11 @@ is open).
   server answers a client's connection preface with a SETTINGS frame); the dashboard (8265)
   and other services answer HTTP/1 or nothing.
 * Ray, ``http(s)://``: the dashboard / job-submission address, which ``ray.init`` cannot use.
+* Ray on loopback: Ray rewrites a node address of 127.0.0.1 as the machine's external one, and a
+  driver connecting to a head bound to the loopback interface only (``make cluster-up``) waits
+  60 s for an address nothing listens on. When the head answers on 127.0.0.1 but not on the
+  external address, the driver runs in Ray's single-machine mode
+  (``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0``), which keeps it on 127.0.0.1 as well.
 * Ray, ``ray://host:port`` (Ray Client): refused. Tried against a local head's client server,
   the connection ends in "Initialization failure from server" (the sweep hands every job a
   runtime environment with a worker set-up hook, which the client path does not take); run the
@@ -70,12 +75,16 @@ def _speaks_grpc(host: str, port: int, timeout: float) -> bool:
     return len(header) == 9 and header[3] == _SETTINGS
 
 
-def check_ray_address(address: str, timeout: float = 5.0, cluster_file: Path | None = None) -> None:
+def check_ray_address(
+    address: str, timeout: float = 5.0, cluster_file: Path | None = None, key: str = "hydra.launcher.ray.init.address"
+) -> None:
     """Fail in seconds, naming the address, unless it can be a Ray cluster (module docstring)."""
-    key = "hydra.launcher.ray.init.address"
     if address in ("", "auto"):
         # RAY_ADDRESS=auto names no address: the same as unset
-        if os.environ.get("RAY_ADDRESS", "auto") in ("", "auto") and not (cluster_file or ray_cluster_file()).exists():
+        from_env = os.environ.get("RAY_ADDRESS", "auto")
+        if from_env not in ("", "auto"):
+            check_ray_address(from_env, timeout, cluster_file, key="RAY_ADDRESS")
+        elif not (cluster_file or ray_cluster_file()).exists():
             raise LauncherError(
                 f"{key}=auto but no Ray cluster runs on this machine and RAY_ADDRESS is not set: start one with "
                 "`ray start --head`, or give the head's GCS address: RAY_ADDRESS=host:6379"
@@ -108,6 +117,38 @@ def check_ray_address(address: str, timeout: float = 5.0, cluster_file: Path | N
             "dashboard's 8265 or another service?); give the GCS port, 6379 unless `ray start --head --port` "
             "said otherwise"
         )
+    keep_on_loopback(host, int(port), timeout)
+
+
+#: Ray's switch for its single-machine mode (every address on 127.0.0.1): read when Ray is imported
+ENV_RAY_LOOPBACK = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
+
+
+def _external_ip() -> str | None:
+    """The address of this machine's default route, as Ray finds its node address (no packet sent)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))  # TEST-NET-1: routing only
+            return probe.getsockname()[0]
+        except OSError:
+            return None
+
+
+def keep_on_loopback(host: str, port: int, timeout: float = 2.0) -> bool:
+    """A head at 127.0.0.1:port that does not answer on the machine's external address is bound
+    to the loopback interface: put this process (before it imports Ray) in Ray's single-machine
+    mode, or Ray would connect through the external address and wait 60 s. Returns True if set."""
+    if host not in ("127.0.0.1", "localhost", "::1") or ENV_RAY_LOOPBACK in os.environ:
+        return False
+    external = _external_ip()
+    if not external or external.startswith("127."):
+        return False
+    try:
+        socket.create_connection((external, port), timeout=timeout).close()
+        return False  # reachable there too: Ray's own rewriting works
+    except OSError:
+        os.environ[ENV_RAY_LOOPBACK] = "0"
+        return True
 
 
 #: set (to 1) for a Ray cluster whose autoscaler adds nodes larger than any running now

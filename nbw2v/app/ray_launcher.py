@@ -9,13 +9,21 @@ was lost is one line and a NaN result (an Optuna trial then counts as failed), i
 RUNNING by the dead process) is closed KILLED at the sweep's end with the reason, and the sweep
 ends as any other: report, best run, the summary line naming what did not finish.
 
+A lost head (its GCS gone: ``kill -9``, a restarted node) is watched for while the jobs run: when
+the GCS has not answered for ``HEAD_LOST_S`` (Ray itself ends the driver at 60 s, without its
+exit handlers), the sweep ends at once: the parent FAILED with the reason, a line naming what
+finished and what did not, and how to rerun only the rest.
+
 A job's own errors never get here: the job returns them as a failed result
 (:mod:`nbw2v.app.hydra_app`), so Ray does not retry a deterministic error.
 """
 
 from __future__ import annotations
 
+import os
+import socket
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -47,9 +55,26 @@ class RayJobs(RayLauncher):
             )
             submitted.append((num, list(overrides), job_config, ref))
         try:
-            return [self._collect(num, over, job_config, ref, ray) for num, over, job_config, ref in submitted]
+            return self._collect_all(submitted, ray)
         except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (nbw2v's handler raises Terminated)
             stop_jobs([ref for *_, ref in submitted], exc, ray)
+        except HeadLost as lost:
+            head_lost(lost, [(over, ref in lost.pending) for _num, over, _cfg, ref in submitted])
+
+    def _collect_all(self, submitted: list, ray) -> list[JobReturn]:
+        """Every job's result, in order, as they end; the head is probed while none ends."""
+        pending = {ref: index for index, (*_, ref) in enumerate(submitted)}
+        results: dict[int, JobReturn] = {}
+        watch = HeadWatch(ray.get_runtime_context().gcs_address)
+        while pending:
+            ready, _ = ray.wait(list(pending), num_returns=1, timeout=POLL_S)
+            for ref in ready:
+                index = pending.pop(ref)
+                num, overrides, job_config, _ = submitted[index]
+                results[index] = self._collect(num, overrides, job_config, ref, ray)
+            if not ready and not watch.alive():
+                raise HeadLost(watch.address, watch.silent_s(), set(pending))
+        return [results[index] for index in range(len(submitted))]
 
     @staticmethod
     def _collect(num: int, overrides: list[str], job_config, ref, ray) -> JobReturn:
@@ -75,6 +100,57 @@ class RayJobs(RayLauncher):
                 status=JobStatus.COMPLETED,  # a result the sweepers read (NaN), not an exception that ends them
                 _return_value=float("nan"),
             )
+
+
+#: seconds between probes of the head while no job ends; how long its GCS may be silent
+POLL_S = 2.0
+HEAD_LOST_S = float(os.environ.get("NBW2V_RAY_HEAD_LOST_S", "20"))
+
+
+class HeadLost(Exception):
+    def __init__(self, address: str, silent_s: float, pending: set):
+        super().__init__(address)
+        self.address, self.silent_s, self.pending = address, silent_s, pending
+
+
+class HeadWatch:
+    """Is the head's GCS (``host:port``) still there? A TCP connection to it, at most every
+    ``POLL_S``; lost once it has not answered for ``HEAD_LOST_S``."""
+
+    def __init__(self, address: str, lost_after_s: float = HEAD_LOST_S):
+        self.address, self.lost_after_s = address, lost_after_s
+        host, _, port = address.rpartition(":")
+        self.host, self.port = host.strip("[]"), int(port)
+        self.last_ok = time.monotonic()
+
+    def silent_s(self) -> float:
+        return time.monotonic() - self.last_ok
+
+    def alive(self) -> bool:
+        try:
+            socket.create_connection((self.host, self.port), timeout=1.0).close()
+            self.last_ok = time.monotonic()
+        except OSError:
+            pass
+        return self.silent_s() < self.lost_after_s
+
+
+def head_lost(lost: HeadLost, jobs: list[tuple[list[str], bool]]) -> None:
+    """End the sweep now (:func:`nbw2v.app.sweep.end_sweep_early`), naming the jobs that did not
+    return by the overrides that differ between the sweep's jobs, and leave at once: Ray's own exit
+    handlers would wait for the lost GCS."""
+    from nbw2v.app.sweep import end_sweep_early
+
+    reason = f"the Ray head at {lost.address} was lost (its GCS has not answered for {lost.silent_s:.0f} s)"
+    every = [set(over) for over, _ in jobs]  # (overrides, did not return)
+    varying = set().union(*every) - set.intersection(*every) if len(every) > 1 else set()
+    names = [" ".join(o for o in over if o in varying) or " ".join(over) for over, pending in jobs if pending]
+    try:
+        end_sweep_early(reason, names)
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(1)
 
 
 #: how long the driver waits for interrupted jobs to write their checkpoints and close their runs

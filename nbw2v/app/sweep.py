@@ -468,11 +468,23 @@ def check_sweeper(config: DictConfig):
         raise SystemExit(2) from None
 
 
+#: the sweep this process drives, for a launcher that must end it early (:func:`end_sweep_early`)
+ACTIVE: list[SweepCallback] = []
+
+
+def end_sweep_early(reason: str, not_run: list[str]) -> None:
+    """The launcher lost the cluster mid-sweep (:mod:`nbw2v.app.ray_launcher`): end the sweep of
+    this process with what the store holds, its parent FAILED with ``reason``."""
+    if ACTIVE:
+        ACTIVE[-1].end_early(reason, not_run)
+
+
 class SweepCallback(Callback):
     def __init__(self) -> None:
         self.tracker: MlflowTracker | None = None
         self.ended = False
         self.study = None
+        self.sweep_dir = Path("multirun")
 
     def __getstate__(self) -> dict[str, Any]:
         # Ray pickles Hydra's callbacks into each job; the parent run stays with the launcher
@@ -546,6 +558,8 @@ class SweepCallback(Callback):
         if not config.logger.tracking_uri:  # the store this process resolved, for jobs elsewhere
             os.environ.setdefault("MLFLOW_TRACKING_URI", tracker.tracking_uri)
         self.tracker = tracker
+        self.sweep_dir = Path(str(config.hydra.sweep.dir))
+        ACTIVE.append(self)
         atexit.register(self._end_at_exit)
         print(f"nbw2v sweep: {sweep_id}, MLflow parent run {tracker.run_id}", file=sys.stderr)
 
@@ -611,6 +625,37 @@ class SweepCallback(Callback):
             f"{summary_line(rows, status, int(total) if total else None)}\n{tracker.describe()}\n"
             f"  compare the runs: {compare}",
             file=sys.stdout,  # the sweep's result: its run and links
+        )
+
+    def end_early(self, reason: str, not_run: list[str]) -> None:
+        """The sweep cannot go on (its cluster is gone): the runs left RUNNING closed KILLED, the
+        report of what finished, the parent FAILED with ``reason`` (``nbw2v.sweep_error``), and
+        one line naming what finished, what did not (``not_run``: those jobs' axes) and how to
+        run only the rest."""
+        if self.tracker is None or self.ended:
+            return
+        from nbw2v.app.report import load_sweep
+
+        tracker, sweep_id = self.tracker, os.environ.get(ENV_SWEEP, "")
+        rows: list[dict] = []
+        try:
+            _, rows = load_sweep(tracker.tracking_uri, tracker.experiment_name, sweep_id)
+            tracker.set_tags({"nbw2v.sweep_error": reason[:500]})
+            conclude_sweep(tracker, rows, self.sweep_dir / "report", sweep_id)
+        except Exception as exc:  # noqa: BLE001  (the store too: the parent still ends below)
+            print(f"nbw2v sweep: the report was not built ({type(exc).__name__}: {exc})", file=sys.stderr)
+        finally:
+            tracker.end("FAILED")
+            self.ended = True
+        finished = [describe_job(r, rows) for r in latest_attempts(rows) if r["status"] == "FINISHED"]
+        not_run = [name for name in not_run if name not in finished]  # its result was lost, not its run
+        listed = ", ".join(finished[:8]) + (" ..." if len(finished) > 8 else "")
+        rest = ", ".join(not_run[:8]) + (" ..." if len(not_run) > 8 else "")
+        print(
+            f"nbw2v sweep: {reason}; parent run {tracker.run_id} closed FAILED. {len(finished)} configuration(s) "
+            f"finished{': ' + listed if finished else ''}; {len(not_run)} did not{': ' + rest if not_run else ''}. "
+            "When the cluster is back, rerun the same command with logger.skip_finished=true to run only those",
+            file=sys.stderr,
         )
 
     def _end_journaled(self, tracker: MlflowTracker, root: Path, sweep_id: str, failure: str) -> None:
