@@ -73,18 +73,25 @@ def start_postgres(root: Path) -> tuple[str, int]:
     data, port = root / "data", free_port()
     run = dict(check=True, capture_output=True, timeout=120)
     subprocess.run(_as_postgres([str(pg / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"]), **run)
-    opts = f"-p {port} -k {root} -c listen_addresses=127.0.0.1"
-    start = [str(pg / "pg_ctl"), "-D", str(data), "-o", opts, "-w", "-t", "60", "-l", str(root / "log"), "start"]
-    subprocess.run(_as_postgres(start), **run)
+    postgres_ctl(root, "start", port)
     subprocess.run([str(pg / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "mlflow"], **run)
     return f"postgresql+psycopg2://postgres@127.0.0.1:{port}/mlflow", port
 
 
-def stop_postgres(root: Path) -> None:
+def postgres_ctl(root: Path, action: str, port: int = 0, mode: str = "fast") -> None:
+    """``pg_ctl start`` (on 127.0.0.1:port) or ``stop`` (``-m mode``) of the server in root/data."""
     pg = pg_bin()
-    if pg is not None and (root / "data").exists():
-        stop = [str(pg / "pg_ctl"), "-D", str(root / "data"), "-m", "immediate", "stop"]
-        subprocess.run(_as_postgres(stop), capture_output=True, timeout=60)
+    ctl = [str(pg / "pg_ctl"), "-D", str(root / "data"), "-w", "-t", "60"]
+    if action == "start":
+        ctl += ["-o", f"-p {port} -k {root} -c listen_addresses=127.0.0.1", "-l", str(root / "log"), "start"]
+    else:
+        ctl += ["-m", mode, "stop"]
+    subprocess.run(_as_postgres(ctl), check=action == "start", capture_output=True, timeout=120)
+
+
+def stop_postgres(root: Path) -> None:
+    if pg_bin() is not None and (root / "data").exists():
+        postgres_ctl(root, "stop", mode="immediate")
 
 
 def start_mlflow(backend: str, artifacts: Path, marker: str) -> tuple[str, subprocess.Popen]:

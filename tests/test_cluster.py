@@ -122,6 +122,41 @@ def test_sweep_through_ray_to_a_postgres_backed_server(ray_head, mlflow_server, 
     assert sorted(p.name for p in (tmp_path / "multirun").iterdir() if p.name.isdigit()) == ["0", "1", "2", "3"]
 
 
+def test_a_postgres_outage_during_a_ray_sweep_is_journaled_and_replays_as_incomplete(cluster, tmp_path):
+    """Issue 28.2 through Ray: PostgreSQL stopped (pg_ctl -m fast stop) once the parent is open,
+    with the default logger.on_error=fail. The driver says the store failed and where the
+    journals are (exit 3, no traceback); once PostgreSQL is back and the journals replayed, no
+    run is RUNNING and the parent is FAILED, naming the configurations that never ran."""
+    from nbw2v.app.cli import main
+
+    pg_root, port = Path(cluster["pg_root"]), int(cluster["backend"].rsplit(":", 1)[1].split("/")[0])
+    journals = tmp_path / "journals"
+    ray = ["hydra/launcher=nbw2v_ray", f"hydra.launcher.ray.init.address={cluster['ray']}"]
+    extra = ["logger.experiment=pg-down", f"logger.journal_dir={journals}", *ray]
+    args = tiny_sweep_command(tmp_path, cluster["mlflow"], *extra, "hydra.launcher.ray.remote.num_cpus=1")  # fmt: skip
+    env = {**os.environ, "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0"}  # forwarded to the jobs: fail fast
+    proc = subprocess.Popen(args, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, cwd=tmp_path, env=env)
+    try:
+        for line in proc.stderr:
+            if "MLflow parent run" in line:
+                local_cluster.postgres_ctl(pg_root, "stop", mode="fast")
+                break
+        rest = proc.stderr.read()
+        assert proc.wait(timeout=600) == 3, rest[-3000:]
+    finally:
+        local_cluster.postgres_ctl(pg_root, "start", port)
+    assert "failed during the sweep" in rest and f"nbw2v replay {journals}" in rest, rest[-3000:]
+    assert "Traceback" not in rest
+    assert main(["replay", str(journals)]) == 0
+    client = MlflowClient(cluster["mlflow"])
+    runs = client.search_runs([client.get_experiment_by_name("pg-down").experiment_id])
+    (parent,) = [r for r in runs if r.data.tags.get("nbw2v.role") == "sweep"]
+    children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
+    assert not any(r.info.status == "RUNNING" for r in runs)
+    assert parent.info.status == "FAILED" and int(parent.data.tags["nbw2v.sweep_missing"]) == 4 - len(children) > 0
+    assert parent.data.tags["nbw2v.sweep_missing_jobs"].count("model.window=") == 4 - len(children)
+
+
 def _long_ray_sweep(ray_head, tmp_path, experiment, epochs, *extra) -> tuple[list[str], str]:
     """(command, store) of a 2 x 2 Ray sweep on a 150,000-word corpus for ``epochs`` epochs."""
     corpus = tmp_path / "c.txt"

@@ -206,3 +206,8 @@ def test_a_store_outage_with_on_error_fail_leaves_no_run_running_and_replays_as_
     assert parent.info.status == "FAILED" and parent.data.tags["nbw2v.sweep_total"] == "4"
     finished = sum(r.info.status == "FINISHED" for r in children)
     assert int(parent.data.tags.get("nbw2v.sweep_missing", "0")) == 4 - len(children) and finished < 4
+    # the configurations that never ran are named by their sweep values (the grid's jobs.json)
+    missing = [m for m in parent.data.tags.get("nbw2v.sweep_missing_jobs", "").split(", ") if m]
+    ran = {f"model.window={r.data.params['model.window']} loss.K={r.data.params['loss.K']}" for r in children}
+    assert missing and len(missing) == 4 - len(children) and not set(missing) & ran, (missing, ran)
+    assert all(m.startswith("model.window=") and " loss.K=" in m for m in missing), missing

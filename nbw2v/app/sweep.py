@@ -268,10 +268,12 @@ def conclude_sweep(tracker: MlflowTracker, rows: list[dict], out: Path, sweep_id
         tracker.set_tags({"nbw2v.sweep_children": str(len(rows)), "nbw2v.sweep_failed": str(statuses.count("FAILED"))})
     missing = max(0, total - len(statuses)) if total else 0
     if missing:
-        tracker.set_tags({"nbw2v.sweep_missing": str(missing)})
+        named = never_ran(out, rows)
+        which = f": {', '.join(named[:8])}{' ...' if len(named) > 8 else ''}" if named else ""
+        tracker.set_tags({"nbw2v.sweep_missing": str(missing), "nbw2v.sweep_missing_jobs": which[2:][:500]})
         print(
-            f"nbw2v sweep: {missing} of its {total} configurations never ran (no run in the store): the sweep is "
-            "incomplete; rerun the same command with logger.skip_finished=true to run only those",
+            f"nbw2v sweep: {missing} of its {total} configurations never ran (no run in the store){which}; the sweep "
+            "is incomplete: rerun the same command with logger.skip_finished=true to run only those",
             file=sys.stderr,
         )
     return "FINISHED" if statuses and not missing and all(s == "FINISHED" for s in statuses) else "FAILED"
@@ -437,14 +439,20 @@ def close_lost_attempts(tracking_uri: str, rows: list[dict]) -> list[str]:
     return lines
 
 
-def check_every_job(config: DictConfig) -> None:
+#: in a sweep's output directory: each job of a grid, its configuration hash -> its sweep values
+#: (names the configurations that never ran, also when the sweep is concluded by a replay)
+JOBS_FILE = "jobs.json"
+
+
+def check_every_job(config: DictConfig) -> dict[str, str]:
     """Every job's config composed and validated before anything starts: one line per bad
-    value (naming a job that has it) and exit 2, no run opened, no job launched."""
+    value (naming a job that has it) and exit 2, no run opened, no job launched. Returns each
+    job of a grid by its configuration hash (:func:`nbw2v.app.sweep_jobs.check_jobs`)."""
     from nbw2v.app.sweep_jobs import check_jobs
 
     # a cluster job's cores are its node's, not this machine's
     local = not (is_ray(config) or is_slurm(config))
-    problems = check_jobs(config, local=local)
+    problems, names = check_jobs(config, local=local)
     for problem in problems:
         print(f"nbw2v-train: error: {problem}", file=sys.stderr)
     if problems:
@@ -453,6 +461,20 @@ def check_every_job(config: DictConfig) -> None:
             file=sys.stderr,
         )
         raise SystemExit(2)
+    return names
+
+
+def never_ran(out: Path, rows: list[dict]) -> list[str]:
+    """The configurations of the grid with no run among ``rows`` (by their sweep values), from
+    the ``JOBS_FILE`` beside the report folder ``out``; empty when that file is not there."""
+    import json
+
+    try:
+        names = json.loads((out.parent / JOBS_FILE).read_text())
+    except (OSError, ValueError):
+        return []
+    seen = {r.get("config_hash") for r in rows}
+    return [name for digest, name in names.items() if digest not in seen]
 
 
 def check_sweeper(config: DictConfig):
@@ -484,17 +506,18 @@ class SweepCallback(Callback):
         self.tracker: MlflowTracker | None = None
         self.ended = False
         self.study = None
+        self.job_names: dict[str, str] = {}
         self.sweep_dir = Path("multirun")
 
     def __getstate__(self) -> dict[str, Any]:
         # Ray pickles Hydra's callbacks into each job; the parent run stays with the launcher
-        return {"tracker": None, "ended": True, "study": None}
+        return {"tracker": None, "ended": True, "study": None, "job_names": {}, "sweep_dir": self.sweep_dir}
 
     # ---- start ---------------------------------------------------------------------------------
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         study = self.study = check_sweeper(config)  # before the parent run is opened or a kernel compiled
-        check_every_job(config)
+        self.job_names = check_every_job(config)
         check_launcher(config)
         jobs = parallel_jobs(config)
         cores = os.cpu_count() or 1
@@ -559,6 +582,11 @@ class SweepCallback(Callback):
             os.environ.setdefault("MLFLOW_TRACKING_URI", tracker.tracking_uri)
         self.tracker = tracker
         self.sweep_dir = Path(str(config.hydra.sweep.dir))
+        if self.job_names:
+            import json
+
+            self.sweep_dir.mkdir(parents=True, exist_ok=True)
+            (self.sweep_dir / JOBS_FILE).write_text(json.dumps(self.job_names, indent=1))
         ACTIVE.append(self)
         atexit.register(self._end_at_exit)
         print(f"nbw2v sweep: {sweep_id}, MLflow parent run {tracker.run_id}", file=sys.stderr)

@@ -44,12 +44,16 @@ def _values(override) -> list[str]:
     return [f"{key}={sweep.start}", f"{key}={sweep.end}"]
 
 
+def _axes(config: DictConfig) -> list[list[str]]:
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    return [_values(o) for o in OverridesParser.create().parse_overrides(sweep_overrides(config))]
+
+
 def job_overrides(config: DictConfig, limit: int = FULL_GRID_LIMIT) -> list[list[str]]:
     """The override lists to check: every job of the grid when it has at most ``limit`` jobs,
     else each value of each axis once. Raises Hydra's parser error for a malformed override."""
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-
-    axes = [_values(o) for o in OverridesParser.create().parse_overrides(sweep_overrides(config))]
+    axes = _axes(config)
     if math.prod(len(a) for a in axes) <= limit:
         return [list(job) for job in itertools.product(*axes)]
     jobs = []
@@ -59,31 +63,40 @@ def job_overrides(config: DictConfig, limit: int = FULL_GRID_LIMIT) -> list[list
     return jobs
 
 
-def check_jobs(config: DictConfig, local: bool = True) -> list[str]:
-    """One line per distinct problem of the sweep's jobs (empty: every job's config is valid):
-    each job composed as its launcher will (Hydra's config loader) and validated by
-    :func:`nbw2v.config.validate`; ``local=False`` (a cluster launcher) leaves out what only the
-    node running a job can judge (its core count)."""
+def check_jobs(config: DictConfig, local: bool = True) -> tuple[list[str], dict[str, str]]:
+    """(one line per distinct problem of the sweep's jobs, empty when every job's config is
+    valid; each job of a grid by its configuration hash -> its sweep values, empty for a study
+    or a grid over ``FULL_GRID_LIMIT`` jobs): each job composed as its launcher will (Hydra's
+    config loader) and validated by :func:`nbw2v.config.validate`; ``local=False`` (a cluster
+    launcher) leaves out what only the node running a job can judge (its core count)."""
     from hydra.core.global_hydra import GlobalHydra
 
     from nbw2v.app.hydra_app import to_config
+    from nbw2v.app.run import config_hash
     from nbw2v.config import validate
 
     try:
+        axes = _axes(config)
         jobs = job_overrides(config)
     except Exception as exc:  # noqa: BLE001  (Hydra refuses a malformed override itself)
-        return [_first_line(exc)]
+        return [_first_line(exc)], {}
+    grid = len(jobs) == math.prod(len(a) for a in axes) and "optuna" not in str(config.hydra.sweeper.get("_target_"))
+    varying = [i for i, axis in enumerate(axes) if len(axis) > 1]
     loader = GlobalHydra.instance().config_loader()
     problems: dict[str, str] = {}
+    names: dict[str, str] = {}
     for job in jobs:
         try:
             composed = loader.load_sweep_config(config, job)
             with open_dict(composed):
                 del composed["hydra"]
-            validate(to_config(composed), local=local)
+            cfg = to_config(composed)
+            validate(cfg, local=local)
+            if grid:
+                names[config_hash(cfg)] = " ".join(job[i] for i in varying) or " ".join(job)
         except Exception as exc:  # noqa: BLE001  (ConfigError, OmegaConf's and Hydra's errors)
             problems.setdefault(_first_line(exc), " ".join(job))
-    return list(problems)
+    return list(problems), names
 
 
 def _first_line(exc: Exception) -> str:
