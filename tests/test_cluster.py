@@ -266,6 +266,22 @@ def test_ctrl_c_or_sigterm_of_the_ray_driver_stops_the_jobs_with_their_checkpoin
         err[-4000:],
     )
     assert all(Path(c.data.tags["nbw2v.training.checkpoint"]).exists() for c in killed)
+    # the rerun the line advises picks up each interrupted job from its checkpoint (then stopped
+    # again: finishing 3000 epochs is not the point)
+    rerun = subprocess.Popen([*args, "train.resume=auto", "logger.skip_finished=true"], stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True, cwd=tmp_path, start_new_session=True)  # fmt: skip
+    resumed, seen = set(), []
+    try:
+        for line in rerun.stdout:
+            seen.append(line)
+            if "nbw2v: resuming from" in line:
+                resumed.add(line.split("resuming from ", 1)[1].split()[0])
+                if len(resumed) == len(killed):
+                    break
+    finally:
+        os.killpg(rerun.pid, signal.SIGTERM)
+        rerun.communicate(timeout=300)
+    assert resumed == {c.data.tags["nbw2v.training.checkpoint"] for c in killed}, "".join(seen)[-3000:]
 
 
 def test_one_bad_value_never_takes_a_ray_sweep_down(ray_head, tmp_path):
