@@ -146,6 +146,81 @@ def test_a_sweep_without_slurm_stops_before_any_run(tmp_path, monkeypatch):
     assert "Traceback" not in proc.stderr and not (tmp_path / "mlflow.db").exists()
 
 
+def test_a_refused_sbatch_is_one_line_and_a_failed_parent(tmp_path):
+    """Issue 28.8: sbatch refusing the array ("Invalid partition") used to end in submitit's
+    FailedJobError traceback with an empty FAILED parent. A fake sbatch on the PATH."""
+    pytest.importorskip("hydra_plugins.hydra_submitit_launcher")
+    import os
+    import subprocess
+
+    from mlflow import MlflowClient
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "sbatch").write_text(
+        "#!/bin/sh\necho 'sbatch: error: Batch job submission failed: Invalid partition name specified' >&2\nexit 1\n"
+    )
+    (bin_dir / "srun").write_text("#!/bin/sh\nexit 0\n")
+    for tool in ("sbatch", "srun"):
+        (bin_dir / tool).chmod(0o755)
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    args = tiny_sweep_command(tmp_path, store, "hydra/launcher=submitit_slurm", "hydra.launcher.partition=nope")
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    proc = subprocess.run(args, capture_output=True, text=True, cwd=tmp_path, timeout=300, env=env)
+    assert proc.returncode == 1, proc.stderr[-3000:]
+    assert "Traceback" not in proc.stderr and "FailedJobError" not in proc.stderr
+    line = next(x for x in proc.stderr.splitlines() if "sbatch refused the sweep's jobs" in x)
+    assert "Invalid partition name specified" in line and "hydra.launcher.partition" in line
+    assert "4 did not: model.window=2 loss.K=2" in line
+    client = MlflowClient(store)
+    (parent,) = client.search_runs([client.get_experiment_by_name("nbw2v").experiment_id])
+    assert parent.info.status == "FAILED" and "Invalid partition" in parent.data.tags["nbw2v.sweep_error"]
+
+
+@pytest.mark.slow
+def test_a_killed_submitit_job_ends_its_job_not_the_sweep(tmp_path):
+    """Issue 28.8: a submitit_local job killed with SIGKILL used to end the sweep with
+    UncompletedJobError and no report: the other job finishes, the lost one's run is closed
+    KILLED with the reason, the report is written and the last line names it."""
+    pytest.importorskip("hydra_plugins.hydra_submitit_launcher")
+    import os
+    import subprocess
+
+    from conftest import sweep_runs
+    from mlflow import MlflowClient
+
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("\n".join(f"w{i % 97} w{(i * 7) % 97} w{(i * 3) % 89} w{i % 13}" for i in range(30000)))
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    args = tiny_sweep_command(tmp_path, store, "hydra/launcher=submitit_local", "loss.K=2", "train.epochs=300")
+    args = [f"data.corpus={corpus}" if a.startswith("data.corpus=") else a for a in args if a != "train.epochs=1"]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    killed, deadline = None, time.monotonic() + 120
+    while killed is None and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.3)
+        try:
+            client = MlflowClient(store)
+            exp = client.get_experiment_by_name("nbw2v")
+            running = exp and client.search_runs(
+                [exp.experiment_id], "attributes.status = 'RUNNING' and tags.`mlflow.parentRunId` != ''"
+            )
+        except Exception:  # noqa: BLE001  (the store is being created)
+            continue
+        if running and "nbw2v.process" in running[0].data.tags:
+            killed = int(running[0].data.tags["nbw2v.process"].split(":")[1])
+            os.kill(killed, 9)
+    out, err = proc.communicate(timeout=600)
+    assert killed, err[-3000:]
+    assert proc.returncode == 0 and "Traceback" not in err, err[-3000:]
+    assert "the job ended without a result" in err and "UncompletedJobError" in err
+    parents, children = sweep_runs(MlflowClient(store), "nbw2v")
+    assert sorted(c.info.status for c in children) == ["FINISHED", "KILLED"]
+    assert parents[0].info.status == "FAILED"
+    summary = next(x for x in out.splitlines() if x.startswith("nbw2v sweep: 2 run(s)"))
+    assert "1 FINISHED, 1 KILLED" in summary and "ended without closing the run" in summary
+    assert list((tmp_path / "multirun").glob("**/report/runs.md"))
+
+
 def test_an_interrupted_ray_driver_stops_every_job_and_exits_130_or_143(capsys, monkeypatch):
     """Issue 28.3 (the Ray run is in test_cluster.py): each job is cancelled (a running one
     then writes its checkpoint and ends KILLED), the driver waits for them and exits 130 for

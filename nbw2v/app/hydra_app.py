@@ -163,8 +163,8 @@ def main() -> None:
 
 
 def register_plugins() -> None:
-    """nbw2v's Hydra sweeper (``hydra/sweeper=nbw2v_optuna``) and Ray launcher
-    (``hydra/launcher=nbw2v_ray``): a wheel installs them in the
+    """nbw2v's Hydra sweeper (``hydra/sweeper=nbw2v_optuna``) and launchers (``hydra/launcher=
+    nbw2v_ray``, ``nbw2v_slurm``, and the submitit ones swapped in by the sweep): a wheel installs them in the
     ``hydra_plugins`` folder Hydra scans; an editable install maps it from ``nbw2v/hydra_plugins``,
     which the scan does not see, so it is registered here."""
     from hydra.core.plugins import Plugins
@@ -172,10 +172,11 @@ def register_plugins() -> None:
     try:
         from hydra_plugins.nbw2v_optuna_sweeper import NbW2vOptunaSweeper
         from hydra_plugins.nbw2v_ray_launcher import NbW2vRayLauncher
+        from hydra_plugins.nbw2v_submitit_launcher import NbW2vLocalLauncher, NbW2vSlurmLauncher
     except ImportError:  # a source tree run without installing: no plugins
         return
-    Plugins.instance().register(NbW2vOptunaSweeper)
-    Plugins.instance().register(NbW2vRayLauncher)
+    for plugin in (NbW2vOptunaSweeper, NbW2vRayLauncher, NbW2vLocalLauncher, NbW2vSlurmLauncher):
+        Plugins.instance().register(plugin)
 
 
 if __name__ == "__main__":

@@ -81,25 +81,30 @@ class RayJobs(RayLauncher):
         try:
             return ray.get(ref)
         except ray.exceptions.RayError as exc:
-            why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             what = (
                 "raised an unexpected error"  # its run is FAILED with the traceback (error.txt)
                 if isinstance(exc, ray.exceptions.RayTaskError)
                 else "lost its Ray worker (killed, out of memory or its node gone, retries used up)"
             )
-            print(
-                f"[job {num}] nbw2v sweep: the job {what}: {type(exc).__name__}: {why[:200]}; the sweep goes on",
-                file=sys.stderr,
-            )
-            return JobReturn(
-                overrides=overrides,
-                cfg=job_config,
-                hydra_cfg=job_config,
-                working_dir=str(job_config.hydra.sweep.dir),
-                task_name=str(job_config.hydra.job.name),
-                status=JobStatus.COMPLETED,  # a result the sweepers read (NaN), not an exception that ends them
-                _return_value=float("nan"),
-            )
+            return lost_result(num, overrides, job_config, what, exc)
+
+
+def lost_result(num: int, overrides: list[str], job_config, what: str, exc: Exception) -> JobReturn:
+    """A job that returned no result (``what`` happened to it): one line, and a result the
+    sweepers read (NaN; an Optuna trial then counts as failed) rather than an exception that ends
+    them. Its run, if the job opened one, is closed at the sweep's end."""
+    why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    line = f"[job {num}] nbw2v sweep: the job {what}: {type(exc).__name__}: {why[:200]}; the sweep goes on"
+    print(line, file=sys.stderr)
+    return JobReturn(
+        overrides=overrides,
+        cfg=job_config,
+        hydra_cfg=job_config,
+        working_dir=str(job_config.hydra.sweep.dir),
+        task_name=str(job_config.hydra.job.name),
+        status=JobStatus.COMPLETED,
+        _return_value=float("nan"),
+    )
 
 
 #: seconds between probes of the head while no job ends; how long its GCS may be silent
@@ -139,14 +144,12 @@ def head_lost(lost: HeadLost, jobs: list[tuple[list[str], bool]]) -> None:
     """End the sweep now (:func:`nbw2v.app.sweep.end_sweep_early`), naming the jobs that did not
     return by the overrides that differ between the sweep's jobs, and leave at once: Ray's own exit
     handlers would wait for the lost GCS."""
-    from nbw2v.app.sweep import end_sweep_early
+    from nbw2v.app.sweep import end_sweep_early, varying_overrides
 
     reason = f"the Ray head at {lost.address} was lost (its GCS has not answered for {lost.silent_s:.0f} s)"
-    every = [set(over) for over, _ in jobs]  # (overrides, did not return)
-    varying = set().union(*every) - set.intersection(*every) if len(every) > 1 else set()
-    names = [" ".join(o for o in over if o in varying) or " ".join(over) for over, pending in jobs if pending]
+    names = varying_overrides([over for over, _ in jobs])  # (overrides, did not return)
     try:
-        end_sweep_early(reason, names)
+        end_sweep_early(reason, [name for name, (_, pending) in zip(names, jobs, strict=True) if pending])
     finally:
         sys.stdout.flush()
         sys.stderr.flush()

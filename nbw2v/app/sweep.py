@@ -134,6 +134,30 @@ def ray_worker_setup() -> None:
         os.chdir(launch_dir)
 
 
+#: the stock cluster launchers and nbw2v's, which collect every job's result (a lost job or a
+#: refused submission ends with one line, not the sweep's traceback)
+COLLECTING = {
+    "hydra_plugins.hydra_submitit_launcher.submitit_launcher.SlurmLauncher": (
+        "hydra_plugins.nbw2v_submitit_launcher.NbW2vSlurmLauncher"
+    ),
+    "hydra_plugins.hydra_submitit_launcher.submitit_launcher.LocalLauncher": (
+        "hydra_plugins.nbw2v_submitit_launcher.NbW2vLocalLauncher"
+    ),
+    "hydra_plugins.hydra_ray_launcher.ray_launcher.RayLauncher": "hydra_plugins.nbw2v_ray_launcher.NbW2vRayLauncher",
+}
+
+
+def collect_every_job(config: DictConfig) -> None:
+    """``hydra/launcher=submitit_slurm``, ``submitit_local`` or ``ray``: swapped for nbw2v's own
+    (the same settings; Hydra makes the launcher after this callback's start)."""
+    from omegaconf import open_dict, read_write
+
+    target = str(config.hydra.launcher.get("_target_", ""))
+    if target in COLLECTING:
+        with read_write(config.hydra), open_dict(config.hydra.launcher):
+            config.hydra.launcher._target_ = COLLECTING[target]
+
+
 def check_launcher(config: DictConfig) -> None:
     """The cluster launcher's preflight (:mod:`nbw2v.app.launchers`): before any run is opened."""
     if is_slurm(config):
@@ -427,7 +451,7 @@ def close_lost_attempts(tracking_uri: str, rows: list[dict]) -> list[str]:
     attempts = Counter(r.get("config_hash") or r["run_id"] for r in rows)
     lines = []
     for row in lost:
-        row["status"] = "KILLED"
+        row["status"], row["error"] = "KILLED", reason
         tries = attempts[row.get("config_hash") or row["run_id"]]
         if row.get("config_hash") in finished:
             outcome = "a retry of the same configuration FINISHED"
@@ -494,11 +518,22 @@ def check_sweeper(config: DictConfig):
 ACTIVE: list[SweepCallback] = []
 
 
-def end_sweep_early(reason: str, not_run: list[str]) -> None:
-    """The launcher lost the cluster mid-sweep (:mod:`nbw2v.app.ray_launcher`): end the sweep of
-    this process with what the store holds, its parent FAILED with ``reason``."""
+RERUN_REST = "When the cluster is back, rerun the same command with logger.skip_finished=true to run only those"
+
+
+def end_sweep_early(reason: str, not_run: list[str], advice: str = RERUN_REST) -> None:
+    """The launcher cannot go on (a lost Ray head, a refused submission: :mod:`nbw2v.app.ray_launcher`,
+    :mod:`nbw2v.app.submitit_launcher`): end the sweep of this process with what the store holds,
+    its parent FAILED with ``reason``."""
     if ACTIVE:
-        ACTIVE[-1].end_early(reason, not_run)
+        ACTIVE[-1].end_early(reason, not_run, advice)
+
+
+def varying_overrides(jobs: list[list[str]]) -> list[str]:
+    """Each job by the overrides that differ between the jobs (all of its own when alone)."""
+    every = [set(over) for over in jobs]
+    varying = set().union(*every) - set.intersection(*every) if len(every) > 1 else set()
+    return [" ".join(o for o in over if o in varying) or " ".join(over) for over in jobs]
 
 
 class SweepCallback(Callback):
@@ -516,6 +551,7 @@ class SweepCallback(Callback):
     # ---- start ---------------------------------------------------------------------------------
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        collect_every_job(config)
         study = self.study = check_sweeper(config)  # before the parent run is opened or a kernel compiled
         self.job_names = check_every_job(config)
         check_launcher(config)
@@ -655,7 +691,7 @@ class SweepCallback(Callback):
             file=sys.stdout,  # the sweep's result: its run and links
         )
 
-    def end_early(self, reason: str, not_run: list[str]) -> None:
+    def end_early(self, reason: str, not_run: list[str], advice: str = RERUN_REST) -> None:
         """The sweep cannot go on (its cluster is gone): the runs left RUNNING closed KILLED, the
         report of what finished, the parent FAILED with ``reason`` (``nbw2v.sweep_error``), and
         one line naming what finished, what did not (``not_run``: those jobs' axes) and how to
@@ -682,7 +718,7 @@ class SweepCallback(Callback):
         print(
             f"nbw2v sweep: {reason}; parent run {tracker.run_id} closed FAILED. {len(finished)} configuration(s) "
             f"finished{': ' + listed if finished else ''}; {len(not_run)} did not{': ' + rest if not_run else ''}. "
-            "When the cluster is back, rerun the same command with logger.skip_finished=true to run only those",
+            f"{advice}",
             file=sys.stderr,
         )
 
