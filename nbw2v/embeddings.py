@@ -126,7 +126,7 @@ class Embeddings:
         """Save as ``text``, ``binary`` or ``npz`` (default: by suffix: .npz, .bin, else text).
         Written to a temporary file and renamed: never a half-written file."""
         path = Path(path)
-        fmt = fmt or ("npz" if path.suffix == ".npz" else "binary" if path.suffix == ".bin" else "text")
+        fmt = fmt or self._format_of(path)
         if fmt not in ("text", "binary", "npz"):
             raise ValueError(f"fmt={fmt!r}: expected 'text', 'binary' or 'npz'")
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -138,6 +138,30 @@ class Embeddings:
             tmp.unlink(missing_ok=True)
             raise
         return path
+
+    def save_somewhere(self, path: str | Path) -> tuple[Path, OSError | None]:
+        """:meth:`save` to ``path``; when that fails (a full disk, a folder turned read-only), to
+        the temporary directory, then the home directory, as ``nbw2v-vectors-<pid>`` with the
+        same suffix, so trained vectors are never lost. Returns (where they are, the error at
+        ``path`` or None); raises the first error only when no place could take them."""
+        try:
+            return self.save(path), None
+        except OSError as exc:
+            first = exc
+        import os
+        import tempfile
+
+        name = f"nbw2v-vectors-{os.getpid()}{Path(path).suffix}"
+        for folder in (Path(tempfile.gettempdir()), Path.home()):
+            try:
+                return self.save(folder / name, self._format_of(Path(path))), first
+            except OSError:
+                continue
+        raise first
+
+    @staticmethod
+    def _format_of(path: Path) -> str:
+        return "npz" if path.suffix == ".npz" else "binary" if path.suffix == ".bin" else "text"
 
     def _write(self, tmp: Path, fmt: str) -> None:
         if fmt == "npz":

@@ -67,6 +67,29 @@ def sweep_runs(client, experiment):
     return parents, [r for r in runs if r.data.tags.get("nbw2v.role") != "sweep"]
 
 
+def _unshare_ok() -> bool:
+    import shutil
+
+    if not shutil.which("unshare"):
+        return False
+    probe = subprocess.run(
+        ["unshare", "--mount", "--map-root-user", "sh", "-c", "mount -t tmpfs -o size=64k tmpfs /mnt"],
+        capture_output=True,
+    )
+    return probe.returncode == 0
+
+
+#: tests that mount a tiny (full) or read-only tmpfs in a private mount namespace
+needs_mounts = pytest.mark.skipif(not _unshare_ok(), reason="needs unshare --mount (private tmpfs mounts)")
+
+
+def with_mount(target: Path, options: str, cmd: list[str]) -> list[str]:
+    """``cmd`` in a private mount namespace where ``target`` is a tmpfs mounted with ``options``."""
+    target.mkdir(parents=True, exist_ok=True)
+    script = f'mount -t tmpfs -o {options} tmpfs "{target}" && exec "$@"'
+    return ["unshare", "--mount", "--map-root-user", "sh", "-c", script, "sh", *cmd]
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

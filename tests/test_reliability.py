@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import free_port
+from conftest import free_port, needs_mounts, with_mount
 
 from nbw2v.config import Config, ConfigError
 from nbw2v.embeddings import Embeddings, VectorsFormatError
@@ -185,30 +185,10 @@ def test_stale_runs_are_found_and_closed(corpus, tmp_path, capsys):
 # ---- 3, 4: disks that refuse, a second Ctrl-C ----------------------------------------------------
 
 
-def _unshare_ok() -> bool:
-    if not shutil.which("unshare"):
-        return False
-    probe = subprocess.run(
-        ["unshare", "--mount", "--map-root-user", "sh", "-c", "mount -t tmpfs -o size=64k tmpfs /mnt"],
-        capture_output=True,
-    )
-    return probe.returncode == 0
-
-
-needs_mounts = pytest.mark.skipif(not _unshare_ok(), reason="needs unshare --mount (private tmpfs mounts)")
-
-
-def _with_mount(target: Path, options: str, cmd: list[str]) -> list[str]:
-    """``cmd`` in a private mount namespace where ``target`` is a tmpfs mounted with ``options``."""
-    target.mkdir(parents=True, exist_ok=True)
-    script = f'mount -t tmpfs -o {options} tmpfs "{target}" && exec "$@"'
-    return ["unshare", "--mount", "--map-root-user", "sh", "-c", script, "sh", *cmd]
-
-
 @needs_mounts
 @pytest.mark.slow
 def test_read_only_checkpoint_dir_fails_before_the_corpus_or_a_run(corpus, tmp_path):
-    cmd = _with_mount(tmp_path / "ckpt", "ro,size=64k", [str(EXE), *overrides(tmp_path, corpus)])
+    cmd = with_mount(tmp_path / "ckpt", "ro,size=64k", [str(EXE), *overrides(tmp_path, corpus)])
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, timeout=300)
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert "train.checkpoint_dir=" in proc.stderr and "Read-only" in proc.stderr
@@ -219,7 +199,7 @@ def test_read_only_checkpoint_dir_fails_before_the_corpus_or_a_run(corpus, tmp_p
 @pytest.mark.slow
 def test_full_disk_checkpoints_warn_and_training_goes_on(corpus, tmp_path):
     args = overrides(tmp_path, corpus, "train.checkpoint_every_words=30000", epochs=2)
-    cmd = _with_mount(tmp_path / "ckpt", "size=16k", [str(EXE), *args])
+    cmd = with_mount(tmp_path / "ckpt", "size=16k", [str(EXE), *args])
     spare = tmp_path / "spare"
     spare.mkdir()
     env = {**os.environ, "TMPDIR": str(spare)}
@@ -241,7 +221,7 @@ def test_full_disk_checkpoints_warn_and_training_goes_on(corpus, tmp_path):
 def test_ctrl_c_on_a_full_disk_saves_the_checkpoint_elsewhere(corpus, tmp_path):
     spare = tmp_path / "spare"
     spare.mkdir()
-    cmd = _with_mount(tmp_path / "ckpt", "size=16k", [str(EXE), *overrides(tmp_path, corpus, epochs=3)])
+    cmd = with_mount(tmp_path / "ckpt", "size=16k", [str(EXE), *overrides(tmp_path, corpus, epochs=3)])
     proc = subprocess.Popen(
         cmd, stderr=subprocess.PIPE, text=True, cwd=tmp_path, env={**os.environ, "TMPDIR": str(spare)}
     )

@@ -112,7 +112,14 @@ def _cmd_train(args: argparse.Namespace) -> int:
             raise ValueError(f"--out {args.out}: {out_dir} is not writable")
     emb = train(cfg)
     if args.out:
-        path = emb.save(args.out)
+        path, error = emb.save_somewhere(args.out)
+        if error is not None:  # the vectors are kept elsewhere; the command still fails
+            print(
+                f"nbw2v train: error: --out {args.out}: cannot write the vectors ({error.strerror or error}); saved "
+                f"them to {path.resolve()} instead",
+                file=sys.stderr,
+            )
+            return 1
         print(f"nbw2v: wrote {len(emb):,} vectors to {path}", file=sys.stderr)
     print(summarize(evaluate_embeddings(emb, EvalConfig())))
     for word in args.probe:
@@ -297,11 +304,15 @@ def _cmd_replay(args: argparse.Namespace) -> int:
 
 def _cmd_runs(args: argparse.Namespace) -> int:
     """RUNNING runs and whether their process still lives; --close marks the stale ones KILLED."""
-    from nbw2v.tracking.tracker import close_runs, running_runs
+    from nbw2v.tracking.tracker import NoStore, close_runs, running_runs
 
     if args.max_age_min <= 0:
         raise ValueError(f"--max-age-min: expected a number > 0, got {args.max_age_min}")
-    runs = running_runs(args.tracking_uri, args.experiment, args.max_age_min * 60)
+    try:
+        runs = running_runs(args.tracking_uri, args.experiment, args.max_age_min * 60)
+    except NoStore as exc:  # a listing never creates a store
+        print(f"no RUNNING runs: {exc}")
+        return 0
     shown = [r for r in runs if r["stale"]] if args.stale or args.close else runs
     if not shown:
         print("no stale RUNNING runs" if args.stale or args.close else "no RUNNING runs")

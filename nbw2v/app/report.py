@@ -14,7 +14,7 @@ import numpy as np
 from nbw2v.evaluation import metric_names as mn
 from nbw2v.tracking.liveness import heartbeat_s
 from nbw2v.tracking.run_store import defines_config
-from nbw2v.tracking.tracker import resolve_tracking_uri, with_retry
+from nbw2v.tracking.tracker import open_store, resolve_tracking_uri, with_retry
 
 COLUMNS = [
     ("window", "params", "model.window"),
@@ -33,9 +33,7 @@ COLUMNS = [
 def load_sweep(tracking_uri: str, experiment: str, sweep_id: str = "", filter_string: str = ""):
     """(parent run id or None, rows): the child runs of a sweep, or the runs matching an MLflow
     filter string; each row has run id, name, status and the report's columns."""
-    from mlflow import MlflowClient
-
-    client = MlflowClient(resolve_tracking_uri(tracking_uri))
+    client = open_store(tracking_uri)
     exp = with_retry(client.get_experiment_by_name, experiment)
     if exp is None:
         raise ValueError(f"experiment {experiment!r} not found in {resolve_tracking_uri(tracking_uri)}")
@@ -560,9 +558,7 @@ def main(argv=None) -> int:
     print(table(rows))
     print(f"wrote {', '.join(str(p) for p in paths)}")
     if parent and not args.no_log:
-        from mlflow import MlflowClient
-
-        client = MlflowClient(resolve_tracking_uri(args.tracking_uri))
+        client = open_store(args.tracking_uri)
         for path in paths:
             with_retry(client.log_artifact, parent, str(path), "report")
         print(f"logged the report to the sweep's parent run {parent}")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 
 from nbw2v.evaluation.metric_names import modernize
-from nbw2v.tracking.tracker import experiment_ids, quiet_library_logging, resolve_tracking_uri, with_retry
+from nbw2v.tracking.tracker import experiment_ids, open_store, with_retry
 
 #: params that never define a configuration (where and how a run is logged, threads, checkpoints,
 #: what it shows: probe and plot words, gradient checks)
@@ -46,10 +46,7 @@ def config_of(params: dict) -> tuple:
 
 
 def client_for(tracking_uri: str = ""):
-    from mlflow import MlflowClient
-
-    quiet_library_logging()
-    return MlflowClient(resolve_tracking_uri(tracking_uri))
+    return open_store(tracking_uri)
 
 
 def finished_runs(client, experiment: str = "", sweep_id: str = "") -> list:

@@ -68,9 +68,9 @@ def quiet_library_logging() -> None:
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 
-def probe_server(uri: str, timeout: float = 5.0) -> None:
+def probe_server(uri: str, timeout: float = 5.0, key: str = "logger.tracking_uri", advice: str = "") -> None:
     """``GET <uri>/health`` with the credentials of MLflow's environment variables; a clear
-    ValueError when the server does not answer."""
+    ValueError (naming ``key``) when the server does not answer."""
     import base64
     import urllib.request
 
@@ -84,10 +84,40 @@ def probe_server(uri: str, timeout: float = 5.0) -> None:
     try:
         urllib.request.urlopen(request, timeout=timeout).read()
     except OSError as exc:
-        raise ValueError(
-            f"logger.tracking_uri={uri}: cannot reach the MLflow server ({redact.redact(str(exc))}); start it, "
-            "fix the URI, or set logger.on_error=warn to train and journal the tracking locally"
-        ) from None
+        advice = advice or "start it, fix the URI, or set logger.on_error=warn to train and journal the tracking here"
+        raise ValueError(f"{key}={uri}: cannot reach the MLflow server ({redact.redact(str(exc))}); {advice}") from None
+
+
+def fail_fast_on_http() -> None:
+    """MLflow's HTTP client retries a dead server for minutes (7 retries, backoff): 2 retries and
+    a 15-s timeout instead, unless the environment says otherwise."""
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "15")
+
+
+class NoStore(ValueError):
+    """A command that reads a store was pointed at one that does not exist (it is not created)."""
+
+
+def open_store(tracking_uri: str = "", key: str = "--tracking-uri"):
+    """An ``MlflowClient`` for a command that reads or amends an existing store (``nbw2v runs``,
+    ``report``, ``eval``/``neighbors``/``compare`` of a run id, closing runs): a server is asked
+    for ``/health`` first (5 s: one line, not MLflow's minutes of retries), and a SQLite file or
+    store folder that is not there is refused (:class:`NoStore`) rather than created."""
+    from mlflow import MlflowClient
+
+    uri = resolve_tracking_uri(tracking_uri)
+    fail_fast_on_http()
+    if uri.startswith(("http://", "https://")):
+        probe_server(uri, key=key, advice="start it or fix the URI (or MLFLOW_TRACKING_URI), then rerun")
+    local = sqlite_path(uri) or (Path(uri[len("file://") :]) if uri.startswith("file://") else None)
+    if local is not None and not local.exists():
+        raise NoStore(
+            f"no MLflow store at {local} (nothing was tracked there): run from the folder that holds it, or give "
+            f"{key} (or MLFLOW_TRACKING_URI)"
+        )
+    quiet_library_logging()
+    return with_retry(MlflowClient, tracking_uri=uri)
 
 
 class Tracker(Protocol):
@@ -231,9 +261,7 @@ class MlflowTracker:
         journal_dir: str = "",
         role: str = "",
     ) -> None:
-        # fail fast on a dead server (MLflow's own default retries for minutes), then journal
-        os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
-        os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "15")
+        fail_fast_on_http()  # then journal
         # credentials never travel with the URI (params, messages, journal): MLflow's env vars
         self.tracking_uri, moved = move_credentials_to_env(resolve_tracking_uri(tracking_uri))
         if moved:
@@ -575,17 +603,15 @@ def _model_name(run_name: str) -> str:
 def download_run_vectors(source: str, tracking_uri: str = "") -> tuple[Path, str]:
     """Local path of a run's vectors: ``runs:/<id>/<artifact path>`` or a bare run id (its
     ``vectors/`` artifact, whichever format was logged). Returns (path, run id)."""
-    from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
 
     uri = resolve_tracking_uri(tracking_uri)
-    quiet_library_logging()  # no "Downloading artifacts" bar in eval/neighbors/compare output
+    client = open_store(uri)  # also quiets the "Downloading artifacts" bar in eval/neighbors/compare
     if source.startswith("runs:/"):
         run_id, _, artifact = source[len("runs:/") :].partition("/")
     else:
         run_id, artifact = source, ""
     artifact = artifact or "vectors"
-    client = MlflowClient(tracking_uri=uri)
     try:
         client.get_run(run_id)
         local = Path(client.download_artifacts(run_id, artifact))
@@ -626,10 +652,9 @@ def load_vectors(source: str, tracking_uri: str = ""):
 
 def log_metrics_to_run(run_id: str, metrics: dict[str, float], tracking_uri: str = "") -> None:
     """Add metrics to an existing (finished) run, e.g. an evaluation done later."""
-    from mlflow import MlflowClient
     from mlflow.entities import Metric
 
-    client = MlflowClient(tracking_uri=resolve_tracking_uri(tracking_uri))
+    client = open_store(tracking_uri)
     now = int(time.time() * 1000)
     client.log_batch(run_id, metrics=[Metric(k, float(v), now, 0) for k, v in metrics.items()])
 
@@ -648,13 +673,10 @@ def running_runs(tracking_uri: str = "", experiment: str = "", max_age_s: float 
     """RUNNING runs of a store (one experiment, or all) with a verdict each: ``stale`` is the
     reason the run's process is gone ('' when it looks alive). A sweep parent lives as long as
     any of its children shows signs of life."""
-    from mlflow import MlflowClient
-
     from nbw2v.tracking.liveness import TAG_HEARTBEAT, verdict
 
     uri = resolve_tracking_uri(tracking_uri)
-    quiet_library_logging()
-    client = with_retry(MlflowClient, tracking_uri=uri)
+    client = open_store(uri)
     ids = experiment_ids(client, experiment, uri)
     runs = with_retry(client.search_runs, ids, filter_string="attributes.status = 'RUNNING'", max_results=5000)
     children: dict[str, float] = {}
@@ -683,10 +705,9 @@ def running_runs(tracking_uri: str = "", experiment: str = "", max_age_s: float 
 def close_runs(runs: list[tuple], tracking_uri: str = "") -> None:
     """Mark runs KILLED with the reason in ``nbw2v.error``: ``(run id, reason)`` or ``(run id,
     reason, end time in ms)`` (when its process was last heard of; None: now)."""
-    from mlflow import MlflowClient
     from mlflow.entities import RunTag
 
-    client = with_retry(MlflowClient, tracking_uri=resolve_tracking_uri(tracking_uri))
+    client = open_store(tracking_uri)
     for run_id, reason, *end in runs:
         with_retry(client.log_batch, run_id, tags=[RunTag("nbw2v.error", f"closed as stale: {reason}")])
         with_retry(client.set_terminated, run_id, status="KILLED", end_time=(end[0] if end else None) or None)
