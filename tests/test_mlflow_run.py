@@ -187,9 +187,28 @@ def test_run_description_points_at_the_runs_table(store):
     tracker.start()
     tracker.end()
     text = tracker.describe()
-    assert f"mlflow ui --backend-store-uri {store}" in text
+    assert "ui --backend-store-uri" in text
     assert f"#/experiments/{tracker.experiment_id}/runs?workflowType=machine_learning" in text
     assert tracker.run_id in text
+
+
+def test_the_printed_ui_command_works_when_pasted(tmp_path, monkeypatch):
+    """Issue 29.20: shell-quoted (a store path with a space), and this environment's mlflow when
+    the shell would not find it (after `make run` it is only in .venv/bin)."""
+    import shlex
+    import shutil
+    import sys
+    from pathlib import Path
+
+    from nbw2v.tracking.tracker import ui_command
+
+    store = f"sqlite:///{tmp_path / 'my runs' / 'mlflow.db'}"
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    exe, *rest = shlex.split(ui_command(store))
+    assert rest == ["ui", "--backend-store-uri", store]
+    assert exe == str(Path(sys.executable).parent / "mlflow") and Path(exe).exists()
+    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}:/usr/bin:/bin")
+    assert shutil.which("mlflow") and shlex.split(ui_command(store))[0] == "mlflow"
 
 
 @pytest.mark.slow

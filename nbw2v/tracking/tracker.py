@@ -85,7 +85,16 @@ def probe_server(uri: str, timeout: float = 5.0, key: str = "logger.tracking_uri
         urllib.request.urlopen(request, timeout=timeout).read()
     except OSError as exc:
         advice = advice or "start it, fix the URI, or set logger.on_error=warn to train and journal the tracking here"
-        raise ValueError(f"{key}={uri}: cannot reach the MLflow server ({redact.redact(str(exc))}); {advice}") from None
+        cause = f"cannot reach the MLflow server ({redact.redact(str(exc))})"
+        raise StoreUnreachable(f"{key}={uri}: {cause}; {advice}", cause) from None
+
+
+class StoreUnreachable(ValueError):
+    """The tracking server does not answer; ``cause`` says why without the advice."""
+
+    def __init__(self, message: str, cause: str):
+        super().__init__(message)
+        self.cause = cause
 
 
 def fail_fast_on_http() -> None:
@@ -372,7 +381,9 @@ class MlflowTracker:
     def _go_offline(self, exc: BaseException) -> None:
         from nbw2v.tracking.journal import OFFLINE_DIR, Journal, LostJournal
 
-        reason = redact.redact(str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__)
+        text = exc.cause if isinstance(exc, StoreUnreachable) else str(exc).splitlines()[0] if str(exc) else ""
+        text = text or type(exc).__name__
+        reason = redact.redact(text if len(text) <= 200 else text[:197] + "...")
         try:
             self.journal = Journal(
                 self.tracking_uri,
@@ -551,7 +562,7 @@ class MlflowTracker:
             )
         links = ui_views.ui_links(self.ui_base(ui_url), self.experiment_id, self.run_id)
         ui = (
-            f"mlflow ui --backend-store-uri {self.tracking_uri}"
+            ui_command(self.tracking_uri)
             if self.tracking_uri.startswith(("sqlite:", "file:"))
             else f"{links['runs']} (the server's UI)"
         )
@@ -560,6 +571,17 @@ class MlflowTracker:
             f"  runs table (scores, best first): {links['scores']}\n"
             f"  this run:   {links['run']}\n  its charts: {links['metrics']}"
         )
+
+
+def ui_command(tracking_uri: str) -> str:
+    """``mlflow ui`` for a local store, as a command that works when pasted: this environment's
+    ``mlflow`` (after ``make run`` it is only in .venv/bin) and every part shell-quoted."""
+    import shlex
+    import shutil
+
+    here = Path(sys.executable).parent / "mlflow"
+    exe = "mlflow" if shutil.which("mlflow") == str(here) or not here.exists() else str(here)
+    return f"{shlex.quote(exe)} ui --backend-store-uri {shlex.quote(tracking_uri)}"
 
 
 def _log_vectors_model(
