@@ -291,6 +291,8 @@ def validate(cfg: Any, local: bool = True) -> None:
     _float_in(cfg, "loss.ns_exponent", 0.0, 2.0, lo_open=False)
     _int_in(cfg, "data.min_count", 1)
     _int_in(cfg, "data.max_vocab_size", 0, hint=" (0: no limit)")
+    if _get(cfg, "data.max_vocab_size") == 1:  # one word leaves nothing to predict, whatever the loss
+        raise ConfigError("data.max_vocab_size=1: a model needs 2 or more words; use 0 (no limit) or >= 2")
     _int_in(cfg, "data.max_sentence_length", 2)
     _float_in(cfg, "data.sample", 0.0, 1.0, lo_open=False, hint=" (0 disables subsampling; word2vec.c uses 1e-3)")
     _int_in(cfg, "train.epochs", 1)

@@ -230,7 +230,10 @@ class Embeddings:
 
     @classmethod
     def _load_word2vec(cls, path: Path, fmt: str | None) -> Embeddings:
-        with open(path, "rb") as f:
+        import gzip
+
+        gz = path.suffix == ".gz"  # gzip-compressed text or binary vectors (as corpora are read)
+        with gzip.open(path, "rb") if gz else open(path, "rb") as f:
             header = f.readline()
             try:
                 n_words, dim = (int(x) for x in header.split())
@@ -240,14 +243,17 @@ class Embeddings:
                 raise VectorsFormatError(f"{path}: header says {n_words} words of dimension {dim}")
             # every number takes at least one byte (text) or four (binary): a header that announces
             # more than the file can hold is refused before anything is allocated
-            size = path.stat().st_size
+            size = _gzip_size(path) if gz else path.stat().st_size
             if n_words * dim > size:
                 raise VectorsFormatError(
                     f"{path}: the header announces {n_words:,} words of dimension {dim:,}, more than the file's "
                     f"{size:,} bytes can hold"
                 )
             check_fits(n_words * dim * 4 + size, f"{path}: {n_words:,} x {dim:,} vectors")
-            body = f.read()
+            try:
+                body = f.read()
+            except (OSError, EOFError) as exc:
+                raise VectorsFormatError(f"{path}: cannot read ({exc}); truncated or damaged?") from None
         binary = fmt == "binary" if fmt else _looks_binary(body, dim)
         words: list[str] = []
         vectors = np.empty((n_words, dim), dtype=np.float32)
@@ -284,9 +290,25 @@ class Embeddings:
         if rest:
             raise VectorsFormatError(f"{path}: more data after the {n_words} words the header announces")
         if len(set(words)) != len(words):
-            raise VectorsFormatError(f"{path}: a word occurs twice")
+            first: dict[str, int] = {}
+            for i, word in enumerate(words):
+                if word in first:
+                    where = "entries" if binary else "lines"
+                    a, b = (first[word] + 1, i + 1) if binary else (first[word] + 2, i + 2)
+                    raise VectorsFormatError(f"{path}: the word {word!r} occurs twice ({where} {a} and {b})")
+                first[word] = i
         counts = np.arange(n_words, 0, -1, dtype=np.int64)  # file order = frequency order
         return cls(Vocab(words, counts), vectors)
+
+
+def _gzip_size(path: Path) -> int:
+    """The uncompressed size a gzip file records (its last 4 bytes, modulo 4 GiB)."""
+    with open(path, "rb") as f:
+        f.seek(0, 2)
+        if f.tell() < 4:
+            return 0
+        f.seek(-4, 2)
+        return int.from_bytes(f.read(4), "little")
 
 
 def _looks_binary(body: bytes, dim: int) -> bool:

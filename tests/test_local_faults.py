@@ -73,3 +73,56 @@ def test_a_listing_never_creates_a_store(tmp_path):
     assert not (tmp_path / "mlflow.db").exists()
     proc = subprocess.run([str(NBW2V), "report", "x"], capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert proc.returncode == 2 and "no MLflow store at" in proc.stderr and not (tmp_path / "mlflow.db").exists()
+
+
+def _cli(argv, capsys):
+    from nbw2v.app.cli import main
+
+    code = main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_a_one_word_vocabulary_is_refused_for_every_loss(tmp_path, capsys):
+    """29.17: data.max_vocab_size=1 with loss=negative/softmax trained a meaningless FINISHED run;
+    with hs the advice named the wrong key."""
+    from nbw2v.config import Config, ConfigError, validate
+
+    cfg = Config()
+    cfg.data.max_vocab_size = 1
+    with pytest.raises(ConfigError, match=r"data.max_vocab_size=1: a model needs 2 or more words"):
+        validate(cfg)
+    corpus = tmp_path / "one.txt"
+    corpus.write_text("a a a a b\n" * 3)
+    for loss in ("negative", "softmax", "hs"):
+        code, _, err = _cli(["train", "--corpus", str(corpus), "--min-count", "10", "--loss", loss], capsys)
+        assert code == 2 and "data.min_count=10: only 1 word occurs that often" in err, (loss, err)
+
+
+def test_a_utf16_corpus_is_named_with_the_right_advice(tmp_path, capsys):
+    """29.18: a UTF-16 file (BOM) was advised `iconv -f latin1`."""
+    corpus = tmp_path / "u16.txt"
+    corpus.write_bytes("the cat sat on the mat\n".encode("utf-16"))
+    code, _, err = _cli(["train", "--corpus", str(corpus), "--min-count", "1"], capsys)
+    assert code == 2 and "UTF-16LE file (it starts with a UTF-16LE byte-order mark)" in err, err
+    assert "iconv -f UTF-16 -t UTF-8" in err and "latin1" not in err
+
+
+def test_vectors_files_faults_are_named(tmp_path, capsys):
+    """29.19: a duplicate word named neither word nor line; a zero vector gave an empty list and
+    exit 0; a .gz text file was read as raw bytes; a directory gave IsADirectoryError."""
+    import gzip
+
+    (tmp_path / "dup.txt").write_text("3 2\nking 1 2\nqueen 0.5 1\nking 3 4\n")
+    code, _, err = _cli(["neighbors", str(tmp_path / "dup.txt"), "queen"], capsys)
+    assert code == 2 and "the word 'king' occurs twice (lines 2 and 4)" in err
+    text = "3 2\nking 1 2\nqueen 0 0\nman 3 4\n"
+    (tmp_path / "z.txt").write_text(text)
+    code, out, err = _cli(["neighbors", str(tmp_path / "z.txt"), "queen", "king"], capsys)
+    assert code == 1 and "queen: no neighbours: the vector of queen is all zeros" in err
+    assert "king: man 0.984" in out
+    (tmp_path / "z.txt.gz").write_bytes(gzip.compress(text.encode()))
+    code, out, err = _cli(["neighbors", str(tmp_path / "z.txt.gz"), "king"], capsys)
+    assert code == 0 and "king: man 0.984" in out, err
+    code, _, err = _cli(["eval", str(tmp_path)], capsys)
+    assert code == 2 and "a directory, not a vectors file" in err and "Traceback" not in err

@@ -245,6 +245,12 @@ def _cmd_neighbors(args: argparse.Namespace) -> int:
             status = 1
             continue
         hits = emb.most_similar(positive, negative, topn=args.topn)
+        if not hits:  # a zero query has no cosine with anything
+            zero = [w for w in positive + negative if not emb.vectors[emb.vocab.index[w]].any()]
+            why = f"the vector of {', '.join(zero)} is all zeros" if zero else "the query adds up to the zero vector"
+            print(f"{query}: no neighbours: {why} (cosine similarity is undefined)", file=sys.stderr)
+            status = 1
+            continue
         print(f"{query}: " + ", ".join(f"{w} {s:.3f}" for w, s in hits))
     return status
 

@@ -174,6 +174,16 @@ def _open_bytes(path: Path):
     return open(path, "rb")  # noqa: SIM115
 
 
+def _utf16_bom(path: Path) -> str:
+    """'UTF-16LE' / 'UTF-16BE' for a file starting with that byte-order mark, else ''."""
+    try:
+        with _open_bytes(path) as f:
+            head = f.read(2)
+    except (OSError, EOFError):
+        return ""
+    return {b"\xff\xfe": "UTF-16LE", b"\xfe\xff": "UTF-16BE"}.get(head, "")
+
+
 def _first_bad_utf8(path: Path) -> str:
     """'at line N, byte B' of the first byte that is not UTF-8 (run only after a decode error,
     to name the real line); '' if it cannot be found."""
@@ -251,6 +261,12 @@ def read_blocks(path: Path, fmt: str, block_chars: int = 1 << 20) -> Iterator[tu
                     line_no += block.count("\n")
                 yield block, False
     except UnicodeDecodeError as exc:
+        utf16 = _utf16_bom(path)
+        if utf16:
+            raise CorpusError(
+                f"{path}: a {utf16} file (it starts with a {utf16} byte-order mark), not UTF-8; re-encode it: "
+                f"iconv -f UTF-16 -t UTF-8 {path} > {path.stem}.utf8{path.suffix}"
+            ) from None
         where = _first_bad_utf8(path)
         raise CorpusError(
             f"{path}: not valid UTF-8 {where or f'after line {line_no}'} ({exc.reason}); "

@@ -669,6 +669,8 @@ def load_vectors(source: str, tracking_uri: str = ""):
                 f"VECTORS {source}: no such file (a word2vec text/binary file, an nbw2v .npz, an MLflow run id "
                 "or runs:/<run id>/vectors)"
             )
+        if path.is_dir():
+            raise ValueError(f"VECTORS {source}: a directory, not a vectors file (.bin, .txt, .vec, .npz, or .gz)")
     return Embeddings.load(path), run_id
 
 

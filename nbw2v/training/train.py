@@ -209,9 +209,10 @@ def check_model(cfg, vocab: Vocab, corpus: Corpus) -> None:
     """What can be refused once the vocabulary is known, before any allocation, compile or
     tracked run: the naive softmax's size limit and the memory the model needs."""
     n_words, dim = len(vocab), cfg.model.dim
-    if cfg.loss.name == "hs" and n_words < 2:
+    if n_words < 2:  # nothing to predict but the word itself (and no Huffman tree): a meaningless run
         raise ConfigError(
-            f"loss.name=hs: the vocabulary has {n_words} word; a Huffman tree needs 2 or more (lower data.min_count)"
+            f"data.min_count={cfg.data.min_count}: only {n_words} word occurs that often; a model needs a "
+            "vocabulary of 2 or more words: lower data.min_count (or use a larger corpus)"
         )
     if cfg.loss.name == "softmax" and n_words * dim > SOFTMAX_MAX_VD:
         raise ConfigError(
