@@ -629,24 +629,40 @@ def test_one_dimensional_vectors_say_why_there_is_no_spearman(tmp_path):
 
 
 def test_replay_is_idempotent_and_survives_a_cut_last_line(tmp_path, capsys):
+    import socket
+
     from nbw2v.app.cli import main
     from nbw2v.tracking.journal import Journal
+    from nbw2v.tracking.liveness import process_identity
 
     store = f"sqlite:///{tmp_path / 'later.db'}"
     journal = Journal(store, "nbw2v", None, "offline", root=tmp_path / "off")
-    journal.append({"op": "start", "run_name": "offline", "tags": {}})
-    journal.append({"op": "log_batch", "metrics": [["loss/epoch", 1.5, 0, 1]], "params": [["model.dim", "8"]]})
-    journal.append({"op": "log_batch", "metrics": [["loss/epoch", 1.2, 0, 2]]})
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # the journal's process: gone
+    last = int(time.time() * 1000) - 60_000
+    dead = {"nbw2v.process": f"{socket.gethostname()}:{gone.pid}:0"}
+    journal.append({"op": "start", "run_name": "offline", "tags": dead})
+    first = {"op": "log_batch", "metrics": [["loss/epoch", 1.5, last - 1000, 1]], "params": [["model.dim", "8"]]}
+    journal.append(first)
+    journal.append({"op": "log_batch", "metrics": [["loss/epoch", 1.2, last, 2]]})
     with open(journal.path, "a") as f:
         f.write('{"op": "end", "stat')  # the process died mid-line
     assert main(["replay", str(journal.path)]) == 0
     err = capsys.readouterr().err
     assert "damaged line(s) 5" in err
+    # issue 29.14: the run is not left RUNNING unsaid: closed KILLED as of its last record
+    assert "ends without the run's end" in err and "closed KILLED as of its last journaled record" in err
     assert main(["replay", str(journal.path)]) == 0
     assert "already replayed" in capsys.readouterr().err
     client = MlflowClient(store)
     (run,) = client.search_runs([client.get_experiment_by_name("nbw2v").experiment_id])
     assert [m.value for m in client.get_metric_history(run.info.run_id, "loss/epoch")] == [1.5, 1.2]
+    assert run.info.status == "KILLED" and run.info.end_time == last
+    # a journal whose process still runs (this one): said, left RUNNING
+    live = Journal(store, "nbw2v", None, "live", root=tmp_path / "live")
+    live.append({"op": "start", "run_name": "live", "tags": {"nbw2v.process": process_identity()}})
+    assert main(["replay", str(live.path)]) == 0
+    assert "its process still runs: the run stays RUNNING" in capsys.readouterr().err
 
 
 def test_replay_to_a_dead_server_says_how_to_replay_not_how_to_train(tmp_path, capsys):

@@ -86,6 +86,33 @@ def replay(path: str | Path, tracking_uri: str = "", warn=None) -> tuple[str, in
             end_ms = op.get("time")
             client.set_terminated(run_id, status=op["status"], end_time=end_ms)
         progress_file.write_text(f"{run_id or ''} {index + 1}")
+    if run_id and not any(op["op"] == "end" for op in ops):
+        close_unended(client, run_id, ops, path, warn)
     done_marker.write_text(f"{run_id}\n")
     progress_file.unlink(missing_ok=True)
     return run_id, len(ops) - 1 - sent
+
+
+def close_unended(client, run_id: str, ops: list[dict], path: Path, warn) -> None:
+    """A journal without the run's end (its process was killed, or the last line was cut off):
+    the run would stay RUNNING. Closed KILLED as of its last journaled record when its process is
+    gone (this host); otherwise said, with how to close it later."""
+    from mlflow.entities import RunTag
+
+    from nbw2v.tracking.liveness import TAG_PROCESS, process_alive
+
+    identity = client.get_run(run_id).data.tags.get(TAG_PROCESS, "")
+    alive = process_alive(identity) if identity else None
+    if alive is not False:
+        why = "its process still runs" if alive else "its process ran on another host"
+        warn(
+            f"{path}: the journal has no end of run {run_id} and {why}: the run stays RUNNING; once that process "
+            "is gone, close it with: nbw2v runs --stale --close"
+        )
+        return
+    times = [op["time"] for op in ops if isinstance(op.get("time"), int)]
+    times += [m[2] for op in ops for m in op.get("metrics", []) if len(m) == 4 and isinstance(m[2], int)]
+    reason = "its journal ends without the run's end (the process was killed, or the last line was cut off)"
+    client.log_batch(run_id, tags=[RunTag("nbw2v.error", f"closed at replay: {reason}")])
+    client.set_terminated(run_id, status="KILLED", end_time=max(times, default=0) or None)
+    warn(f"{path}: {reason}; run {run_id} closed KILLED as of its last journaled record")
