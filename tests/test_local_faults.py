@@ -126,3 +126,37 @@ def test_vectors_files_faults_are_named(tmp_path, capsys):
     assert code == 0 and "king: man 0.984" in out, err
     code, _, err = _cli(["eval", str(tmp_path)], capsys)
     assert code == 2 and "a directory, not a vectors file" in err and "Traceback" not in err
+
+
+TRAIN = Path(sys.executable).parent / "nbw2v-train"
+
+
+@needs_mounts
+def test_a_read_only_working_folder_or_store_is_one_line_in_seconds(tmp_path):
+    """29.11: Hydra's chained OSError traceback in a read-only working directory; 29.12: a store
+    in a read-only folder retried for 110 s before "unable to open database file"."""
+    corpus = _corpus(tmp_path)
+    base = [str(TRAIN), f"data.corpus={corpus}", "data.min_count=1", "train.epochs=1", "model.dim=8"]
+    ro = tmp_path / "ro"
+    proc = subprocess.run(with_mount(ro, "ro,size=64k", ["sh", "-c", f'cd "{ro}" && exec "$@"', "sh", *base]),
+                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    assert f"cannot write the run's output folder in {ro} (read-only" in proc.stderr and "hydra.run.dir=" in proc.stderr
+    start = time.monotonic()
+    store = f"logger.tracking_uri=sqlite:///{ro}/mlflow.db"
+    proc = subprocess.run(with_mount(ro, "ro,size=64k", [*base, store]), capture_output=True, text=True,
+                          cwd=tmp_path, timeout=300)  # fmt: skip
+    assert proc.returncode == 2 and time.monotonic() - start < 30, proc.stderr[-2000:]
+    assert f"its folder {ro} is read-only for this process" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_two_runs_creating_one_store_at_once_both_work(tmp_path):
+    """29.13: the second of two processes started 0.5 s apart in a folder without mlflow.db
+    failed in MLflow's schema migration ("duplicate column name", "table ... already exists")."""
+    code = "from nbw2v.tracking.tracker import MlflowTracker; MlflowTracker('sqlite:///mlflow.db', 'race').connect()"
+    first = subprocess.Popen([sys.executable, "-c", code], cwd=tmp_path, stderr=subprocess.PIPE, text=True)
+    time.sleep(0.5)
+    second = subprocess.Popen([sys.executable, "-c", code], cwd=tmp_path, stderr=subprocess.PIPE, text=True)
+    for proc in (first, second):
+        _, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err[-2000:]

@@ -157,9 +157,30 @@ def main() -> None:
     sys.argv[1:], moved = clean_argv(sys.argv[1:])
     if moved:
         print(f"nbw2v-train: WARNING: {HINT}; moved them there for this run", file=sys.stderr)
+    check_output_folder(sys.argv[1:])
     register_plugins()
     with sigterm_raises():  # SIGTERM in any phase (also a sweep's launcher) ends runs, never RUNNING
         _app()
+
+
+def check_output_folder(argv: list[str]) -> None:
+    """Hydra writes each run's folder (``outputs/<date>/<time>``, ``multirun/...`` under the
+    working directory, or ``hydra.run.dir`` / ``hydra.sweep.dir``) before anything else: where
+    that cannot be written, one line naming the folder and the setting, exit 2 (Hydra's own is a
+    chained OSError traceback)."""
+    multirun = any(a in ("-m", "--multirun") for a in argv)
+    key = "hydra.sweep.dir" if multirun else "hydra.run.dir"
+    given = next((a.split("=", 1)[1].strip("'\"") for a in argv if a.startswith(f"{key}=")), "")
+    folder = Path(given).expanduser() if given else Path.cwd()
+    folder = folder if folder.is_absolute() else Path.cwd() / folder
+    existing = next((p for p in (folder, *folder.parents) if p.exists()), Path("/"))
+    if not os.access(existing, os.W_OK):
+        print(
+            f"nbw2v-train: error: cannot write the run's output folder in {existing} (read-only for this process): "
+            f"run from a writable folder or set {key}=/writable/path",
+            file=sys.stderr,
+        )
+        raise SystemExit(2)
 
 
 def register_plugins() -> None:

@@ -11,6 +11,7 @@ sweep report, the offline journal's replay, the logged model).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
@@ -87,6 +88,39 @@ def probe_server(uri: str, timeout: float = 5.0, key: str = "logger.tracking_uri
         advice = advice or "start it, fix the URI, or set logger.on_error=warn to train and journal the tracking here"
         cause = f"cannot reach the MLflow server ({redact.redact(str(exc))})"
         raise StoreUnreachable(f"{key}={uri}: {cause}; {advice}", cause) from None
+
+
+def check_sqlite_writable(db: Path, key: str) -> None:
+    """A SQLite store this process cannot write (its folder missing or read-only, the file
+    read-only) is a permanent fault: one line in seconds (SQLAlchemy would retry "unable to
+    open database file" for two minutes)."""
+    if not db.parent.is_dir():
+        raise ValueError(f"{key}: the directory {db.parent} does not exist")
+    target = db if db.exists() else db.parent
+    if not os.access(target, os.W_OK) or (db.exists() and not os.access(db.parent, os.W_OK)):
+        what = "the store file" if target == db else "its folder"
+        raise ValueError(
+            f"{key}: {what} {target} is read-only for this process (SQLite writes the file and a journal beside "
+            "it): give a writable place (logger.tracking_uri=sqlite:////writable/path/mlflow.db)"
+        )
+
+
+@contextlib.contextmanager
+def store_creation_lock(db: Path | None):
+    """Held while a new SQLite store is created and migrated (a file lock in the temporary
+    directory, keyed on the store's path; not beside the store): a second process waits, then
+    opens the finished store. An existing store needs no lock."""
+    if db is None or (db.exists() and db.stat().st_size > 0):
+        yield
+        return
+    import hashlib
+    import tempfile
+
+    from filelock import FileLock
+
+    key = hashlib.sha256(str(db.resolve()).encode()).hexdigest()[:16]
+    with FileLock(str(Path(tempfile.gettempdir()) / f"nbw2v-store-{key}.lock"), timeout=300):
+        yield
 
 
 class StoreUnreachable(ValueError):
@@ -303,13 +337,15 @@ class MlflowTracker:
         from mlflow.exceptions import MlflowException
 
         db = sqlite_path(self.tracking_uri)
-        if db is not None and not db.parent.is_dir():
-            raise ValueError(f"logger.tracking_uri={self.tracking_uri}: the directory {db.parent} does not exist")
+        if db is not None:
+            check_sqlite_writable(db, f"logger.tracking_uri={self.tracking_uri}")
         if self.tracking_uri.startswith(("http://", "https://")):
             probe_server(self.tracking_uri)
         quiet_library_logging()
         try:
-            client = with_retry(MlflowClient, tracking_uri=self.tracking_uri)  # opens (and migrates) the store
+            with store_creation_lock(db):  # two processes creating one SQLite store race in its migration
+                client = with_retry(MlflowClient, tracking_uri=self.tracking_uri)
+                with_retry(client.search_experiments, max_results=1)  # opens (creates, migrates) the store
             experiment = with_retry(client.get_experiment_by_name, self.experiment_name)
             if experiment is None:
                 location = (db.parent / "mlartifacts").as_uri() if db is not None else None
