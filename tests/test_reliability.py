@@ -308,17 +308,62 @@ def test_one_checkpoint_has_one_owner_and_concurrent_runs_get_their_own(corpus, 
         code = (
             "import sys\nfrom nbw2v.training.checkpoint import CheckpointSlot\n"
             f"s = CheckpointSlot({str(slot.dir)!r}, {slot.config_hash!r})\n"
-            "print(s.prepare(sys.argv[1]), s.path)\n"
+            "print(s.prepare(sys.argv[1]), s.path)\ns.release()\n"
         )
         other = subprocess.run([sys.executable, "-c", code, str(slot.path)], capture_output=True, text=True)
         assert other.returncode != 0 and "another process is resuming or writing this checkpoint" in other.stderr
         other = subprocess.run([sys.executable, "-c", code, ""], capture_output=True, text=True)
         assert other.returncode == 0, other.stderr  # a fresh run of the same config: a file of its own
         assert other.stdout.split() == ["None", str(slot.candidates()[1])]
+        # issue 29.3: a second resume=auto of the held checkpoint is refused (it trained from scratch)
+        other = subprocess.run([sys.executable, "-c", code, "auto"], capture_output=True, text=True)
+        assert other.returncode != 0
+        assert "another process is training this configuration and holds its checkpoint" in other.stderr
     finally:
         slot.release()
+    assert not list(slot.dir.glob("*.lock"))  # no lock file left behind, by any of them
     other = subprocess.run([sys.executable, "-c", code, "auto"], capture_output=True, text=True)
     assert other.returncode == 0 and other.stdout.split() == [str(slot.path)] * 2, other.stderr  # free again
+    assert not list(slot.dir.glob("*.lock"))
+
+
+def test_resume_chooses_between_a_slot_and_a_fallback_checkpoint(corpus, tmp_path, monkeypatch):
+    """Issue 29.5-7: a newer fallback (temporary directory) beside an older slot checkpoint is
+    named with both; alone, resume=auto finds it and the finished run removes it; an explicit
+    resume from elsewhere leaves the slot's checkpoint alone (was: "train.resume is not set");
+    a vectors file given as train.resume is said to be one (was: "damaged? Delete it")."""
+    import os
+
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", None)  # re-read TMPDIR
+    from nbw2v.training.checkpoint import fallback_path
+
+    cfg = _crafted(tmp_path, corpus, lambda m: None)
+    slot = CheckpointSlot(cfg.train.checkpoint_dir, training_config_hash(flatten(cfg)))
+    slot.dir.mkdir(parents=True)
+    fallback = fallback_path(12345)
+    shutil.copy(cfg.train.resume, fallback)
+    shutil.move(cfg.train.resume, slot.path)
+    os.utime(slot.path, (time.time() - 600, time.time() - 600))  # the older one
+    with pytest.raises(CheckpointError, match="two checkpoints") as err:
+        CheckpointSlot(str(slot.dir), slot.config_hash).prepare("auto")
+    assert str(slot.path) in str(err.value) and f"train.resume={fallback}" in str(err.value)
+    explicit = CheckpointSlot(str(slot.dir), slot.config_hash)
+    assert explicit.prepare(str(fallback)) == fallback  # the slot's checkpoint is kept, not refused
+    assert explicit.path == slot.candidates()[1] and explicit.done_with == fallback
+    explicit.release()
+    slot.path.unlink()
+    alone = CheckpointSlot(str(slot.dir), slot.config_hash)
+    assert alone.prepare("auto") == fallback
+    alone.release()
+    vectors = tmp_path / "v.txt"
+    vectors.write_text("2 2\na 1 2\nb 3 4\n")
+    with pytest.raises(CheckpointError, match="not an nbw2v checkpoint but a word2vec vectors file") as err:
+        CheckpointSlot(str(slot.dir), slot.config_hash).prepare(str(vectors))
+    assert "Delete" not in str(err.value)
 
 
 @pytest.mark.slow

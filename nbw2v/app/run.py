@@ -455,6 +455,9 @@ def _tracked_run(cfg, tracker, resolved_config, overrides, progress, threads, di
         finally:
             if status == "FINISHED":  # results logged: the trained model's checkpoint is done with
                 slot.path.unlink(missing_ok=True)
+                if slot.done_with is not None:  # the fallback checkpoint it resumed, and its lock
+                    slot.done_with.unlink(missing_ok=True)
+                    slot.done_with.with_suffix(".lock").unlink(missing_ok=True)
                 if final[0]:
                     Path(final[0]).unlink(missing_ok=True)
             # the run's id and links on stdout; a sweep's job says one line (the sweep prints the links)

@@ -162,13 +162,37 @@ def load_checkpoint(path: str | Path, shape: tuple[int, int] | None = None) -> t
     return meta, arrays
 
 
-def _unreadable(where: str, exc: BaseException) -> CheckpointError:
+def _unreadable(where: str, exc: BaseException, path: Path | None = None) -> CheckpointError:
     if isinstance(exc, ArrayFileError) and "memory" in str(exc):
         return CheckpointError(str(exc))
+    if path is not None and not _is_zip(path):  # another kind of file, not a damaged checkpoint
+        kind = "a word2vec vectors file" if _looks_like_vectors(path) else "another kind of file"
+        return CheckpointError(
+            f"{where}: not an nbw2v checkpoint but {kind} (a checkpoint is the .npz a run writes to "
+            "train.checkpoint_dir); name a checkpoint, or leave train.resume unset to start over"
+        )
     return CheckpointError(
         f"{where}: not a readable nbw2v checkpoint ({str(exc).splitlines()[0][:300]}); truncated or damaged? "
         "Delete it to start over"
     )
+
+
+def _is_zip(path: Path) -> bool:
+    try:
+        with open(path, "rb") as f:
+            return f.read(4) == b"PK\x03\x04"
+    except OSError:
+        return True  # unreadable: said as such
+
+
+def _looks_like_vectors(path: Path) -> bool:
+    """A first line of two integers (``V d``): word2vec's text and binary header."""
+    try:
+        with open(path, "rb") as f:
+            parts = f.readline(64).split()
+    except OSError:
+        return False
+    return len(parts) == 2 and all(p.isdigit() for p in parts)
 
 
 def checkpoint_words(arrays: dict[str, np.ndarray]) -> list[str]:
@@ -248,6 +272,8 @@ class CheckpointSlot:
         self.config_hash = config_hash
         self.path = self.candidates()[0]
         self.resume_from: Path | None = None
+        #: a fallback checkpoint (temporary directory) this run resumed: removed when it finishes
+        self.done_with: Path | None = None
         self._locks: list = []
 
     def candidates(self) -> list[Path]:
@@ -269,6 +295,22 @@ class CheckpointSlot:
                 self.resume_from = self._explicit(Path(resume).expanduser().absolute())
             elif resume == "auto":
                 self.resume_from = self._first(with_file=True)
+                held = [p for p in self.candidates() if p.exists()] if self.resume_from is None else []
+                if held:  # every checkpoint of this configuration is another process's
+                    raise CheckpointError(
+                        f"train.resume=auto: another process is training this configuration and holds its checkpoint "
+                        f"{held[0]}; wait for it to finish, or train elsewhere (train.checkpoint_dir)"
+                    )
+                newer = self._newer_fallbacks()
+                if newer and self.resume_from is not None:
+                    raise CheckpointError(
+                        f"train.resume=auto: this configuration has two checkpoints: {self.resume_from} and a newer "
+                        f"one saved to the temporary directory, {newer[0]}; continue the newer with "
+                        f"train.resume={newer[0]} (then delete the other), or the older with "
+                        f"train.resume={self.resume_from}"
+                    )
+                if newer:  # the only checkpoint is the one the disk's fault sent to the temporary directory
+                    self.resume_from = self._explicit(newer[0])
                 if self.resume_from is None:
                     self._first(with_file=False)
             else:
@@ -277,6 +319,20 @@ class CheckpointSlot:
         except BaseException:
             self.release()
             raise
+
+    def _newer_fallbacks(self) -> list[Path]:
+        """This configuration's checkpoints in the temporary directory (where a checkpoint goes
+        when its directory cannot take it) newer than the one chosen to resume, newest first."""
+        since = self.resume_from.stat().st_mtime if self.resume_from is not None else 0.0
+        found = []
+        for path in fallback_path().parent.glob("nbw2v-checkpoint-*.npz"):
+            try:
+                ours = load_checkpoint_meta(path)[0].get("config_hash") == self.config_hash
+                if ours and path.stat().st_mtime > since:
+                    found.append(path)
+            except (CheckpointError, OSError):
+                continue
+        return sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)
 
     def _try_lock(self, path: Path):
         from filelock import FileLock, Timeout
@@ -295,20 +351,26 @@ class CheckpointSlot:
         return lock
 
     def _unlock_last(self) -> None:
-        self._locks.pop().release()
+        """Release the last lock taken and remove its file (filelock re-checks a lock file removed
+        while another process was acquiring it), so no run leaves a ``.lock`` behind."""
+        lock = self._locks.pop()
+        lock.release()
+        Path(lock.lock_file).unlink(missing_ok=True)
 
-    def _first(self, with_file: bool) -> Path | None:
+    def _first(self, with_file: bool, skip_held: bool = False) -> Path | None:
         """Lock the first free file: one holding a checkpoint (``with_file``: resume it), or an
         empty one for a fresh run; a free file holding an interrupted run's checkpoint stops a
         fresh run (never overwritten)."""
         for path in self.candidates():
+            if with_file and not path.exists():
+                continue  # nothing to resume there: no lock file made for it
             if self._try_lock(path) is None:
                 continue  # another process runs this configuration with this file
             if path.exists() == with_file:
                 self.path = path
                 return path if with_file else None
             self._unlock_last()
-            if not with_file:
+            if not with_file and not skip_held:
                 raise CheckpointError(
                     f"train.resume is not set, but {path} holds the checkpoint of an interrupted run with this "
                     "configuration; continue it with train.resume=auto, or delete the file to start over"
@@ -335,12 +397,25 @@ class CheckpointSlot:
         if source in self.candidates():  # one of this config's files: continue it in place
             self.path = source
         else:  # a checkpoint kept elsewhere: it stays as it is, this run writes to a file of its own
-            self._first(with_file=False)
+            self._first(with_file=False, skip_held=True)  # (an interrupted run's file here is left alone)
+            if is_fallback(source):  # the temporary directory's stand-in: done with once this run finishes
+                self.done_with = source
         return source
 
     def release(self) -> None:
         while self._locks:
             self._unlock_last()
+
+
+def fallback_path(pid: int | None = None) -> Path:
+    """Where a checkpoint goes when its directory cannot take it (a full disk on Ctrl-C)."""
+    import tempfile
+
+    return Path(tempfile.gettempdir()) / f"nbw2v-checkpoint-{pid or os.getpid()}.npz"
+
+
+def is_fallback(path: Path) -> bool:
+    return path.parent == fallback_path().parent and path.name.startswith("nbw2v-checkpoint-")
 
 
 def load_checkpoint_meta(path: Path) -> tuple[dict, dict]:
@@ -357,7 +432,7 @@ def load_checkpoint_meta(path: Path) -> tuple[dict, dict]:
     except CheckpointError:
         raise
     except _READ_ERRORS as exc:
-        raise _unreadable(where, exc) from None
+        raise _unreadable(where, exc, path) from None
     if not isinstance(meta, dict) or meta.get("format") not in FORMATS:
         raise CheckpointError(f"{where}: not an nbw2v checkpoint (format {str(meta)[:80]!r})")
     return meta, headers

@@ -7,7 +7,6 @@ how to run one round of chunks (``run_round``).
 from __future__ import annotations
 
 import math
-import os
 import signal
 import threading
 import time
@@ -20,7 +19,7 @@ from nbw2v.progress import Progress, format_eta
 from nbw2v.text.vocab import Vocab
 from nbw2v.tracking.liveness import Interrupted
 from nbw2v.tracking.tracker import Tracker
-from nbw2v.training.checkpoint import CheckpointWriteError, TrainState
+from nbw2v.training.checkpoint import CheckpointWriteError, TrainState, fallback_path
 from nbw2v.training.kernels import learning_rate
 
 #: points of the logged loss curve (``loss/train``) over a whole run
@@ -136,9 +135,8 @@ class EpochLoop:
             self._write_failed = False
             return path
         except CheckpointWriteError as exc:
-            import tempfile
 
-            target = Path(tempfile.gettempdir()) / f"nbw2v-checkpoint-{os.getpid()}.npz"
+            target = fallback_path()
             if fallback:
                 self.warn(f"nbw2v: WARNING: {exc.strerror}; trying {target}")
             elif not self._write_failed:  # once per failing streak, not every interval
