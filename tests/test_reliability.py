@@ -821,6 +821,14 @@ def test_sigterm_to_a_sweep_ends_the_job_and_the_parent_killed(tmp_path):
         r.data.tags.get("nbw2v.role", "job"): r.info.status for r in runs(tmp_path) if r.info.status != "FINISHED"
     }
     assert status == {"sweep": "KILLED", "job": "KILLED"}
+    # issue 29.8: rerun without train.resume: refused before any job (was: job 0 retrained, job 1
+    # refused, the rest never ran, the parent FAILED)
+    before = len(runs(tmp_path))
+    again = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert again.returncode == 2, again.stderr[-2000:]
+    assert "1 job(s) of this sweep have an interrupted run's checkpoint" in again.stderr
+    assert "model.window=3" in again.stderr and "train.resume=auto logger.skip_finished=true" in again.stderr
+    assert len(runs(tmp_path)) == before
 
 
 @pytest.mark.slow

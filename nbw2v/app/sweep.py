@@ -485,7 +485,25 @@ def check_every_job(config: DictConfig) -> dict[str, str]:
             file=sys.stderr,
         )
         raise SystemExit(2)
+    if names and not str(config.train.get("resume") or ""):
+        check_no_interrupted_jobs(Path(str(config.train.checkpoint_dir)), names)
     return names
+
+
+def check_no_interrupted_jobs(checkpoint_dir: Path, names: dict[str, str]) -> None:
+    """A sweep rerun without ``train.resume`` whose jobs left checkpoints (an interrupted
+    sweep): each such job would refuse to overwrite its checkpoint, one by one, after the jobs
+    before it retrained. Refused before anything starts, naming the jobs and the fix."""
+    held = [name for digest, name in names.items() if list(checkpoint_dir.glob(f"nbw2v-{digest}*.npz"))]
+    if held:
+        print(
+            f"nbw2v-train: error: {len(held)} job(s) of this sweep have an interrupted run's checkpoint in "
+            f"{checkpoint_dir} ({', '.join(held[:5])}{' ...' if len(held) > 5 else ''}): rerun with "
+            "train.resume=auto logger.skip_finished=true to continue the sweep, or delete those checkpoints to "
+            "start it over",
+            file=sys.stderr,
+        )
+        raise SystemExit(2)
 
 
 def never_ran(out: Path, rows: list[dict]) -> list[str]:
