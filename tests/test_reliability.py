@@ -422,6 +422,29 @@ def test_crafted_checkpoint_metadata_is_refused(corpus, tmp_path, change, messag
         train(cfg, progress=SilentProgress())
 
 
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        (lambda m: m.update(epoch=-5), "epoch=-5"),
+        (lambda m: m.update(epoch=1, epoch_losses=[float("nan")]), "epoch losses"),
+        (lambda m: m.update(corpus_hash="0" * 16), "the corpus changed"),
+    ],
+    ids=["negative-epoch", "nan-loss", "other-corpus"],
+)
+def test_a_bad_checkpoint_leaves_no_run(corpus, tmp_path, change, message):
+    """Issue 29.4: refused only after the corpus was read and a run opened (a FAILED run each);
+    a NaN epoch loss was accepted. The metadata is checked before the corpus, the rest before
+    the run opens."""
+    from nbw2v.app.run import run_experiment
+    from nbw2v.tracking.tracker import MemoryTracker
+
+    cfg = _crafted(tmp_path, corpus, change)
+    tracker = MemoryTracker()
+    with pytest.raises(CheckpointError, match=message):
+        run_experiment(cfg, tracker=tracker, progress=SilentProgress())
+    assert tracker.status is None  # no run was opened
+
+
 def test_resuming_a_shuffled_corpus_is_detected(corpus, tmp_path):
     cfg = _crafted(tmp_path, corpus, lambda m: None)
     lines = corpus.read_text().splitlines()

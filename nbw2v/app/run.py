@@ -35,6 +35,7 @@ from nbw2v.training.train import (
     TrainingInterrupted,
     build_vocab_and_corpus,
     check_model,
+    check_resume,
     flatten,
     require_device,
     threads_for,
@@ -333,7 +334,7 @@ def run_experiment(
     phase = ["checking the checkpoint directory"]  # what the run was doing, for interruptions
     slot = CheckpointSlot(cfg.train.checkpoint_dir, training_config_hash(flatten(cfg)))
     with sigterm_raises():
-        slot.prepare(str(cfg.train.resume))
+        slot.prepare(str(cfg.train.resume), int(cfg.train.epochs))
         try:
             return _tracked_run(cfg, tracker, resolved_config, overrides, progress, threads, digest, gpu, slot, phase)
         except KeyboardInterrupt as exc:
@@ -394,6 +395,7 @@ def _tracked_run(cfg, tracker, resolved_config, overrides, progress, threads, di
     try:
         prepared = build_vocab_and_corpus(cfg)  # bad corpora fail here, before any run is opened
         check_model(cfg, prepared[0], prepared[1])
+        check_resume(cfg, slot, prepared[0], prepared[1])  # a checkpoint of another corpus, NaN in it
     except ValueError as exc:
         if os.environ.get(ENV_SWEEP):  # a sweep's job: a FAILED child says which config failed and why
             _safe(_failed_run, tracker, cfg, tags, str(exc))

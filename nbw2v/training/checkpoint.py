@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import tempfile
 import zipfile
@@ -199,9 +200,14 @@ def checkpoint_words(arrays: dict[str, np.ndarray]) -> list[str]:
     return unpack_words(arrays["words"]) if "words" in arrays else []
 
 
-def validate_state(meta: dict, arrays: dict, where: str, epochs: int, n_chunks: int) -> TrainState:
-    """The position and loss bookkeeping of a checkpoint as a TrainState, each value checked
-    against this run (a crafted ``epoch=-5`` or ``next_chunk=1e9`` is an error, not a crash)."""
+def _finite_number(x) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def check_meta(meta: dict, where: str, epochs: int, n_chunks: int | None = None) -> None:
+    """A checkpoint's position and loss bookkeeping against this run, from its metadata alone
+    (before the corpus is read: ``n_chunks`` None; again with it once the corpus is known): a
+    crafted ``epoch=-5``, ``next_chunk=1e9`` or a NaN loss is an error, not a crash or a run."""
 
     def bad(what: str) -> CheckpointError:
         return CheckpointError(f"{where}: damaged checkpoint: {what}")
@@ -209,18 +215,31 @@ def validate_state(meta: dict, arrays: dict, where: str, epochs: int, n_chunks: 
     epoch, next_chunk = meta.get("epoch"), meta.get("next_chunk")
     if not isinstance(epoch, int) or isinstance(epoch, bool) or not 0 <= epoch <= epochs:
         raise bad(f"epoch={epoch!r}, expected 0..{epochs}")
-    if not isinstance(next_chunk, int) or isinstance(next_chunk, bool) or not 0 <= next_chunk <= n_chunks:
-        raise bad(f"next_chunk={next_chunk!r}, expected 0..{n_chunks}")
+    limit = 2**62 if n_chunks is None else n_chunks
+    if not isinstance(next_chunk, int) or isinstance(next_chunk, bool) or not 0 <= next_chunk <= limit:
+        raise bad(f"next_chunk={next_chunk!r}, expected 0..{'' if n_chunks is None else n_chunks}")
     if epoch == epochs and next_chunk != 0:
         raise bad(f"next_chunk={next_chunk} after the last epoch")
     losses = meta.get("epoch_losses")
-    if not isinstance(losses, list) or len(losses) != epoch or not all(isinstance(x, int | float) for x in losses):
-        raise bad(f"{len(losses) if isinstance(losses, list) else losses!r} epoch losses for epoch {epoch}")
+    if not isinstance(losses, list) or len(losses) != epoch or not all(_finite_number(x) for x in losses):
+        raise bad(f"epoch losses {str(losses)[:80]} for epoch {epoch} (a finite loss per finished epoch)")
     history = meta.get("history")
     if not isinstance(history, list) or not all(
-        isinstance(h, list) and len(h) == 2 and all(isinstance(x, int | float) for x in h) for h in history
+        isinstance(h, list) and len(h) == 2 and all(_finite_number(x) for x in h) for h in history
     ):
-        raise bad("the loss history is not a list of (words, loss) pairs")
+        raise bad("the loss history is not a list of finite (words, loss) pairs")
+
+
+def validate_state(meta: dict, arrays: dict, where: str, epochs: int, n_chunks: int) -> TrainState:
+    """The position and loss bookkeeping of a checkpoint as a TrainState, each value checked
+    against this run (:func:`check_meta`, now with the corpus's chunk count)."""
+
+    def bad(what: str) -> CheckpointError:
+        return CheckpointError(f"{where}: damaged checkpoint: {what}")
+
+    check_meta(meta, where, epochs, n_chunks)
+    epoch, next_chunk = meta["epoch"], meta["next_chunk"]
+    losses, history = meta["epoch_losses"], meta["history"]
     loss_sums, pair_counts = arrays["loss_sums"], arrays["pair_counts"]
     if next_chunk > 0 and (loss_sums.shape != (n_chunks,) or pair_counts.shape != (n_chunks,)):
         raise bad(f"loss sums of shape {loss_sums.shape} for {n_chunks} chunks")
@@ -280,9 +299,10 @@ class CheckpointSlot:
         base = f"nbw2v-{self.config_hash}"
         return [self.dir / f"{base}.npz"] + [self.dir / f"{base}.{n}.npz" for n in range(1, MAX_SLOTS)]
 
-    def prepare(self, resume: str) -> Path | None:
+    def prepare(self, resume: str, epochs: int | None = None) -> Path | None:
         """Check the directory, choose and lock this run's file, decide what to resume from
-        (None: a fresh start). Raises CheckpointError/ConfigError naming the key and the fix."""
+        (None: a fresh start) and, given this run's ``epochs``, check its metadata. Raises
+        CheckpointError/ConfigError naming the key and the fix, before any corpus read or run."""
         reason = _writable(self.dir)
         if reason:
             raise ConfigError(
@@ -315,6 +335,13 @@ class CheckpointSlot:
                     self._first(with_file=False)
             else:
                 self._first(with_file=False)
+            if self.resume_from is not None and epochs is not None:
+                meta, _ = load_checkpoint_meta(self.resume_from)
+                if meta.get("config_hash") != self.config_hash:
+                    raise CheckpointError(
+                        f"train.resume={str(self.resume_from)!r}: the checkpoint was written with another configuration"
+                    )
+                check_meta(meta, f"train.resume={str(self.resume_from)!r}", epochs)
             return self.resume_from
         except BaseException:
             self.release()

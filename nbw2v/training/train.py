@@ -179,7 +179,7 @@ def train(
     own_slot = slot is None
     if own_slot:  # checked before the corpus is read
         slot = CheckpointSlot(cfg.train.checkpoint_dir, training_config_hash(flatten(cfg)))
-        slot.prepare(str(cfg.train.resume))
+        slot.prepare(str(cfg.train.resume), int(cfg.train.epochs))
     try:
         vocab, corpus, stats = prepared or build_vocab_and_corpus(cfg)
         check_model(cfg, vocab, corpus)
@@ -318,12 +318,21 @@ def _train(cfg, tracker, progress, vocab, corpus, stats, hooks, slot, keep_check
     return emb
 
 
-def _resume(path, vocab_hash, corpus_digest, input_vectors, output_vectors, cfg, chunk_starts) -> TrainState:
-    """Load a checkpoint into the matrices after checking it belongs to this corpus and model
-    (shapes on the file's headers before anything is read, then vocabulary, corpus content and
-    every position value)."""
+def check_resume(cfg, slot, vocab: Vocab, corpus: Corpus) -> None:
+    """Everything :func:`_resume` will check, once the corpus is known and before the run opens
+    (a checkpoint of another corpus, a NaN in its matrices: no FAILED run left for it)."""
+    if slot.resume_from is None:
+        return
+    gpu = cfg.train.device == "cuda"
+    chunk_starts, _ = make_chunks(corpus.sentence_starts, cfg.train.gpu_chunk_words if gpu else cfg.train.chunk_words)
+    shape = (len(vocab), cfg.model.dim)
+    _checked(slot.resume_from, words_hash(vocab.words), corpus_hash(corpus.ids, corpus.sentence_starts), shape, cfg,
+             chunk_starts)  # fmt: skip
+
+
+def _checked(path, vocab_hash, corpus_digest, shape, cfg, chunk_starts) -> tuple[TrainState, dict]:
     where = f"train.resume={str(path)!r}"
-    meta, arrays = load_checkpoint(path, shape=input_vectors.shape)
+    meta, arrays = load_checkpoint(path, shape=shape)
     if meta.get("vocab_hash") != vocab_hash:
         raise CheckpointError(f"{where}: the corpus or its vocabulary changed since the checkpoint")
     if meta.get("corpus_hash") and meta["corpus_hash"] != corpus_digest:
@@ -331,7 +340,14 @@ def _resume(path, vocab_hash, corpus_digest, input_vectors, output_vectors, cfg,
             f"{where}: the corpus changed since the checkpoint (same words and counts, other content or order); "
             "delete the checkpoint to start over"
         )
-    state = validate_state(meta, arrays, where, int(cfg.train.epochs), int(chunk_starts.shape[0] - 1))
+    return validate_state(meta, arrays, where, int(cfg.train.epochs), int(chunk_starts.shape[0] - 1)), arrays
+
+
+def _resume(path, vocab_hash, corpus_digest, input_vectors, output_vectors, cfg, chunk_starts) -> TrainState:
+    """Load a checkpoint into the matrices after checking it belongs to this corpus and model
+    (shapes on the file's headers before anything is read, then vocabulary, corpus content and
+    every position value)."""
+    state, arrays = _checked(path, vocab_hash, corpus_digest, input_vectors.shape, cfg, chunk_starts)
     input_vectors[:] = arrays["input_vectors"]
     output_vectors[:] = arrays["output_vectors"]
     return state
