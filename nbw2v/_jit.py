@@ -31,7 +31,8 @@ import os
 # defaults only (an explicit setting in the environment wins) and take effect only for a pool
 # not yet started (OpenBLAS: before NumPy/SciPy load it; libgomp: before Numba's first
 # parallel kernel). ``thread_env_report()`` says what is in force.
-THREAD_ENV_DEFAULTS = {"OMP_WAIT_POLICY": "PASSIVE", "OPENBLAS_THREAD_TIMEOUT": "4"}
+from nbw2v._threads import THREAD_ENV_DEFAULTS  # noqa: E402  (set by nbw2v/__init__, first)
+
 for _key, _value in THREAD_ENV_DEFAULTS.items():
     os.environ.setdefault(_key, _value)
 

@@ -3,6 +3,7 @@ store, no store created by a listing. Real subprocesses; a full disk as a tiny t
 private mount namespace; crafted files generated here."""
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -160,3 +161,19 @@ def test_two_runs_creating_one_store_at_once_both_work(tmp_path):
     for proc in (first, second):
         _, err = proc.communicate(timeout=300)
         assert proc.returncode == 0, err[-2000:]
+
+
+@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_an_interrupt_while_starting_is_one_line(tmp_path, sig, code):
+    """29.10: Ctrl-C or SIGTERM in the first second (imports, Hydra's compose) printed a 22-75
+    line traceback. Sent at several moments of the start-up; Python's own start-up before the
+    first instruction (its site module, ~0.03 s) is out of reach."""
+    corpus = _corpus(tmp_path)
+    for delay in (0.15, 0.5, 0.9):
+        proc = subprocess.Popen([str(TRAIN), f"data.corpus={corpus}", "data.min_count=1", "logger.name=none"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)  # fmt: skip
+        time.sleep(delay)
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=120)
+        lines = [line for line in err.splitlines() if line.strip()]
+        assert proc.returncode == code and "Traceback" not in err and len(lines) <= 3, (delay, err[-2000:])
