@@ -359,6 +359,14 @@ def test_resume_chooses_between_a_slot_and_a_fallback_checkpoint(corpus, tmp_pat
     alone = CheckpointSlot(str(slot.dir), slot.config_hash)
     assert alone.prepare("auto") == fallback
     alone.release()
+    # resumed to the end, the run removes the fallback and its lock as it removes its own checkpoint
+    from nbw2v.app.run import run_experiment
+    from nbw2v.tracking.tracker import MemoryTracker
+
+    cfg.train.resume = "auto"
+    tracker = MemoryTracker()
+    run_experiment(cfg, tracker=tracker, progress=SilentProgress())
+    assert tracker.status == "FINISHED" and not fallback.exists() and not list(fallback.parent.glob("*.lock"))
     vectors = tmp_path / "v.txt"
     vectors.write_text("2 2\na 1 2\nb 3 4\n")
     with pytest.raises(CheckpointError, match="not an nbw2v checkpoint but a word2vec vectors file") as err:

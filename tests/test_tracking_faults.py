@@ -54,6 +54,9 @@ def test_unreachable_server_fails_fast_or_journals_with_warn(tmp_path):
         _base(tmp_path, dead, "logger.on_error=warn"), capture_output=True, text=True, cwd=tmp_path, timeout=300
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
+    # issue 29.16: the warning names the store's failure, not advice to set what is already set
+    warning = next(x for x in proc.stderr.splitlines() if "WARNING: MLflow store" in x)
+    assert "cannot reach the MLflow server" in warning and "on_error=warn" not in warning
     journal = _journal(proc.stderr)
     store = f"sqlite:///{tmp_path / 'later.db'}"
     from nbw2v.app.cli import main
