@@ -237,7 +237,7 @@ def _choice(cfg, key: str, choices: tuple[str, ...]) -> None:
 
 def _check_cuda(cfg: Any) -> None:
     """What the GPU trainer implements, checked before anything touches a GPU."""
-    from nbw2v.gpu.limits import MAX_CONTEXT, MAX_TARGETS, SHARED_LIMIT, window_shared_bytes
+    from nbw2v.limits import MAX_CONTEXT, MAX_TARGETS, SHARED_LIMIT, window_shared_bytes
 
     what = (_get(cfg, "loss.name"), _get(cfg, "model.arch"), _get(cfg, "train.shared_negatives"))
     if "cuda" not in loss_spec(what[0]).devices:

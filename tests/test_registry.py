@@ -57,3 +57,31 @@ def test_the_trainer_dispatches_through_the_registry(tmp_path):
         cfg.model.dim, cfg.train.epochs, cfg.loss.name = 8, 1, name
         emb = train(cfg, progress=SilentProgress())
         assert np.isfinite(emb.vectors).all() and emb.stats["epoch_losses"][0] > 0, name
+
+
+def _imported_modules(path: Path) -> set[str]:
+    import ast
+
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return found
+
+
+def test_training_and_gpu_never_import_each_other_and_the_config_no_device_module():
+    """Issue 30.6: the runner is chosen by name through the registry (runner_class), the device
+    check too (device_description); the limits the config checks live beside it (nbw2v.limits)."""
+    package = Path(nbw2v.__file__).parent
+    for folder, other in (("training", "nbw2v.gpu"), ("gpu", "nbw2v.training")):
+        for path in (package / folder).glob("*.py"):
+            bad = {m for m in _imported_modules(path) if m == other or m.startswith(other + ".")}
+            assert not bad, f"{path.name} imports {bad}"
+    assert not {m for m in _imported_modules(package / "config.py") if m.startswith("nbw2v.gpu")}
+    assert registry.runner_class("negative").__module__ == "nbw2v.training.runners"
+    assert registry.runner_class("softmax").__name__ == "SoftmaxRunner"
+    with pytest.raises(ValueError, match="no trainer for train.device=cuda"):
+        registry.runner_class("hs", "cuda")
+    assert registry.device_description("cpu") == ""

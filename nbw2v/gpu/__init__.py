@@ -8,5 +8,6 @@ install it). Nothing here is imported by the CPU package; ``train.device=cuda`` 
   for tests on machines without a GPU).
 * :mod:`nbw2v.gpu.kernels` - the CUDA kernels.
 * :mod:`nbw2v.gpu.losses` - host wrappers with the CPU kernels' interface.
-* :mod:`nbw2v.gpu.trainer` - the GPU trainer loop used by :func:`nbw2v.training.train.train`.
+* :mod:`nbw2v.gpu.trainer` - the GPU runner of the training loop (chosen by name through
+  :func:`nbw2v.losses.registry.runner_class`; this package imports nothing of ``nbw2v.training``).
 """

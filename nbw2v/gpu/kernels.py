@@ -30,9 +30,9 @@ from numba import cuda, float64, int32, int64
 
 from nbw2v._jit import cuda_device, cuda_kernel, rebind
 from nbw2v._rng import alias_draw, stream_seed
-from nbw2v.gpu.limits import MAX_CONTEXT, MAX_TARGETS, MAX_THREADS, window_shared_bytes
+from nbw2v._sampling import draw_targets, gather_window, learning_rate, subsample
+from nbw2v.limits import MAX_CONTEXT, MAX_TARGETS, MAX_THREADS, window_shared_bytes
 from nbw2v.losses._scalar import logistic_terms
-from nbw2v.training.kernels import draw_targets, gather_window, learning_rate, subsample
 
 # ---- block helpers ---------------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ from numba import cuda
 
 from nbw2v.gpu import kernels
 from nbw2v.gpu.device import require_gpu, simulator_enabled
-from nbw2v.gpu.limits import MAX_CONTEXT, MAX_TARGETS, window_shared_bytes
+from nbw2v.limits import MAX_CONTEXT, MAX_TARGETS, window_shared_bytes
 
 _GEMM_TILE = 16
 

@@ -1,5 +1,7 @@
-"""The GPU trainer: :class:`CudaRunner`, the epoch/progress/checkpoint loop of
-:mod:`nbw2v.training.loop` with each round of chunks one launch of :func:`~nbw2v.gpu.kernels.train_sgns`.
+"""The GPU trainer: :class:`CudaRunner`, the runner the epoch/progress/checkpoint loop of
+:mod:`nbw2v.training.loop` is given for ``train.device=cuda`` (picked by name through
+:func:`nbw2v.losses.registry.runner_class`; neither package imports the other): each round of
+chunks is one launch of :func:`~nbw2v.gpu.kernels.train_sgns`.
 
 The corpus ids, sentence/chunk offsets, subsampling and noise tables and both matrices live on
 the GPU for the whole run; per round only the chunks' float64 loss partials and pair counts come
@@ -14,32 +16,32 @@ import numpy as np
 from numba import cuda, typeof
 
 from nbw2v.gpu import kernels
-from nbw2v.gpu.limits import window_shared_bytes
-from nbw2v.training.loop import EpochLoop
+from nbw2v.limits import window_shared_bytes
 
 #: kernel launches per epoch (each one progress report); more chunks per launch keep more of a
 #: large GPU busy, fewer report more often
 LAUNCHES_PER_EPOCH = 4
 
 
-class CudaRunner(EpochLoop):
-    def __init__(self, cfg, input_vectors, output_vectors, arrays, sched, tables, threads):
-        super().__init__(cfg, input_vectors, output_vectors, arrays, sched, tables, threads)
-        per_launch = max(1, -(-self.n_chunks // LAUNCHES_PER_EPOCH))
-        self.rounds = [(c, min(c + per_launch, self.n_chunks)) for c in range(0, self.n_chunks, per_launch)]
-        dim = input_vectors.shape[1]
+class CudaRunner:
+    def __init__(self, loop):
+        self.loop = loop
+        n_chunks, sched = loop.n_chunks, loop.sched
+        per_launch = max(1, -(-n_chunks // LAUNCHES_PER_EPOCH))
+        loop.rounds = [(c, min(c + per_launch, n_chunks)) for c in range(0, n_chunks, per_launch)]
+        dim = loop.input_vectors.shape[1]
         self.block = kernels.round_threads(dim)
         self.shared = window_shared_bytes(2 * sched.window, sched.negatives + 1, dim)
         to = cuda.to_device
-        self.d_in, self.d_out = to(input_vectors), to(output_vectors)
-        self.d_corpus = [to(np.ascontiguousarray(a)) for a in arrays]
-        self.d_tables = [to(np.ascontiguousarray(a)) for a in tables]
+        self.d_in, self.d_out = to(loop.input_vectors), to(loop.output_vectors)
+        self.d_corpus = [to(np.ascontiguousarray(a)) for a in loop.arrays]
+        self.d_tables = [to(np.ascontiguousarray(a)) for a in loop.tables]
         self.d_kept = cuda.device_array_like(self.d_corpus[0])
-        self.d_loss = cuda.to_device(np.zeros(self.n_chunks, np.float64))
-        self.d_pairs = cuda.to_device(np.zeros(self.n_chunks, np.int64))
+        self.d_loss = cuda.to_device(np.zeros(n_chunks, np.float64))
+        self.d_pairs = cuda.to_device(np.zeros(n_chunks, np.int64))
 
     def _args(self, first: int, epoch: int) -> tuple:
-        s = self.sched
+        s = self.loop.sched
         return (
             self.d_in, self.d_out, *self.d_corpus, *self.d_tables, self.d_kept,
             int(first), int(epoch), int(s.seed), int(s.epochs), int(s.window), int(s.negatives),
@@ -53,9 +55,9 @@ class CudaRunner(EpochLoop):
                 compile_(tuple(typeof(a) for a in self._args(0, 0)))
             return
         kernels.train_sgns[last - first, self.block, 0, self.shared](*self._args(first, epoch))
-        self.loss_sums[first:last] = self.d_loss[first:last].copy_to_host()
-        self.pair_counts[first:last] = self.d_pairs[first:last].copy_to_host()
+        self.loop.loss_sums[first:last] = self.d_loss[first:last].copy_to_host()
+        self.loop.pair_counts[first:last] = self.d_pairs[first:last].copy_to_host()
 
     def sync_host(self) -> None:
-        self.d_in.copy_to_host(self.input_vectors)
-        self.d_out.copy_to_host(self.output_vectors)
+        self.d_in.copy_to_host(self.loop.input_vectors)
+        self.d_out.copy_to_host(self.loop.output_vectors)

@@ -91,6 +91,42 @@ LOSSES: dict[str, LossSpec] = {
 }
 
 
+#: the training loop's runners by name ("module:Class", imported when chosen: the registry, the
+#: loop and the GPU package import none of each other)
+RUNNERS = {
+    ("hogwild", "cpu"): "nbw2v.training.runners:HogwildRunner",
+    ("batched", "cpu"): "nbw2v.training.runners:SoftmaxRunner",
+    ("hogwild", "cuda"): "nbw2v.gpu.trainer:CudaRunner",
+}
+
+
+#: how to ask whether a device is usable, by ``train.device`` ("module:function" returning its
+#: description, raising with the reason): the CPU needs no check
+DEVICE_CHECKS = {"cuda": "nbw2v.gpu.device:require_gpu"}
+
+
+def device_description(device: str) -> str:
+    """'' for the CPU; else the device's description, or the check's error naming the reason."""
+    import importlib
+
+    if device not in DEVICE_CHECKS:
+        return ""
+    module, _, name = DEVICE_CHECKS[device].partition(":")
+    return getattr(importlib.import_module(module), name)()
+
+
+def runner_class(loss: str, device: str = "cpu"):
+    """The runner that trains ``loss`` on ``device`` (``config.validate`` has refused the pairs
+    that have none)."""
+    import importlib
+
+    spec = get(loss)
+    if device not in spec.devices or (spec.runner, device) not in RUNNERS:
+        raise ValueError(f"loss.name={loss}: no trainer for train.device={device}")
+    module, _, name = RUNNERS[(spec.runner, device)].partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
 def names() -> tuple[str, ...]:
     return tuple(LOSSES)
 

@@ -29,13 +29,21 @@ from numba import get_thread_id, prange
 
 from nbw2v._jit import njit_parallel, njit_serial
 from nbw2v._prefetch import prefetch_row
-from nbw2v._rng import next_below, next_float, sample_alias, stream_seed
+from nbw2v._rng import stream_seed
+from nbw2v._sampling import (  # noqa: F401  (COLLIDE_*: importable from here)
+    COLLIDE_KEEP,
+    COLLIDE_REDRAW,
+    COLLIDE_SKIP,
+    draw_targets,
+    gather_window,
+    learning_rate,
+    subsample,
+)
 from nbw2v.losses.hierarchical import HuffmanTree
 from nbw2v.losses.sgd import cbow_step, sgd_step_neg, window_step
 from nbw2v.losses.window import TARGETS_NEGATIVE, TARGETS_PATH
 
 ARCH_SKIPGRAM, ARCH_CBOW = 0, 1
-COLLIDE_SKIP, COLLIDE_KEEP, COLLIDE_REDRAW = 0, 1, 2
 
 
 def no_tree() -> HuffmanTree:
@@ -72,29 +80,7 @@ class Tables(NamedTuple):
     noise_alias: np.ndarray  # int32 (V,)
 
 
-def learning_rate(lr0, min_lr_ratio, epoch, words_done, total_words, epochs):
-    """word2vec.c's linear decay: ``lr0 * max(min_lr_ratio, 1 - progress)``, progress = corpus
-    words done (earlier epochs included) / all the run's words. Plain Python compiled for the
-    CPU here and for the GPU by :mod:`nbw2v.gpu.kernels`; the progress line calls it as is."""
-    progress = (epoch * 1.0 * total_words + words_done) / (epochs * 1.0 * total_words)
-    return lr0 * max(min_lr_ratio, 1.0 - progress)
-
-
 _learning_rate = njit_serial(learning_rate)
-
-
-def gather_window(state, sentence, n, t, window, contexts):
-    """word2vec.c's random window around position t of ``sentence[:n]``: an effective size
-    uniform in [1, window], the words at 1..size positions either side into ``contexts``.
-    Returns (state, number of context words). Compiled for the CPU and the GPU."""
-    state, shrink = next_below(state, window)
-    half = window - shrink
-    n_ctx = 0
-    for j in range(max(0, t - half), min(n, t + half + 1)):
-        if j != t:
-            contexts[n_ctx] = sentence[j]
-            n_ctx += 1
-    return state, n_ctx
 
 
 _gather_window = njit_serial(gather_window)
@@ -108,46 +94,7 @@ def _longest_sentence(corpus, chunk):
     return longest
 
 
-def subsample(ids, lo, hi, keep_prob, state, out):
-    """word2vec.c subsampling of ids[lo:hi] into out; returns (state, words kept). Plain Python
-    compiled for the CPU here and for the GPU by :mod:`nbw2v.gpu.kernels`."""
-    n = 0
-    for p in range(lo, hi):
-        w = ids[p]
-        keep = keep_prob[w]
-        if keep < 1.0:
-            state, u = next_float(state)
-            if u >= keep:
-                continue
-        out[n] = w
-        n += 1
-    return state, n
-
-
 _subsample = njit_serial(subsample)
-
-
-def draw_targets(state, center, negatives, collision, noise_threshold, noise_alias, targets):
-    """targets[0] = center, then K negatives from the alias table by the collision rule; returns
-    (state, m). Plain Python compiled twice: here for the CPU, and by :mod:`nbw2v.gpu.kernels`
-    for the GPU with its device-array ``sample_alias`` (see ``_jit.rebind``)."""
-    targets[0] = center
-    m = 1
-    for _ in range(negatives):
-        state, w = sample_alias(state, noise_threshold, noise_alias)
-        if w == center:
-            if collision == COLLIDE_SKIP:
-                continue
-            if collision == COLLIDE_REDRAW:
-                for _try in range(64):  # bounded: a word with ~all the noise mass cannot hang us
-                    state, w = sample_alias(state, noise_threshold, noise_alias)
-                    if w != center:
-                        break
-                if w == center:
-                    continue
-        targets[m] = w
-        m += 1
-    return state, m
 
 
 _draw_targets = njit_serial(draw_targets)

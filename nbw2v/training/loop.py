@@ -1,7 +1,10 @@
 """The training loop every runner shares: epochs, rounds of chunks, progress (loss, words/s,
 ETA), checkpoints, Ctrl-C/SIGTERM handling and divergence checks. A runner (the CPU's Hogwild
-and mini-batch runners in :mod:`nbw2v.training.train`, the GPU's in :mod:`nbw2v.gpu.trainer`) only says
-how to run one round of chunks (``run_round``).
+and mini-batch runners in :mod:`nbw2v.training.runners`, the GPU's in :mod:`nbw2v.gpu.trainer`)
+only says how to run one round of chunks: an object made from the loop (``runner(loop)``) with
+``run_round(first, last, epoch)`` and, optionally, ``sync_host()`` and ``one_chunk_per_round``.
+The loop knows no runner by name (:func:`nbw2v.losses.registry.runner_class` picks one), so
+neither this package nor :mod:`nbw2v.gpu` imports the other.
 """
 
 from __future__ import annotations
@@ -87,16 +90,16 @@ def signal_name(signum: int | None) -> str:
 
 
 class EpochLoop:
-    """Epochs, rounds of chunks, progress reports, checkpoints; subclasses run one round."""
+    """Epochs, rounds of chunks, progress reports, checkpoints; ``runner`` runs one round."""
 
     stop_signal: int | None = None
     checkpoint = None  # callable(TrainState, path=None) -> Path, set by train()
     warn = print  # where checkpoint warnings go (train sets progress.message)
     final_checkpoint: Path | None = None
     output_storage = None  # the output matrix with rows appended for kernels' scratch (set by train)
-    one_chunk_per_round = False  # a runner whose rounds are already parallel inside (mini-batches)
+    tree = None  # hierarchical softmax's Huffman tree (set by train)
 
-    def __init__(self, cfg, input_vectors, output_vectors, arrays, sched, tables, threads):
+    def __init__(self, cfg, input_vectors, output_vectors, arrays, sched, tables, threads, runner):
         self.epoch_losses: list[float] = []  # of this run so far (set by run(); read on interruption)
         self.history: list = []
         self.cfg, self.sched, self.tables, self.arrays = cfg, sched, tables, arrays
@@ -104,16 +107,21 @@ class EpochLoop:
         self.n_chunks = arrays.chunk_starts.shape[0] - 1
         self.loss_sums = np.zeros(self.n_chunks, np.float64)
         self.pair_counts = np.zeros(self.n_chunks, np.int64)
-        one_at_a_time = cfg.train.deterministic or self.one_chunk_per_round
+        # a runner whose rounds are already parallel inside (mini-batches) takes one chunk a round
+        one_at_a_time = cfg.train.deterministic or getattr(runner, "one_chunk_per_round", False)
         per_round = 1 if one_at_a_time else max(threads * 2, self.n_chunks // 50)
         self.rounds = [(c, min(c + per_round, self.n_chunks)) for c in range(0, self.n_chunks, per_round)]
         self._write_failed = False
+        self.runner = runner(self)  # may set its own rounds (a GPU launch takes many chunks)
 
     def run_round(self, first: int, last: int, epoch: int) -> None:
-        raise NotImplementedError
+        self.runner.run_round(first, last, epoch)
 
     def sync_host(self) -> None:
         """Bring the host matrices up to date (a GPU runner keeps them on the device)."""
+        sync = getattr(self.runner, "sync_host", None)
+        if sync is not None:
+            sync()
 
     def lr_at(self, epoch: int, words_done: float) -> float:
         s = self.sched

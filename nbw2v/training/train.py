@@ -23,7 +23,8 @@ import numpy as np
 from nbw2v._jit import set_threads
 from nbw2v.config import ConfigError, validate
 from nbw2v.embeddings import Embeddings
-from nbw2v.losses import huffman_tree, softmax_batch_loss_grad
+from nbw2v.losses import huffman_tree
+from nbw2v.losses.registry import device_description, runner_class
 from nbw2v.losses.registry import get as loss_spec
 from nbw2v.progress import Progress
 from nbw2v.text.arrayfile import available_memory_bytes
@@ -51,11 +52,9 @@ from nbw2v.training.kernels import (
     CorpusArrays,
     Schedule,
     Tables,
-    chunk_pairs,
     hot_node_rows,
     make_chunks,
     no_tree,
-    train_chunks,
 )
 from nbw2v.training.loop import (  # noqa: F401  (TrainingDiverged, TrainingInterrupted: importable from here)
     EpochLoop,
@@ -99,11 +98,7 @@ def threads_for(cfg) -> int:
 def require_device(cfg) -> str:
     """ "" for the CPU; for ``train.device=cuda`` the GPU's description, or ``GpuUnavailable``
     naming the reason: checked before any read or compile, never a silent CPU run."""
-    if cfg.train.device != "cuda":
-        return ""
-    from nbw2v.gpu.device import require_gpu
-
-    return require_gpu()
+    return device_description(cfg.train.device)  # by name: no import of nbw2v.gpu here
 
 
 def _check_memory(n_words: int, dim: int, corpus_words: int, cfg) -> None:
@@ -281,14 +276,11 @@ def _train(cfg, tracker, progress, vocab, corpus, stats, hooks, slot, keep_check
     stats["checkpoint_path"] = str(slot.path)
     if hooks is not None:
         hooks.before_training(vocab, corpus, input_vectors, output_vectors, tables)
-    runner = {"batched": _SoftmaxRunner, "hogwild": _HogwildRunner}[loss_spec(cfg.loss.name).runner]
+    runner = runner_class(cfg.loss.name, "cuda" if gpu else "cpu")  # by name: no import of nbw2v.gpu here
     if gpu:
-        from nbw2v.gpu.trainer import CudaRunner
-
-        runner = CudaRunner
         log(f"nbw2v: training on the GPU: {gpu}")
         stats["gpu"] = gpu
-    loop = runner(cfg, input_vectors, output_vectors, arrays, sched, tables, threads)
+    loop = EpochLoop(cfg, input_vectors, output_vectors, arrays, sched, tables, threads, runner)
     loop.tree, loop.output_storage = tree, output_storage
     loop.checkpoint = lambda st, path=None: save_checkpoint(
         path or slot.path, input_vectors, output_vectors, st, slot.config_hash, vocab_hash, vocab, corpus_digest
@@ -351,56 +343,3 @@ def _resume(path, vocab_hash, corpus_digest, input_vectors, output_vectors, cfg,
     input_vectors[:] = arrays["input_vectors"]
     output_vectors[:] = arrays["output_vectors"]
     return state
-
-
-class _HogwildRunner(EpochLoop):
-    """Negative sampling and hierarchical softmax: fused SGD steps over chunks, in parallel."""
-
-    def run_round(self, first, last, epoch):
-        train_chunks(
-            self.input_vectors,
-            self.output_vectors if self.output_storage is None else self.output_storage,
-            self.arrays,
-            first,
-            last,
-            epoch,
-            self.sched,
-            self.tables,
-            self.tree,
-            self.loss_sums,
-            self.pair_counts,
-        )
-
-
-class _SoftmaxRunner(EpochLoop):
-    """Naive softmax (exact, O(V d) per pair, for small vocabularies and teaching): the pairs of
-    a chunk in mini-batches through the batched kernel; textbook pairing (center input vector
-    against all outside vectors); one SGD step per mini-batch with the summed gradient."""
-
-    one_chunk_per_round = True
-
-    def run_round(self, first, last, epoch):
-        a, s = self.arrays, self.sched
-        batch = int(self.cfg.train.softmax_batch)
-        for chunk in range(first, last):
-            n_sent_words = int(a.chunk_words_before[chunk + 1] - a.chunk_words_before[chunk])
-            centers = np.empty(2 * s.window * n_sent_words + 1, np.int64)
-            outside = np.empty_like(centers)
-            n_pairs, words = chunk_pairs(a, chunk, epoch, s, self.tables, centers, outside)
-            scores = np.empty((batch, self.input_vectors.shape[0]), np.float32)
-            losses = np.empty(batch, np.float64)
-            grad_out = np.empty_like(self.output_vectors)
-            total = 0.0
-            for lo in range(0, n_pairs, batch):
-                hi = min(n_pairs, lo + batch)
-                c, o = centers[lo:hi], outside[lo:hi]
-                lr = self.lr_at(epoch, a.chunk_words_before[chunk] + words * lo / max(n_pairs, 1))
-                X = self.input_vectors[c]
-                grad_x = np.empty_like(X)
-                total += softmax_batch_loss_grad(
-                    X, o, self.output_vectors, losses[: hi - lo], grad_x, grad_out, scores[: hi - lo]
-                )
-                np.add.at(self.input_vectors, c, -lr * grad_x)
-                self.output_vectors -= np.float32(lr) * grad_out
-            self.loss_sums[chunk] = total
-            self.pair_counts[chunk] = n_pairs

@@ -1,4 +1,6 @@
-"""Sizes the GPU kernels are built for (plain Python: the config checks them without CUDA)."""
+"""Sizes the trainers are built for, which the configuration checks (plain Python, no kernel and
+no device module imported: :mod:`nbw2v.config` checks them before anything touches a GPU, and
+the GPU kernels are sized by them)."""
 
 #: most threads a block of the GPU kernels uses (reduction buffers are this long)
 MAX_THREADS = 256
