@@ -23,6 +23,7 @@ import argparse
 import json
 import os
 import platform
+import random
 import statistics
 import subprocess
 import sys
@@ -221,6 +222,100 @@ def bench_per_call(min_time: float, rng) -> list[dict]:
     return rows
 
 
+#: the course API's sizes: the per-call sizes and the assignment-scale V = 20,000, d = 100
+COURSE_SIZES = tuple(sorted({*PER_CALL_SIZES, (20_000, 100)}))
+#: outside words of the skip-gram window measured (the issue's case: 10)
+COURSE_WINDOW = 10
+
+
+class _Dataset:
+    """The assignment's dataset interface: ``sampleTokenIdx()`` from a seeded generator."""
+
+    def __init__(self, n_words: int, seed: int = 0):
+        self.n_words, self.rng = n_words, random.Random(seed)
+
+    def sampleTokenIdx(self) -> int:  # noqa: N802  (the assignment's name)
+        return self.rng.randrange(self.n_words)
+
+
+def numpy_skipgram(c, outside, C, U, dataset, pair):
+    """The assignment's skipgram loop in NumPy: one dense (V, d) gradient per outside word."""
+    loss, grad_c, grad_u = 0.0, np.zeros(C.shape), np.zeros(U.shape)
+    for o in outside:
+        pair_loss, g_c, g_u = pair(C[c], o, U, dataset)
+        loss += pair_loss
+        grad_c[c] += g_c
+        grad_u += g_u
+    return loss, grad_c, grad_u
+
+
+def _course_row(n_words: int, dim: int, min_time: float, rng) -> dict:
+    from nbw2v import cs224n
+
+    U, C = rng.standard_normal((n_words, dim)) * 0.1, rng.standard_normal((n_words, dim)) * 0.1
+    v, ds = C[0], _Dataset(n_words)
+    words = {f"w{i}": i for i in range(n_words)}
+    window = [f"w{(7 * i + 1) % n_words}" for i in range(COURSE_WINDOW)]
+    ids = [words[w] for w in window]
+
+    def np_neg(v, o, U, dataset):
+        return numpy_neg_pair(v, o, U, np.array(cs224n.getNegativeSamples(o, dataset, 10)))
+
+    def np_softmax(v, o, U, dataset):
+        return numpy_softmax_pair(v, o, U)
+
+    calls = {
+        "neg_nbw2v_us": lambda: cs224n.negSamplingLossAndGradient(v, 1, U, ds),
+        "neg_numpy_us": lambda: np_neg(v, 1, U, ds),
+        "softmax_nbw2v_us": lambda: cs224n.naiveSoftmaxLossAndGradient(v, 1, U, ds),
+        "softmax_numpy_us": lambda: np_softmax(v, 1, U, ds),
+        "sg_neg_nbw2v_us": lambda: cs224n.skipgram("w0", 5, window, words, C, U, ds, cs224n.negSamplingLossAndGradient),
+        "sg_neg_numpy_us": lambda: numpy_skipgram(0, ids, C, U, ds, np_neg),
+    }
+    if n_words * dim <= 2_000_000:  # the NumPy loop's ten dense (V, d) outer products: seconds beyond
+        calls["sg_softmax_nbw2v_us"] = lambda: cs224n.skipgram(
+            "w0", 5, window, words, C, U, ds, cs224n.naiveSoftmaxLossAndGradient
+        )
+        calls["sg_softmax_numpy_us"] = lambda: numpy_skipgram(0, ids, C, U, ds, np_softmax)
+    times = {key: 1e6 / rate(call, 1, min_time) for key, call in calls.items()}
+    return {"V": n_words, "d": dim, "threads": numba.get_num_threads(), **times}
+
+
+def bench_course(min_time: float, rng) -> list[dict]:
+    """Microseconds per call of ``nbw2v.cs224n`` (the assignment's names, float64, K = 10, the
+    dataset's sampling included on both sides) against the same functions written in NumPy."""
+    rows = []
+    for n_words, dim in COURSE_SIZES:
+        rows.append(_course_row(n_words, dim, min_time, rng))
+        print(json.dumps(rows[-1]), flush=True)
+    return rows
+
+
+def course_markdown(rows: list[dict]) -> list[str]:
+    lines = [
+        "## The course API (`nbw2v.cs224n`) against NumPy",
+        "",
+        "Microseconds per call, float64, K = 10 negatives drawn through the dataset's",
+        f"`sampleTokenIdx()` on both sides, a skip-gram window of {COURSE_WINDOW} outside words; NumPy",
+        "side: the same functions written with NumPy (the assignment's loop for `skipgram`).",
+        "",
+        "| V | d | negSampling nbw2v | NumPy | ratio | naiveSoftmax nbw2v | NumPy | ratio "
+        "| skipgram (neg) nbw2v | NumPy | ratio | skipgram (softmax) nbw2v | NumPy | ratio |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        cells = []
+        for key in ("neg", "softmax", "sg_neg", "sg_softmax"):
+            if f"{key}_nbw2v_us" in r:
+                ours, numpy_ = r[f"{key}_nbw2v_us"], r[f"{key}_numpy_us"]
+                cells.append(f"{ours:,.1f} | {numpy_:,.1f} | {numpy_ / ours:.2f}x")
+            else:
+                cells.append("— | — | —")
+        lines.append(f"| {r['V']:,} | {r['d']} | " + " | ".join(cells) + " |")
+    lines += ["", "ratio = NumPy time / nbw2v time (above 1: nbw2v is faster)."]
+    return lines
+
+
 def bench_startup() -> dict:
     """Cold compile (empty cache dir) then a second process on the same cache (warm)."""
     with tempfile.TemporaryDirectory() as cache:
@@ -328,6 +423,8 @@ def markdown(report: dict) -> str:
             f"| {r['negative_nbw2v_us']:,.1f} | {r['negative_numpy_us']:,.1f} "
             f"| {r['negative_numpy_us'] / r['negative_nbw2v_us']:.2f}x |"
         )
+    if report.get("course"):
+        lines += ["", *course_markdown(report["course"])]
     s = report["startup"]
     lines += [
         "",
@@ -351,6 +448,9 @@ def main(argv=None) -> int:
     parser.add_argument("--out", default=str(Path(__file__).parent / "reports"), help="report directory")
     parser.add_argument("--quick", action="store_true", help="short timings (smoke test, not for reports)")
     parser.add_argument("--threads", default="1,2", help="thread counts to measure (default 1,2)")
+    parser.add_argument(
+        "--only", choices=("all", "course"), default="all", help="course: only the course API (bench_course_api.md)"
+    )
     args = parser.parse_args(argv)
     thread_counts = [int(t) for t in args.threads.split(",")]
     bad = [t for t in thread_counts if not 1 <= t <= numba.config.NUMBA_NUM_THREADS]
@@ -358,6 +458,8 @@ def main(argv=None) -> int:
         parser.error(f"--threads: {bad} outside [1, {numba.config.NUMBA_NUM_THREADS}] (cores available)")
     min_time = 0.05 if args.quick else 0.4
     rng = np.random.default_rng(0)
+    if args.only == "course":
+        return write_course_report(Path(args.out), min_time, rng)
     report = {
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
@@ -380,6 +482,7 @@ def main(argv=None) -> int:
                     print(json.dumps(report["negative"][-1]), flush=True)
     numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
     report["per_call"] = bench_per_call(min_time, rng)
+    report["course"] = bench_course(min_time, rng)
     report["startup"] = bench_startup()
     print(json.dumps(report["startup"]), flush=True)
     out = Path(args.out)
@@ -387,6 +490,23 @@ def main(argv=None) -> int:
     (out / "bench_kernels.json").write_text(json.dumps(report, indent=2) + "\n")
     (out / "bench_kernels.md").write_text(markdown(report))
     print(f"wrote {out / 'bench_kernels.md'} and {out / 'bench_kernels.json'}")
+    return 0
+
+
+def write_course_report(out: Path, min_time: float, rng) -> int:
+    rows = bench_course(min_time, rng)
+    header = [
+        "# Course API benchmark",
+        "",
+        f"Command: `{' '.join([Path(sys.executable).name, *sys.argv])}`  ",
+        f"Date: {time.strftime('%Y-%m-%d %H:%M:%S %Z')}  ",
+        f"Machine: {machine()['cpu']}, {machine()['cores']} cores, default threads ({numba.get_num_threads()})",
+        "",
+    ]
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "bench_course_api.json").write_text(json.dumps(rows, indent=2) + "\n")
+    (out / "bench_course_api.md").write_text("\n".join(header + course_markdown(rows)) + "\n")
+    print(f"wrote {out / 'bench_course_api.md'}")
     return 0
 
 

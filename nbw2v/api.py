@@ -82,7 +82,8 @@ def neg_sampling_loss_and_grad(center_vec, outside_idx, outside_vectors, neg_ind
     grad_center = np.empty_like(center)
     rows = np.empty((1, negs.shape[0] + 1, center.shape[0]), center.dtype)
     loss = neg_pair_loss_grad(center, o, outside, negs, grad_center, rows[0])
-    loss = _finite_loss(loss, ("center_vec", center, None), ("outside_vectors", outside, np.r_[o, negs]))
+    used = lambda: np.concatenate([[o], negs])  # noqa: E731  (only when the loss is not finite)
+    loss = _finite_loss(loss, ("center_vec", center, None), ("outside_vectors", outside, used))
     grad_outside = np.zeros(outside.shape, outside.dtype)  # zero pages from the OS: only K+1 rows touched
     scatter_add_rows(np.array([o], np.int64), negs[None, :], rows, grad_outside)
     return loss, grad_center, grad_outside
@@ -173,7 +174,7 @@ def skipgram(
         )
     rows = np.empty((words.shape[0], negs.shape[1] + 1, dim), dtype)
     total = neg_window_loss_grad(centers[c], words, outside, negs, grad_centers[c], rows)
-    used = np.r_[words, negs.ravel()]
+    used = lambda: np.concatenate([words, negs.ravel()])  # noqa: E731  (only when the loss is not finite)
     total = _finite_loss(total, ("center_vectors", centers, [c]), ("outside_vectors", outside, used))
     grad_outside = np.zeros(outside.shape, dtype)
     scatter_add_rows(words, negs, rows, grad_outside)
@@ -223,7 +224,8 @@ def neg_sampling_loss_and_grad_batch(center_vecs, outside_idx, outside_vectors, 
     grad_centers = np.empty_like(centers)
     rows = np.empty((centers.shape[0], negs.shape[1] + 1, centers.shape[1]), centers.dtype)
     total = neg_batch_kernel(*negs.shape, centers.shape[1])(centers, idx, outside, negs, losses, grad_centers, rows)
-    _finite_loss(total, ("center_vecs", centers, None), ("outside_vectors", outside, np.r_[idx, negs.ravel()]))
+    used = lambda: np.concatenate([idx, negs.ravel()])  # noqa: E731  (only when the loss is not finite)
+    _finite_loss(total, ("center_vecs", centers, None), ("outside_vectors", outside, used))
     grad_outside = np.zeros(outside.shape, outside.dtype)
     scatter_add_rows(idx, negs, rows, grad_outside)
     return losses, grad_centers, grad_outside

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from nbw2v import api
 from nbw2v.api import naive_softmax_loss_and_grad, neg_sampling_loss_and_grad
 
 __all__ = [
@@ -84,6 +85,10 @@ def skipgram(
     if missing:
         raise KeyError(f"{missing[0]!r} is not in word2Ind ({len(word2Ind)} words): map every word of the window")
     c = word2Ind[currentCenterWord]
+    fused = _fused_window(c, [word2Ind[w] for w in outsideWords], center_vectors, outside_vectors, dataset,
+                          word2vecLossAndGradient)  # fmt: skip
+    if fused is not None:
+        return fused
     loss = 0.0
     grad_centers = np.zeros(center_vectors.shape)
     grad_outside = np.zeros(outside_vectors.shape)
@@ -93,3 +98,17 @@ def skipgram(
         grad_centers[c] += grad_c
         grad_outside += grad_o
     return loss, grad_centers, grad_outside
+
+
+def _fused_window(c, outside, center_vectors, outside_vectors, dataset, loss_fn):
+    """With this module's own losses (float64 arrays, a non-empty window), the whole window in one
+    kernel call (:func:`nbw2v.api.skipgram`) instead of one dense (V, d) gradient per outside word:
+    the same sums, and for negative sampling the same negatives, drawn in the same order."""
+    if not outside or center_vectors.dtype != np.float64 or outside_vectors.dtype != np.float64:
+        return None
+    if loss_fn is naiveSoftmaxLossAndGradient:
+        return api.skipgram(c, outside, center_vectors, outside_vectors, "softmax")
+    if loss_fn is negSamplingLossAndGradient:
+        negatives = np.array([getNegativeSamples(o, dataset, 10) for o in outside], np.int64)
+        return api.skipgram(c, outside, center_vectors, outside_vectors, "negative", negatives)
+    return None

@@ -98,6 +98,22 @@ def test_skipgram_by_strings_sums_its_pairs_and_an_empty_window_is_zero(rng):
         cs224n.skipgram("c", 2, ["a", "zz"], WORD2IND, C, O, TinyDataset())
 
 
+@pytest.mark.parametrize("loss_name", ["naiveSoftmaxLossAndGradient", "negSamplingLossAndGradient"])
+def test_the_fused_window_equals_the_pair_by_pair_sum(rng, loss_name):
+    """Issue 30.5: with this module's losses skipgram runs the window in one kernel call (was one
+    dense (V, d) gradient per outside word: 0.6x a NumPy version); the same values, and the same
+    negatives drawn in the same order, as the assignment's loop (a wrapped loss takes it)."""
+    C, O = rng.standard_normal((5, 3)), rng.standard_normal((5, 3))
+    loss_fn = getattr(cs224n, loss_name)
+    fused = cs224n.skipgram("c", 2, ["a", "b", "e", "a"], WORD2IND, C, O, TinyDataset(7), loss_fn)
+    looped = cs224n.skipgram("c", 2, ["a", "b", "e", "a"], WORD2IND, C, O, TinyDataset(7), lambda *a: loss_fn(*a))
+    assert fused[0] == pytest.approx(looped[0], rel=1e-13)
+    np.testing.assert_allclose(fused[1], looped[1], rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(fused[2], looped[2], rtol=1e-12, atol=1e-15)
+    as32 = cs224n.skipgram("c", 2, ["a"], WORD2IND, C.astype(np.float32), O.astype(np.float32), TinyDataset(7), loss_fn)
+    assert as32[1].dtype == np.float64  # float32 input: the assignment's loop, as before
+
+
 def _sgd_wrapper(model, loss_fn, vectors, dataset, window=3, batch=50, seed=0):
     """The assignment's word2vec_sgd_wrapper, from its description: batch windows of random
     size 1..window, loss and gradient averaged over the batch; rows [:V] center, [V:] outside."""
