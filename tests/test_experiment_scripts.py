@@ -67,3 +67,14 @@ def test_bench_train_warm_up_corpus_is_the_corpus_head(tmp_path):
     dst = tmp_path / "head.txt"
     assert bench.head_words(src, dst, 4) == 5 and dst.read_text() == "a b c\nd e\n"
     assert bench.head_words(src, dst, 100) == 10 and dst.read_text() == src.read_text()
+
+
+def test_bench_kernels_course_rows_time_both_sides(monkeypatch):
+    """The course API rows of bench_kernels.py (a smoke run at the smallest size): every column
+    of nbw2v.cs224n has its NumPy counterpart, and the table renders the ratios."""
+    bench = _script("bench_kernels")
+    row = bench._course_row(5, 3, 0.01, np.random.default_rng(0))
+    for key in ("neg", "softmax", "sg_neg", "sg_softmax"):
+        assert row[f"{key}_nbw2v_us"] > 0 and row[f"{key}_numpy_us"] > 0
+    table = "\n".join(bench.course_markdown([row]))
+    assert "| 5 | 3 |" in table and table.count("x |") >= 4
