@@ -729,7 +729,13 @@ class SweepCallback(Callback):
         finally:
             tracker.end("FAILED")
             self.ended = True
-        finished = [describe_job(r, rows) for r in latest_attempts(rows) if r["status"] == "FINISHED"]
+        # by the grid's own sweep values where known (as the launcher names the jobs that did not
+        # return), else by the axes the runs in the store differ in
+        finished = [
+            self.job_names.get(r.get("config_hash") or "") or describe_job(r, rows)
+            for r in latest_attempts(rows)
+            if r["status"] == "FINISHED"
+        ]
         not_run = [name for name in not_run if name not in finished]  # its result was lost, not its run
         listed = ", ".join(finished[:8]) + (" ..." if len(finished) > 8 else "")
         rest = ", ".join(not_run[:8]) + (" ..." if len(not_run) > 8 else "")
