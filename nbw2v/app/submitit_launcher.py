@@ -48,7 +48,10 @@ class _CollectEvery:
 
         assert self.config is not None and self.hydra_context is not None
         setup_globals()
-        Path(str(self.config.hydra.sweep.dir)).mkdir(parents=True, exist_ok=True)
+        sweep_dir = Path(str(self.config.hydra.sweep.dir))
+        sweep_dir.mkdir(parents=True, exist_ok=True)
+        if self.config.hydra.sweep.get("mode") is not None:  # hydra.sweep.mode, as the stock launcher honours it
+            sweep_dir.chmod(int(str(self.config.hydra.sweep.mode), 8))
         nums = [initial_job_idx + offset for offset in range(len(job_overrides))]
         state = Singleton.get_state()
         columns = (
