@@ -230,10 +230,10 @@ class Embeddings:
 
     @classmethod
     def _load_word2vec(cls, path: Path, fmt: str | None) -> Embeddings:
-        import gzip
+        from nbw2v.text.corpus import open_bytes  # .gz and .bz2 decompressed, as corpora are read
 
-        gz = path.suffix == ".gz"  # gzip-compressed text or binary vectors (as corpora are read)
-        with gzip.open(path, "rb") if gz else open(path, "rb") as f:
+        name = path.name.lower()
+        with open_bytes(path) as f:
             header = f.readline()
             try:
                 n_words, dim = (int(x) for x in header.split())
@@ -243,8 +243,9 @@ class Embeddings:
                 raise VectorsFormatError(f"{path}: header says {n_words} words of dimension {dim}")
             # every number takes at least one byte (text) or four (binary): a header that announces
             # more than the file can hold is refused before anything is allocated
-            size = _gzip_size(path) if gz else path.stat().st_size
-            if n_words * dim > size:
+            # (.gz records its uncompressed size; a .bz2 does not: its header is judged by the read)
+            size = _gzip_size(path) if name.endswith(".gz") else path.stat().st_size
+            if n_words * dim > size and not name.endswith(".bz2"):
                 raise VectorsFormatError(
                     f"{path}: the header announces {n_words:,} words of dimension {dim:,}, more than the file's "
                     f"{size:,} bytes can hold"

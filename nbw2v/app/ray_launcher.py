@@ -27,9 +27,11 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from hydra.core.utils import JobReturn, JobStatus
+from hydra.core.utils import JobReturn
 from hydra_plugins.hydra_ray_launcher.ray_launcher import RayLauncher
 from omegaconf import open_dict
+
+from nbw2v.app.sweep_jobs import lost_result
 
 
 class RayJobs(RayLauncher):
@@ -87,24 +89,6 @@ class RayJobs(RayLauncher):
                 else "lost its Ray worker (killed, out of memory or its node gone, retries used up)"
             )
             return lost_result(num, overrides, job_config, what, exc)
-
-
-def lost_result(num: int, overrides: list[str], job_config, what: str, exc: Exception) -> JobReturn:
-    """A job that returned no result (``what`` happened to it): one line, and a result the
-    sweepers read (NaN; an Optuna trial then counts as failed) rather than an exception that ends
-    them. Its run, if the job opened one, is closed at the sweep's end."""
-    why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    line = f"[job {num}] nbw2v sweep: the job {what}: {type(exc).__name__}: {why[:200]}; the sweep goes on"
-    print(line, file=sys.stderr)
-    return JobReturn(
-        overrides=overrides,
-        cfg=job_config,
-        hydra_cfg=job_config,
-        working_dir=str(job_config.hydra.sweep.dir),
-        task_name=str(job_config.hydra.job.name),
-        status=JobStatus.COMPLETED,
-        _return_value=float("nan"),
-    )
 
 
 #: seconds between probes of the head while no job ends; how long its GCS may be silent

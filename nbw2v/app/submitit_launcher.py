@@ -12,7 +12,7 @@ first read: no report, no closing line, the other jobs' results unread. Here:
   ends FAILED with that reason (:func:`nbw2v.app.sweep.end_sweep_early`), exit 1;
 * a job without a result is one line and a NaN result (the sweep goes on); its run, left RUNNING
   by the dead process, is closed KILLED at the sweep's end, and the report and the last line
-  cover every job (:func:`nbw2v.app.ray_launcher.lost_result` builds the result).
+  cover every job (:func:`nbw2v.app.sweep_jobs.lost_result` builds the result).
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ class _CollectEvery:
         return [self._collect(num, list(over), job) for num, over, job in zip(nums, job_overrides, jobs, strict=True)]
 
     def _collect(self, num: int, overrides: list[str], job) -> JobReturn:
-        from nbw2v.app.ray_launcher import lost_result
+        from nbw2v.app.sweep_jobs import lost_result
 
         try:
             return job.results()[0]

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import itertools
 import math
+import sys
 
+from hydra.core.utils import JobReturn, JobStatus
 from omegaconf import DictConfig, open_dict
 
 #: beyond this many jobs, each value of each axis is checked once (with the others' first
@@ -50,10 +52,11 @@ def _axes(config: DictConfig) -> list[list[str]]:
     return [_values(o) for o in OverridesParser.create().parse_overrides(sweep_overrides(config))]
 
 
-def job_overrides(config: DictConfig, limit: int = FULL_GRID_LIMIT) -> list[list[str]]:
+def job_overrides(config: DictConfig, limit: int = FULL_GRID_LIMIT, axes=None) -> list[list[str]]:
     """The override lists to check: every job of the grid when it has at most ``limit`` jobs,
-    else each value of each axis once. Raises Hydra's parser error for a malformed override."""
-    axes = _axes(config)
+    else each value of each axis once (``axes``: the sweep's, when parsed already). Raises
+    Hydra's parser error for a malformed override."""
+    axes = _axes(config) if axes is None else axes
     if math.prod(len(a) for a in axes) <= limit:
         return [list(job) for job in itertools.product(*axes)]
     jobs = []
@@ -77,7 +80,7 @@ def check_jobs(config: DictConfig, local: bool = True) -> tuple[list[str], dict[
 
     try:
         axes = _axes(config)
-        jobs = job_overrides(config)
+        jobs = job_overrides(config, axes=axes)
     except Exception as exc:  # noqa: BLE001  (Hydra refuses a malformed override itself)
         return [_first_line(exc)], {}
     grid = len(jobs) == math.prod(len(a) for a in axes) and "optuna" not in str(config.hydra.sweeper.get("_target_"))
@@ -102,3 +105,21 @@ def check_jobs(config: DictConfig, local: bool = True) -> tuple[list[str], dict[
 def _first_line(exc: Exception) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+def lost_result(num: int, overrides: list[str], job_config, what: str, exc: Exception) -> JobReturn:
+    """A job that returned no result (``what`` happened to it): one line, and a result the
+    sweepers read (NaN; an Optuna trial then counts as failed) rather than an exception that ends
+    them. Its run, if the job opened one, is closed at the sweep's end."""
+    why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    line = f"[job {num}] nbw2v sweep: the job {what}: {type(exc).__name__}: {why[:200]}; the sweep goes on"
+    print(line, file=sys.stderr)
+    return JobReturn(
+        overrides=overrides,
+        cfg=job_config,
+        hydra_cfg=job_config,
+        working_dir=str(job_config.hydra.sweep.dir),
+        task_name=str(job_config.hydra.job.name),
+        status=JobStatus.COMPLETED,
+        _return_value=float("nan"),
+    )

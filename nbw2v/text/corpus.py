@@ -161,10 +161,10 @@ def resolve_paths(corpus: str, cache_dir: str = "") -> list[Path]:
 
 def open_text(path: Path) -> io.TextIOBase:
     """Open a text file, transparently decompressing .gz and .bz2; strict UTF-8."""
-    return io.TextIOWrapper(_open_bytes(path), encoding="utf-8", errors="strict", newline=None)
+    return io.TextIOWrapper(open_bytes(path), encoding="utf-8", errors="strict", newline=None)
 
 
-def _open_bytes(path: Path):
+def open_bytes(path: Path):
     """The file's bytes, .gz and .bz2 decompressed."""
     name = path.name.lower()
     if name.endswith(".gz"):
@@ -177,7 +177,7 @@ def _open_bytes(path: Path):
 def _utf16_bom(path: Path) -> str:
     """'UTF-16LE' / 'UTF-16BE' for a file starting with that byte-order mark, else ''."""
     try:
-        with _open_bytes(path) as f:
+        with open_bytes(path) as f:
             head = f.read(2)
     except (OSError, EOFError):
         return ""
@@ -189,7 +189,7 @@ def _first_bad_utf8(path: Path) -> str:
     to name the real line); '' if it cannot be found."""
     offset = 0
     try:
-        with _open_bytes(path) as f:
+        with open_bytes(path) as f:
             for line_no, raw in enumerate(f, 1):
                 try:
                     raw.decode("utf-8")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from nbw2v.tracking.journal import OFFLINE_DIR, read_journal
-from nbw2v.tracking.tracker import MlflowTracker
+from nbw2v.tracking.tracker import MlflowTracker, StoreUnreachable
 
 
 def replay(path: str | Path, tracking_uri: str = "", warn=None) -> tuple[str, int]:
@@ -53,7 +53,7 @@ def replay(path: str | Path, tracking_uri: str = "", warn=None) -> tuple[str, in
     try:
         client: MlflowClient = tracker.connect()
     except ValueError as exc:  # its advice (logger.on_error=warn) is for training, not for replay
-        first = str(exc).split(": ", 1)[-1].split("; start it", 1)[0].split("; fix the URI", 1)[0]
+        first = exc.cause if isinstance(exc, StoreUnreachable) else str(exc).split(": ", 1)[-1]
         raise ValueError(
             f"cannot send {path} to the MLflow store {uri}: {first}; start the store (or give another with "
             "--tracking-uri) and rerun nbw2v replay: the journal is kept and nothing is sent twice"

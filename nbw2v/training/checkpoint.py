@@ -293,6 +293,8 @@ class CheckpointSlot:
         self.resume_from: Path | None = None
         #: a fallback checkpoint (temporary directory) this run resumed: removed when it finishes
         self.done_with: Path | None = None
+        #: (TrainState, matrices) of ``resume_from`` once checked against the corpus (check_resume)
+        self.checked: tuple | None = None
         self._locks: list = []
 
     def candidates(self) -> list[Path]:
