@@ -13,6 +13,7 @@ import contextlib
 import os
 import signal
 import socket
+import sys
 import threading
 import time
 from pathlib import Path
@@ -69,14 +70,22 @@ def sigterm_raises():
 
 
 class interrupts_deferred:
-    """Hold Ctrl-C / SIGTERM during a short critical section (closing a run) and deliver them
-    when it ends."""
+    """Hold Ctrl-C / SIGTERM during a critical section (closing a run, compiling kernels) and
+    deliver them when it ends; ``notice``: said once when one arrives (a section that may last)."""
+
+    def __init__(self, notice: str = ""):
+        self.notice = notice
+
+    def _hold(self, signum, frame):
+        if self.notice and not self.pending:
+            print(self.notice, file=sys.stderr, flush=True)
+        self.pending.append(signum)
 
     def __enter__(self):
         self.pending, self.previous = [], {}
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGINT, signal.SIGTERM):
-                self.previous[sig] = signal.signal(sig, lambda signum, frame: self.pending.append(signum))
+                self.previous[sig] = signal.signal(sig, self._hold)
         return self
 
     def __exit__(self, *exc):

@@ -30,6 +30,7 @@ from nbw2v.progress import Progress
 from nbw2v.text.arrayfile import available_memory_bytes
 from nbw2v.text.corpus import Corpus, encode_corpus, read_corpus, shuffle_sentences
 from nbw2v.text.vocab import MAX_WORD_CHARS, Vocab, alias_table
+from nbw2v.tracking.liveness import interrupts_deferred
 from nbw2v.tracking.tracker import NullTracker, Tracker
 from nbw2v.training.checkpoint import (
     CheckpointError,
@@ -246,8 +247,7 @@ def _train(cfg, tracker, progress, vocab, corpus, stats, hooks, slot, keep_check
     output_vectors = output_storage[:n_words]
     threshold, alias = alias_table(vocab.noise_distribution(cfg.loss.ns_exponent))
     tables = Tables(vocab.keep_probs(cfg.data.sample), threshold, alias)
-    chunk_words = cfg.train.gpu_chunk_words if gpu else cfg.train.chunk_words
-    chunk_starts, words_before = make_chunks(corpus.sentence_starts, chunk_words)
+    chunk_starts, words_before = make_chunks(corpus.sentence_starts, chunk_words_of(cfg))
     arrays = CorpusArrays(corpus.ids, corpus.sentence_starts, chunk_starts, words_before)
     sched = Schedule(
         seed=int(cfg.seed),
@@ -266,7 +266,12 @@ def _train(cfg, tracker, progress, vocab, corpus, stats, hooks, slot, keep_check
     vocab_hash, corpus_digest = words_hash(vocab.words), corpus_hash(corpus.ids, corpus.sentence_starts)
     state = TrainState()
     if slot.resume_from is not None:
-        state = _resume(slot.resume_from, vocab_hash, corpus_digest, input_vectors, output_vectors, cfg, chunk_starts)
+        state, loaded = slot.checked or _checked(
+            slot.resume_from, vocab_hash, corpus_digest, input_vectors.shape, cfg, chunk_starts
+        )  # checked once: by check_resume before the run opened, or here
+        input_vectors[:] = loaded["input_vectors"]
+        output_vectors[:] = loaded["output_vectors"]
+        slot.checked = None  # the matrices are in the model now
         where = (
             "after training (evaluation and logging only)"
             if state.epoch == sched.epochs
@@ -287,7 +292,11 @@ def _train(cfg, tracker, progress, vocab, corpus, stats, hooks, slot, keep_check
     )
     loop.warn = log
     compile_start = time.perf_counter()
-    loop.run_round(0, 0, 0)  # no chunk: compiles (or loads from the cache) outside the timed loop
+    # no chunk: compiles (or loads from the cache) outside the timed loop. Ctrl-C / SIGTERM wait for
+    # its end: raised inside Numba's compiler they were swallowed (the run went on) or broke its
+    # cache write ("no compiled object yet", exit 1)
+    with interrupts_deferred("nbw2v: interrupted: stopping once the training kernels are compiled ..."):
+        loop.run_round(0, 0, 0)
     stats["compile_seconds"] = time.perf_counter() - compile_start
     if stats["compile_seconds"] > 1.0:
         log(f"nbw2v: compiled the training kernels in {stats['compile_seconds']:.1f} s (cached for next runs)")
@@ -311,15 +320,20 @@ def _train(cfg, tracker, progress, vocab, corpus, stats, hooks, slot, keep_check
 
 
 def check_resume(cfg, slot, vocab: Vocab, corpus: Corpus) -> None:
-    """Everything :func:`_resume` will check, once the corpus is known and before the run opens
+    """The checkpoint to resume checked against the corpus (vocabulary, content, position, finite
+    matrices) once it is known and before the run opens
     (a checkpoint of another corpus, a NaN in its matrices: no FAILED run left for it)."""
     if slot.resume_from is None:
         return
-    gpu = cfg.train.device == "cuda"
-    chunk_starts, _ = make_chunks(corpus.sentence_starts, cfg.train.gpu_chunk_words if gpu else cfg.train.chunk_words)
+    chunk_starts, _ = make_chunks(corpus.sentence_starts, chunk_words_of(cfg))
     shape = (len(vocab), cfg.model.dim)
-    _checked(slot.resume_from, words_hash(vocab.words), corpus_hash(corpus.ids, corpus.sentence_starts), shape, cfg,
-             chunk_starts)  # fmt: skip
+    digests = words_hash(vocab.words), corpus_hash(corpus.ids, corpus.sentence_starts)
+    slot.checked = _checked(slot.resume_from, *digests, shape, cfg, chunk_starts)  # kept for train(): read once
+
+
+def chunk_words_of(cfg) -> int:
+    """Corpus words per chunk of this run's trainer (a GPU launch takes larger chunks)."""
+    return cfg.train.gpu_chunk_words if cfg.train.device == "cuda" else cfg.train.chunk_words
 
 
 def _checked(path, vocab_hash, corpus_digest, shape, cfg, chunk_starts) -> tuple[TrainState, dict]:
@@ -333,13 +347,3 @@ def _checked(path, vocab_hash, corpus_digest, shape, cfg, chunk_starts) -> tuple
             "delete the checkpoint to start over"
         )
     return validate_state(meta, arrays, where, int(cfg.train.epochs), int(chunk_starts.shape[0] - 1)), arrays
-
-
-def _resume(path, vocab_hash, corpus_digest, input_vectors, output_vectors, cfg, chunk_starts) -> TrainState:
-    """Load a checkpoint into the matrices after checking it belongs to this corpus and model
-    (shapes on the file's headers before anything is read, then vocabulary, corpus content and
-    every position value)."""
-    state, arrays = _checked(path, vocab_hash, corpus_digest, input_vectors.shape, cfg, chunk_starts)
-    input_vectors[:] = arrays["input_vectors"]
-    output_vectors[:] = arrays["output_vectors"]
-    return state
