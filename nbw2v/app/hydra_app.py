@@ -76,11 +76,12 @@ def verbose() -> bool:
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
 def _app(dcfg: DictConfig) -> float | None:
     from nbw2v.app.run import objective, run_experiment
-    from nbw2v.tracking.liveness import is_sigterm, mark_interrupted
+    from nbw2v.tracking.liveness import is_sigterm, mark_interrupted, release_interrupts
     from nbw2v.training.train import TrainingDiverged
 
     multirun = HydraConfig.get().mode == RunMode.MULTIRUN
     try:
+        release_interrupts()  # one that came while Hydra composed the config is raised here
         _redact_composed(dcfg)
         cfg = to_config(dcfg)
         overrides = list(HydraConfig.get().overrides.task)
@@ -148,7 +149,7 @@ def _redact_composed(dcfg: DictConfig) -> None:
 
 
 def main() -> None:
-    from nbw2v.tracking.liveness import sigterm_raises
+    from nbw2v.tracking.liveness import hold_interrupts, release_interrupts, sigterm_raises
     from nbw2v.tracking.redact import HINT, clean_argv
 
     if not CONF_DIR.is_dir():
@@ -160,7 +161,11 @@ def main() -> None:
     check_output_folder(sys.argv[1:])
     register_plugins()
     with sigterm_raises():  # SIGTERM in any phase (also a sweep's launcher) ends runs, never RUNNING
-        _app()
+        hold_interrupts()  # while Hydra composes the config; released by the task or the sweep's start
+        try:
+            _app()
+        finally:
+            release_interrupts(deliver=False)  # (a config error ended it before either)
 
 
 def check_output_folder(argv: list[str]) -> None:

@@ -569,6 +569,9 @@ class SweepCallback(Callback):
     # ---- start ---------------------------------------------------------------------------------
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        from nbw2v.tracking.liveness import release_interrupts
+
+        release_interrupts()  # held while Hydra composed the config (nbw2v.app.hydra_app.main)
         collect_every_job(config)
         study = self.study = check_sweeper(config)  # before the parent run is opened or a kernel compiled
         self.job_names = check_every_job(config)

@@ -51,22 +51,54 @@ def mark_interrupted(how: str) -> None:
     INTERRUPTED["signal"] = how
 
 
+def _raise_terminated(signum, frame):
+    mark_interrupted("SIGTERM")
+    raise Terminated()
+
+
 @contextlib.contextmanager
 def sigterm_raises():
     """While inside: SIGTERM raises ``Terminated`` in the main thread (elsewhere: unchanged)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-
-    def handler(signum, frame):
-        mark_interrupted("SIGTERM")
-        raise Terminated()
-
-    previous = signal.signal(signal.SIGTERM, handler)
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+_HELD: list[int] = []
+
+
+def _hold(signum, frame):
+    _HELD.append(signum)
+
+
+def hold_interrupts() -> None:
+    """Until :func:`release_interrupts`: Ctrl-C / SIGTERM are recorded, not raised. For Hydra
+    composing the config: omegaconf turns an exception raised inside it into an error and a
+    traceback of its own (exit 1 instead of one line and 130 / 143)."""
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, _hold)
+
+
+def release_interrupts(deliver: bool = True) -> None:
+    """nbw2v's code runs again (the task function, a sweep's start): Ctrl-C and SIGTERM raise
+    again, and one that came while held is raised now (``deliver``). Nothing to do where none
+    were held."""
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGINT) is not _hold:
+        return
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _raise_terminated)
+    if _HELD and deliver:
+        first = _HELD[0]
+        _HELD.clear()
+        if first == signal.SIGTERM:
+            _raise_terminated(first, None)
+        raise KeyboardInterrupt()
 
 
 class interrupts_deferred:
