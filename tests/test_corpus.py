@@ -71,13 +71,46 @@ def test_text8_style_single_line_is_split_into_sentences(tmp_path):
     assert [vocab.words[i] for i in corp.ids[:3]] == ["w0", "w1", "w2"]
 
 
-def test_small_blocks_keep_lines_whole(tmp_path, monkeypatch):
+def test_small_blocks_keep_lines_whole(tmp_path):
     path = tmp_path / "c.txt"
     path.write_text("alpha beta gamma\ndelta epsilon\n" * 50)
-    real = corpus_mod.read_blocks
-    monkeypatch.setattr(corpus_mod, "read_blocks", lambda p, f: real(p, f, block_chars=7))  # cuts inside lines
-    vocab, corp = _encode(read_corpus(str(path)))
+    vocab, corp = _encode(read_corpus(str(path), block_bytes=7))  # cuts inside lines
     assert corp.n_sentences == 100 and corp.n_words == 250
+
+
+def _reference_tokens(text: str, lowercase: bool):
+    """What Python's own string methods make of a text: universal newlines, str.split()."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if lowercase:
+        text = text.lower()
+    lines = [line.split() for line in text.split("\n")]
+    tokens = [w for line in lines for w in line]
+    return tokens, [len(line) for line in lines if line]
+
+
+@pytest.mark.parametrize("block_bytes", [5, 16, 333, 0])
+@pytest.mark.parametrize("lowercase", [True, False])
+def test_the_compiled_tokeniser_splits_as_python_does(tmp_path, block_bytes, lowercase):
+    """Every str.isspace() code point separates tokens; \\n, \\r and \\r\\n end lines; case
+    folding (Final_Sigma, dotted I) as str.lower(); blocks cut anywhere give the same result."""
+    spaces = [chr(c) for c in range(0x110000) if chr(c).isspace()]
+    pieces = ["The", "cat", "ΟΔΟΣ", "İstanbul", "naïve", "日本語", "a\x00b", "x" * 40, "\ufeffbom", "ς", "Σ"]
+    rng = np.random.default_rng(block_bytes + lowercase)
+    parts = []
+    for _ in range(3000):
+        parts.append(pieces[rng.integers(len(pieces))])
+        parts.append(spaces[rng.integers(len(spaces))] * int(rng.integers(1, 3)))
+        if rng.random() < 0.05:
+            parts.append(["\n", "\r", "\r\n", "\n\n"][rng.integers(4)])
+    text = "".join(parts)
+    path = tmp_path / "c.txt"
+    path.write_bytes(text.encode("utf-8"))
+    raw = read_corpus(str(path), lowercase=lowercase, block_bytes=block_bytes)
+    tokens, lengths = _reference_tokens(text, lowercase)
+    assert raw.words == list(dict.fromkeys(tokens))  # first-seen order
+    assert [raw.words[i] for i in raw.token_ids] == tokens
+    assert np.diff(raw.line_starts).tolist() == lengths
+    assert raw.counts.tolist() == [tokens.count(w) for w in raw.words]
 
 
 def test_words_below_min_count_are_dropped_before_windowing(tmp_path):
@@ -144,20 +177,22 @@ def test_text8_fetch_checks_size_and_unzips(tmp_path, monkeypatch):
 
 
 def test_a_line_longer_than_a_block_streams_and_stays_one_line(tmp_path, monkeypatch):
+    import nbw2v.text.scanner as scanner_mod
+
     path = tmp_path / "text8"
     words = [f"w{i % 7}" for i in range(2503)]
     path.write_text(" ".join(words) + "\nsecond line here\n" + " ".join(words))  # last line unterminated
-    real = corpus_mod.read_blocks
+    real = scanner_mod._raw_blocks
     blocks = []
 
-    def small(p, f):
-        for block, continues in real(p, f, block_chars=50):
+    def recorded(f, block_bytes, max_token_bytes):
+        for block in real(f, block_bytes, max_token_bytes):
             blocks.append(len(block))
-            yield block, continues
+            yield block
 
-    monkeypatch.setattr(corpus_mod, "read_blocks", small)
-    raw = read_corpus(str(path))
-    assert max(blocks) < 120  # never more than about a block in memory
+    monkeypatch.setattr(scanner_mod, "_raw_blocks", recorded)
+    raw = read_corpus(str(path), block_bytes=50)
+    assert len(blocks) > 100 and max(blocks) < 100  # never more than about a block in memory
     assert np.diff(raw.line_starts).tolist() == [2503, 3, 2503]
     vocab, corp = _encode(raw, max_len=1000)
     assert np.diff(corp.sentence_starts).tolist() == [1000, 1000, 503, 3, 1000, 1000, 503]

@@ -3,10 +3,14 @@ import threading
 import time
 
 import numpy as np
+import pytest
 
 from nbw2v.config import Config
+from nbw2v.text import corpus_store
 from nbw2v.text.cache import cache_path, cached
-from nbw2v.training.train import build_vocab_and_corpus
+from nbw2v.text.corpus import Corpus
+from nbw2v.training.checkpoint import corpus_hash
+from nbw2v.training.train import _build_vocab_and_corpus, build_vocab_and_corpus
 
 
 def _cfg(tmp_path, corpus):
@@ -41,18 +45,96 @@ def test_parallel_builders_build_once(tmp_path):
     cfg = _cfg(tmp_path, corpus)
     builds = []
 
-    def slow_build():
+    def slow_build(data_cfg, directory):
         builds.append(1)
         time.sleep(0.5)
-        from nbw2v.training.train import _build_vocab_and_corpus
-
-        return _build_vocab_and_corpus(cfg)
+        return corpus_store.build(data_cfg, directory)
 
     results = []
-    threads = [threading.Thread(target=lambda: results.append(cached(cfg.data, slow_build))) for _ in range(3)]
+    threads = [
+        threading.Thread(target=lambda: results.append(cached(cfg.data, lambda: 1 / 0, slow_build))) for _ in range(3)
+    ]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     assert len(builds) == 1 and sorted(hit for _, hit in results) == [False, True, True]
-    assert cache_path(cfg.data).exists() and not list(cache_path(cfg.data).parent.glob("*.tmp"))
+    assert cache_path(cfg.data).is_dir() and not list(cache_path(cfg.data).parent.glob("*.tmp"))
+
+
+def test_the_store_maps_what_the_in_memory_path_reads(tmp_path):
+    """The streamed store (type ids and lines through files, encoded in blocks) holds exactly
+    what read_corpus + encode_corpus make in memory: words, counts, ids, sentences, digest."""
+    corpus = tmp_path / "c.txt"
+    rng = np.random.default_rng(0)
+    words = [f"w{i}" for i in range(300)]
+    with open(corpus, "w") as f:
+        for _ in range(400):  # lines of 0-60 words, some longer than max_sentence_length
+            f.write(" ".join(words[int(min(rng.zipf(1.3), 299))] for _ in range(int(rng.integers(0, 60)))) + "\n")
+    cfg = _cfg(tmp_path, corpus)
+    cfg.data.min_count, cfg.data.max_sentence_length = 3, 25
+    mem_vocab, mem, mem_stats = _build_vocab_and_corpus(cfg)
+    store, raw_block = tmp_path / "store", corpus_store.ENCODE_BLOCK
+    try:
+        corpus_store.ENCODE_BLOCK = 97  # many encoding steps, lines across them
+        vocab, stats = corpus_store.build(cfg.data, store)
+    finally:
+        corpus_store.ENCODE_BLOCK = raw_block
+    assert sorted(p.name for p in store.iterdir()) == ["ids.i32", "meta.npz", "starts.i64"]  # temporaries gone
+    loaded_vocab, mapped, loaded_stats = corpus_store.load(store)
+    assert vocab.words == mem_vocab.words == loaded_vocab.words and np.array_equal(vocab.counts, mem_vocab.counts)
+    assert np.array_equal(mapped.ids, mem.ids) and np.array_equal(mapped.sentence_starts, mem.sentence_starts)
+    assert mapped.pager is not None and mem.pager is None
+    assert mapped.digest == corpus_hash(Corpus(mem.ids, mem.sentence_starts))
+    assert {k: loaded_stats[k] for k in stats} == {k: mem_stats[k] for k in stats}
+    assert mapped.ids.flags.writeable  # the kernels' own array type (a private mapping: nothing written back)
+    mapped.pager.release(0, mapped.n_words, 0, mapped.n_sentences)  # pages handed back, read again on use
+    assert np.array_equal(mapped.ids, mem.ids)
+
+
+def test_a_damaged_or_half_built_entry_is_built_anew(tmp_path):
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("a b c a b a\nc c d\n" * 50)
+    cfg = _cfg(tmp_path, corpus)
+    good = np.array(build_vocab_and_corpus(cfg)[1].ids)  # a copy: the mapping sees the damage below
+    entry = cache_path(cfg.data)
+    leftover = entry.with_name(entry.name + ".12345.tmp")  # a build killed with SIGKILL
+    leftover.mkdir()
+    (leftover / "types.tmp").write_bytes(b"\0" * 1000)
+    with open(entry / "ids.i32", "r+b") as f:  # cut short
+        f.truncate(12)
+    _, again, stats = build_vocab_and_corpus(cfg)
+    assert stats["vocab_cached"] == 0.0 and np.array_equal(again.ids, good)
+    assert not leftover.exists()
+    assert build_vocab_and_corpus(cfg)[2]["vocab_cached"] == 1.0
+
+
+@pytest.mark.parametrize("arch,loss", [("skipgram", "negative"), ("cbow", "hs")])
+def test_training_on_the_mapped_corpus_is_bit_identical_to_the_in_memory_one(tmp_path, arch, loss):
+    """Deterministic mode: the memory-mapped store (pages handed back after every chunk) and
+    the corpus read into memory give the same vectors to the last bit."""
+    from nbw2v.progress import SilentProgress
+    from nbw2v.training.train import train
+
+    path = tmp_path / "c.txt"
+    rng = np.random.default_rng(1)
+    with open(path, "w") as f:
+        for _ in range(600):
+            f.write(" ".join(f"w{int(min(rng.zipf(1.4), 200))}" for _ in range(int(rng.integers(1, 40)))) + "\n")
+    vectors, releases = [], []
+    for cache in (True, False):
+        cfg = _cfg(tmp_path, path)
+        cfg.data.cache, cfg.model.arch, cfg.loss.name = cache, arch, loss
+        cfg.model.dim, cfg.train.epochs, cfg.train.deterministic, cfg.train.chunk_words = 16, 2, True, 500
+        cfg.train.checkpoint_dir = str(tmp_path / "ckpt")
+        prepared = build_vocab_and_corpus(cfg)
+        corpus = prepared[1]
+        assert (corpus.pager is not None) == cache
+        if cache:
+            real = corpus.pager.release
+            corpus.pager.release = lambda *a, real=real: (releases.append(a), real(*a))
+        emb = train(cfg, progress=SilentProgress(), prepared=prepared)
+        vectors.append((emb.vectors.copy(), emb.output_vectors.copy()))
+    assert np.array_equal(vectors[0][0], vectors[1][0]) and np.array_equal(vectors[0][1], vectors[1][1])
+    words = int(corpus.n_words)
+    assert len(releases) > 10 and releases[-1][1] == words  # every chunk of every epoch handed back

@@ -1,12 +1,17 @@
-"""Encoded-corpus cache: ids, sentence offsets and vocabulary, built once and reused.
+"""Encoded-corpus cache: the corpus store (ids, sentence offsets, vocabulary), built once and
+memory-mapped by every later run.
 
 Every job of a sweep (and every rerun) over the same corpus and the same vocabulary settings
 would otherwise tokenise the text again. The cache key covers the corpus files' *content* (a
 BLAKE2 hash of every byte for files up to 1 GiB, ~1 GB/s; beyond that 64 sampled 1 MiB blocks
 plus size and modification time), the format, lower-casing and the vocabulary settings, so an
-edit that keeps size and mtime (``sed -i`` then ``touch -r``) is a miss, not a stale hit. The
-entry is written atomically, and a file lock (``filelock``: every OS) makes parallel jobs build
-it once (the first builds, the others wait and load it). ``data.cache=false`` turns it off.
+edit that keeps size and mtime (``sed -i`` then ``touch -r``) is a miss, not a stale hit.
+
+An entry is a directory (:mod:`nbw2v.text.corpus_store`) built under a temporary name and
+renamed when complete, so a killed build is never taken for an entry; a file lock
+(``filelock``: every OS) makes parallel jobs build it once (the first builds, the others wait
+and map it). Leftovers of killed builds are removed by the next build of the same key.
+``data.cache=false`` turns the cache off (the corpus is then read into memory).
 """
 
 from __future__ import annotations
@@ -14,18 +19,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import sys
-import zipfile
-import zlib
 from pathlib import Path
 
-import numpy as np
+from nbw2v.text import corpus_store
+from nbw2v.text.corpus import default_cache_dir, resolve_paths
 
-from nbw2v.text.arrayfile import pack_words, unpack_words
-from nbw2v.text.corpus import Corpus, default_cache_dir, resolve_paths
-from nbw2v.text.vocab import Vocab
-
-VERSION = 2
+VERSION = 3  # 3: a directory of raw arrays, memory-mapped (2: one .npz read into memory)
 #: files up to this size are hashed whole; larger ones by sampled blocks + size + mtime
 FULL_HASH_BYTES = 1 << 30
 SAMPLE_BLOCKS, SAMPLE_BYTES = 64, 1 << 20
@@ -65,57 +66,53 @@ def cache_key(data_cfg) -> str:
 
 
 def cache_path(data_cfg) -> Path:
+    """The entry's directory."""
     root = Path(data_cfg.cache_dir).expanduser() if data_cfg.cache_dir else default_cache_dir()
-    return root / "corpora" / f"{cache_key(data_cfg)}.npz"
+    return root / "corpora" / cache_key(data_cfg)
 
 
-def load(path: Path) -> tuple[Vocab, Corpus, dict[str, float]] | None:
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            vocab = Vocab(unpack_words(data["words"]), data["counts"])
-            corpus = Corpus(data["ids"], data["sentence_starts"])
-            stats = json.loads(str(data["stats"]))
-    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile, zlib.error):
-        return None  # unreadable: rebuild
-    return vocab, corpus, stats
+def _remove(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)
 
 
-def save(path: Path, vocab: Vocab, corpus: Corpus, stats: dict[str, float]) -> None:
-    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            np.savez(
-                f,
-                ids=corpus.ids,
-                sentence_starts=corpus.sentence_starts,
-                words=pack_words(vocab.words),
-                counts=vocab.counts,
-                stats=np.array(json.dumps(stats)),
-            )
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def cached(data_cfg, build):
-    """``build()`` -> (vocab, corpus, stats), through the cache; returns it and whether it was a hit."""
+def cached(data_cfg, build_in_memory, build_store=None):
+    """The corpus of ``data_cfg`` as (vocab, corpus, stats), mapped from the cache (built there
+    first if missing), and whether it was a hit. ``build_store(directory)`` writes an entry
+    (default :func:`nbw2v.text.corpus_store.build`); a cache that cannot be written (read-only,
+    full disk) costs the cache, not the run: ``build_in_memory()`` then reads the corpus."""
     path = cache_path(data_cfg)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         print(f"nbw2v: WARNING: no corpus cache in {path.parent} ({exc.strerror}); set data.cache_dir", file=sys.stderr)
-        return build(), False
+        return build_in_memory(), False
     from filelock import FileLock
 
     with FileLock(str(path.with_suffix(".lock"))):  # parallel jobs: the first builds, the others wait
         if path.exists():
-            hit = load(path)
+            hit = corpus_store.load(path)
             if hit is not None:
                 return hit, True
-        result = build()
+            _remove(path)  # incomplete or damaged: built anew
+        for leftover in path.parent.glob(f"{path.name}.*.tmp"):  # killed builds of this key
+            _remove(leftover)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
         try:
-            save(path, *result)
-        except OSError as exc:  # a full or read-only cache disk costs the cache, not the run
-            print(f"nbw2v: WARNING: cannot write the corpus cache {path} ({exc.strerror}); going on", file=sys.stderr)
-        return result, False
+            (build_store or corpus_store.build)(data_cfg, tmp)
+            os.replace(tmp, path)
+        except OSError as exc:  # a full or read-only cache disk: read into memory instead
+            _remove(tmp)
+            print(
+                f"nbw2v: WARNING: cannot write the corpus cache {path} ({exc.strerror or exc}); reading the corpus "
+                "into memory instead",
+                file=sys.stderr,
+            )
+            return build_in_memory(), False
+        except BaseException:
+            _remove(tmp)
+            raise
+        loaded = corpus_store.load(path)
+        if loaded is None:  # written but unreadable (a disk that lies): never fail the run for it
+            _remove(path)
+            return build_in_memory(), False
+        return loaded, False

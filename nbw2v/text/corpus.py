@@ -12,10 +12,13 @@ Formats (``data.format``):
   downloads Stanford's treebank zip once into the cache directory and takes that file from it.
 * ``auto``: ``sst`` if the first line is that header, else ``text``.
 
-Streaming: the text is read line by line and never held as Python strings; what stays in
-memory is one int32 per token (provisional ids in first-seen order), the word list and the
-line offsets. :func:`encode_corpus` then maps to the vocabulary's ids, drops the words it
-does not keep (as word2vec.c does before windowing) and splits long sentences.
+Reading: byte blocks tokenised by compiled, parallel kernels (:mod:`nbw2v.text.scanner`);
+tokens are never Python strings, each distinct token is decoded (and lower-cased) once. Tokens
+are split as ``str.split()`` splits (every Unicode whitespace), lines at ``\n`` / ``\r``.
+:func:`read_corpus` keeps one int32 per token in memory (provisional ids in first-seen order)
+and :func:`encode_corpus` then maps them to the vocabulary's ids, drops the words it does not
+keep (as word2vec.c does before windowing) and splits long sentences. The cached path streams
+both steps through files instead (:mod:`nbw2v.text.corpus_store`): memory stays flat.
 """
 
 from __future__ import annotations
@@ -25,10 +28,11 @@ import gzip
 import io
 import urllib.request
 import zipfile
-from array import array
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -44,7 +48,7 @@ SST_HEADER = "sentence_index\tsentence"
 SST_URL = "http://nlp.stanford.edu/~socherr/stanfordSentimentTreebank.zip"
 SST_MEMBER = "stanfordSentimentTreebank/datasetSentences.txt"
 SST_SENTENCES = 11_855
-#: a run of this many characters with no whitespace is not text: refused, never held in memory
+#: a run of this many bytes with no whitespace is not text: refused, never held in memory
 MAX_TOKEN_CHARS = 64 << 20
 
 
@@ -201,6 +205,21 @@ def _first_bad_utf8(path: Path) -> str:
     return ""
 
 
+def _not_utf8(path: Path, exc: UnicodeDecodeError, fallback_where: str) -> CorpusError:
+    """The error for a file that is not UTF-8: a UTF-16 one named as such (with the iconv line),
+    else the line and byte of the first bad byte."""
+    utf16 = _utf16_bom(path)
+    if utf16:
+        return CorpusError(
+            f"{path}: a {utf16} file (it starts with a {utf16} byte-order mark), not UTF-8; re-encode it: "
+            f"iconv -f UTF-16 -t UTF-8 {path} > {path.stem}.utf8{path.suffix}"
+        )
+    where = _first_bad_utf8(path) or fallback_where
+    return CorpusError(
+        f"{path}: not valid UTF-8 {where} ({exc.reason}); re-encode the file to UTF-8 (e.g. iconv -f latin1 -t utf-8)"
+    )
+
+
 def detect_format(path: Path) -> str:
     try:
         with open_text(path) as f:
@@ -261,32 +280,14 @@ def read_blocks(path: Path, fmt: str, block_chars: int = 1 << 20) -> Iterator[tu
                     line_no += block.count("\n")
                 yield block, False
     except UnicodeDecodeError as exc:
-        utf16 = _utf16_bom(path)
-        if utf16:
-            raise CorpusError(
-                f"{path}: a {utf16} file (it starts with a {utf16} byte-order mark), not UTF-8; re-encode it: "
-                f"iconv -f UTF-16 -t UTF-8 {path} > {path.stem}.utf8{path.suffix}"
-            ) from None
-        where = _first_bad_utf8(path)
-        raise CorpusError(
-            f"{path}: not valid UTF-8 {where or f'after line {line_no}'} ({exc.reason}); "
-            "re-encode the file to UTF-8 (e.g. iconv -f latin1 -t utf-8)"
-        ) from None
+        raise _not_utf8(path, exc, f"after line {line_no}") from None
     except (EOFError, gzip.BadGzipFile, OSError) as exc:
         raise CorpusError(f"{path}: cannot read after line {line_no}: {exc} (truncated or corrupt file?)") from None
 
 
-class _FirstSeenIds(dict):
-    """word -> provisional id in first-seen order; lookups of known words stay in C."""
-
-    def __missing__(self, word: str) -> int:
-        value = self[word] = len(self)
-        return value
-
-
 @dataclass
 class RawCorpus:
-    """Tokens as provisional ids (first-seen order), before a vocabulary exists."""
+    """Tokens as provisional word ids (first-seen order), before a vocabulary exists."""
 
     token_ids: np.ndarray  # int32 (n_tokens,)
     line_starts: np.ndarray  # int64 (n_lines + 1,)
@@ -298,53 +299,150 @@ class RawCorpus:
         return int(self.token_ids.shape[0])
 
 
-def read_corpus(corpus: str, fmt: str = "auto", lowercase: bool = True, cache_dir: str = "") -> RawCorpus:
-    """Read every file of ``corpus`` once, counting words and recording provisional ids."""
+@dataclass
+class ScanResult:
+    """What reading a corpus gives besides the token stream: the words (lower-cased types
+    merged) and how token types map to them."""
+
+    words: list[str]  # provisional word id -> word, first-seen order
+    counts: np.ndarray  # int64 per word
+    type_to_word: np.ndarray  # int32 per token type
+    n_tokens: int
+
+
+class _GzipReader:
+    """A .gz file's bytes, inflated by zlib in 1 MiB steps (the gzip module inflates 8 KiB
+    reads: 1.5x slower); members concatenated as gzip does; the CRC is checked by zlib."""
+
+    STEP = 1 << 20
+
+    def __init__(self, path: Path):
+        self.raw = open(path, "rb")  # noqa: SIM115  (closed by __exit__)
+        self.dec = zlib.decompressobj(31)
+        self.pending = b""
+        self.started = False
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.raw.close()
+
+    def read(self, n: int) -> bytes:
+        out, size = [], 0
+        try:
+            while size < n:
+                if self.dec.eof:  # a member ended: another may follow
+                    rest = self.dec.unused_data or self.raw.read(self.STEP)
+                    if not rest.strip(b"\0"):  # the end (gzip tolerates zero padding)
+                        break
+                    self.dec, self.pending = zlib.decompressobj(31), rest.lstrip(b"\0")
+                if not self.pending:
+                    self.pending = self.raw.read(self.STEP)
+                    if not self.pending:
+                        if not self.started:
+                            break  # an empty file
+                        raise EOFError("Compressed file ended before the end-of-stream marker was reached")
+                self.started = True
+                chunk = self.dec.decompress(self.pending, n - size)
+                self.pending = self.dec.unconsumed_tail
+                out.append(chunk)
+                size += len(chunk)
+        except zlib.error as exc:
+            raise gzip.BadGzipFile(str(exc)) from None
+        return b"".join(out)
+
+
+def _file_blocks(path: Path, fmt: str, block_bytes: int):
+    """A file's bytes in blocks for the scanner; SST: its sentence column only."""
+    if fmt == "sst":
+        for text, _ in read_blocks(path, "sst"):
+            yield np.frombuffer((text + "\n").encode("utf-8"), np.uint8)
+        return
+    from nbw2v.text.scanner import file_blocks  # Numba: imported when a corpus is read
+
+    with _GzipReader(path) if path.name.lower().endswith(".gz") else open_bytes(path) as f:
+        yield from file_blocks(f, block_bytes, MAX_TOKEN_CHARS)
+
+
+def scan_corpus(corpus: str, fmt: str, lowercase: bool, cache_dir: str, sink, block_bytes: int = 0) -> ScanResult:
+    """Tokenise every file of ``corpus`` (compiled, parallel; see :mod:`nbw2v.text.scanner`),
+    handing each block's token type ids and completed line lengths to ``sink(ids, lines)``."""
+    from nbw2v.text.scanner import BLOCK_BYTES, NoBreak, Scanner
+
     paths = resolve_paths(corpus, cache_dir)
-    word_ids = _FirstSeenIds()
-    lookup = word_ids.__getitem__
-    tokens_buf = array("i")  # grows in place (amortised): no second copy of all ids at the end
-    line_lengths: list[np.ndarray] = []
+    scanner = Scanner(block_bytes=block_bytes or BLOCK_BYTES)
+    texts: list[str] = []
     for path in paths:
         file_fmt = detect_format(path) if fmt == "auto" else ("text" if fmt == "text8" else fmt)
-        open_line = 0  # words of a line continued from the previous block
-        for text, continues in read_blocks(path, file_fmt):
-            if lowercase:
-                text = text.lower()
-            ids: list[int] = []
-            lengths = []
-            extend, length = ids.extend, lengths.append
-            lines = text.split("\n")
-            for i, line in enumerate(lines):
-                words = line.split()
-                extend(map(lookup, words))
-                if i == 0 and open_line:
-                    words_in_line = open_line + len(words)
-                    open_line = 0
-                else:
-                    words_in_line = len(words)
-                if i == len(lines) - 1 and continues:
-                    open_line = words_in_line  # the line goes on in the next block
-                elif words_in_line:
-                    length(words_in_line)
-            tokens_buf.frombytes(np.array(ids, dtype=np.int32).tobytes())
-            line_lengths.append(np.array(lengths, dtype=np.int64))
-        if open_line:
-            line_lengths.append(np.array([open_line], dtype=np.int64))
-    tokens = np.frombuffer(tokens_buf, dtype=np.int32) if tokens_buf else np.zeros(0, np.int32)
-    if tokens.size == 0:
+        try:
+            for block in _file_blocks(path, file_fmt, scanner.block_bytes):
+                sink(*scanner.scan(block))
+        except NoBreak:
+            raise CorpusError(
+                f"{path}: more than {MAX_TOKEN_CHARS:,} bytes without a space or line break after line "
+                f"{scanner.line_breaks}: not a text corpus (binary data?)"
+            ) from None
+        except (EOFError, gzip.BadGzipFile, OSError) as exc:
+            raise CorpusError(
+                f"{path}: cannot read after line {scanner.line_breaks}: {exc} (truncated or corrupt file?)"
+            ) from None
+        sink(np.zeros(0, np.int32), scanner.end_line())
+        try:  # each new type once: UTF-8 is checked where the type first occurs
+            texts.extend(scanner.type_texts(len(texts)))
+        except UnicodeDecodeError as exc:
+            raise _not_utf8(path, exc, "") from None
+    if scanner.tokens == 0:
         raise CorpusError(f"data.corpus={corpus!r}: no words found (empty or whitespace-only)")
-    line_starts = np.concatenate([[0], np.cumsum(np.concatenate(line_lengths))]).astype(np.int64)
-    counts = np.bincount(tokens, minlength=len(word_ids)).astype(np.int64)
-    return RawCorpus(tokens, line_starts, list(word_ids), counts)
+    if lowercase and texts:  # one lower() of all types (a newline between them stops Final_Sigma as a space does)
+        texts = "\n".join(texts).lower().split("\n")
+    words = list(dict.fromkeys(texts))  # first-seen order
+    type_counts = scanner.counts[: len(texts)]
+    if len(words) == len(texts):  # no two types became one word
+        return ScanResult(words, type_counts.copy(), np.arange(len(texts), dtype=np.int32), scanner.tokens)
+    word_ids = {w: i for i, w in enumerate(words)}
+    type_to_word = np.fromiter(map(word_ids.__getitem__, texts), np.int32, len(texts))
+    counts = np.zeros(len(words), np.int64)
+    np.add.at(counts, type_to_word, type_counts)
+    return ScanResult(words, counts, type_to_word, scanner.tokens)
+
+
+def read_corpus(
+    corpus: str, fmt: str = "auto", lowercase: bool = True, cache_dir: str = "", block_bytes: int = 0
+) -> RawCorpus:
+    """Read every file of ``corpus`` once into memory: token ids (provisional, first-seen
+    order), line offsets, words and counts. (The cached path streams to disk instead:
+    :mod:`nbw2v.text.corpus_store`.)"""
+    token_blocks: list[np.ndarray] = []
+    line_blocks: list[np.ndarray] = []
+
+    def keep(ids, lines):
+        if ids.size:
+            token_blocks.append(ids)
+        if lines.size:
+            line_blocks.append(lines.astype(np.int64))
+
+    found = scan_corpus(corpus, fmt, lowercase, cache_dir, keep, block_bytes)
+    types = np.concatenate(token_blocks)
+    token_blocks.clear()
+    tokens = found.type_to_word[types]
+    del types
+    lengths = np.concatenate(line_blocks)
+    line_starts = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    return RawCorpus(tokens, line_starts, found.words, found.counts)
 
 
 @dataclass
 class Corpus:
-    """The training corpus: vocabulary ids of kept words and sentence boundaries."""
+    """The training corpus: vocabulary ids of kept words and sentence boundaries (in memory,
+    or memory-mapped from a store of :mod:`nbw2v.text.corpus_store`)."""
 
     ids: np.ndarray  # int32 (n_words,), vocabulary ids
     sentence_starts: np.ndarray  # int64 (n_sentences + 1,), ids[s[i]:s[i+1]] is sentence i
+    #: content hash (checkpoint.corpus_hash) when known without reading the arrays
+    digest: str = ""
+    #: a mapped corpus's :class:`nbw2v.text.corpus_store.Pager` (None: in memory)
+    pager: Any = None
 
     @property
     def n_words(self) -> int:

@@ -18,6 +18,11 @@ from nbw2v.config import ConfigError
 MAX_WORD_CHARS = 1000
 
 
+def word_lengths(words: list[str]) -> np.ndarray:
+    """Characters of each word (int64)."""
+    return np.fromiter(map(len, words), np.int64, len(words))
+
+
 @dataclass
 class Vocab:
     words: list[str]  # id -> word, most frequent first
@@ -43,8 +48,8 @@ class Vocab:
     ) -> tuple[Vocab, np.ndarray]:
         """Build the vocabulary; also return ``remap`` (input index -> vocab id, -1 if dropped)."""
         counts = np.asarray(counts, dtype=np.int64)
-        too_long = [i for i, w in enumerate(words) if len(w) > MAX_WORD_CHARS]
-        if too_long:
+        too_long = np.flatnonzero(word_lengths(words) > MAX_WORD_CHARS)
+        if too_long.size:
             counts = counts.copy()
             counts[too_long] = 0  # below any min_count: dropped like rare words
         keep = np.flatnonzero(counts >= min_count)

@@ -59,12 +59,15 @@ def words_hash(words: list[str]) -> str:
     return hashlib.sha256("\n".join(words).encode()).hexdigest()[:16]
 
 
-def corpus_hash(ids: np.ndarray, sentence_starts: np.ndarray) -> str:
+def corpus_hash(corpus) -> str:
     """Content of the encoded corpus (order included): a shuffled corpus with the same words
-    and counts has another hash."""
+    and counts has another hash. A corpus store knows it (computed as it was written), so a
+    mapped corpus is not read for it."""
+    if corpus.digest:
+        return corpus.digest
     h = hashlib.blake2b(digest_size=8)
-    h.update(np.ascontiguousarray(ids).data)
-    h.update(np.ascontiguousarray(sentence_starts).data)
+    h.update(np.ascontiguousarray(corpus.ids).data)
+    h.update(np.ascontiguousarray(corpus.sentence_starts).data)
     return h.hexdigest()
 
 

@@ -98,6 +98,7 @@ class EpochLoop:
     final_checkpoint: Path | None = None
     output_storage = None  # the output matrix with rows appended for kernels' scratch (set by train)
     tree = None  # hierarchical softmax's Huffman tree (set by train)
+    pager = None  # a mapped corpus's pager: the pages of trained chunks are handed back (set by train)
 
     def __init__(self, cfg, input_vectors, output_vectors, arrays, sched, tables, threads, runner):
         self.epoch_losses: list[float] = []  # of this run so far (set by run(); read on interruption)
@@ -143,7 +144,6 @@ class EpochLoop:
             self._write_failed = False
             return path
         except CheckpointWriteError as exc:
-
             target = fallback_path()
             if fallback:
                 self.warn(f"nbw2v: WARNING: {exc.strerror}; trying {target}")
@@ -196,6 +196,12 @@ class EpochLoop:
                 self.pair_counts[:] = 0
             for first, last in rounds:
                 self.run_round(first, last, epoch)
+                if self.pager is not None:  # resident memory: the chunks in flight, not the corpus
+                    a = self.arrays
+                    self.pager.release(
+                        int(words_before[first]), int(words_before[last]),
+                        int(a.chunk_starts[first]), int(a.chunk_starts[last]),
+                    )  # fmt: skip
                 round_loss = float(self.loss_sums[first:last].sum())
                 if not math.isfinite(round_loss):
                     raise TrainingDiverged(

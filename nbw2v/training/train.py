@@ -29,7 +29,7 @@ from nbw2v.losses.registry import get as loss_spec
 from nbw2v.progress import Progress
 from nbw2v.text.arrayfile import available_memory_bytes
 from nbw2v.text.corpus import Corpus, encode_corpus, read_corpus, shuffle_sentences
-from nbw2v.text.vocab import MAX_WORD_CHARS, Vocab, alias_table
+from nbw2v.text.vocab import MAX_WORD_CHARS, Vocab, alias_table, word_lengths
 from nbw2v.tracking.liveness import interrupts_deferred
 from nbw2v.tracking.tracker import NullTracker, Tracker
 from nbw2v.training.checkpoint import (
@@ -104,7 +104,7 @@ def require_device(cfg) -> str:
 
 def _check_memory(n_words: int, dim: int, corpus_words: int, cfg) -> None:
     """Refuse, before allocating or compiling, a model that cannot fit in memory."""
-    need = 2 * n_words * dim * 4 + corpus_words * 4
+    need = 2 * n_words * dim * 4 + corpus_words * 4  # a mapped corpus passes corpus_words=0
     need += loss_spec(cfg.loss.name).per_word_bytes(n_words, dim, cfg.train.softmax_batch)
     free = available_memory_bytes()
     if free is not None and need > 0.9 * free:
@@ -117,18 +117,19 @@ def _check_memory(n_words: int, dim: int, corpus_words: int, cfg) -> None:
 
 def build_vocab_and_corpus(cfg) -> tuple[Vocab, Corpus, dict[str, float]]:
     """Read the corpus once, build the vocabulary and encode; returns timings and counts too.
-    With ``data.cache`` (default) the result is cached on disk and shared by later runs."""
+    With ``data.cache`` (default) the encoded corpus is a store on disk, built once, shared by
+    later runs and memory-mapped (memory stays flat whatever the corpus size); without it the
+    corpus is read into memory. Reading is parallel on the run's threads."""
+    set_threads(threads_for(cfg))
+    start = time.perf_counter()
     if getattr(cfg.data, "cache", False):
         from nbw2v.text.cache import cached
 
-        start = time.perf_counter()
         (vocab, corpus, stats), hit = cached(cfg.data, lambda: _build_vocab_and_corpus(cfg))
-        stats = {**stats, "vocab_cached": float(hit)}
-        if hit:
-            stats["vocab_seconds"] = time.perf_counter() - start
+        stats = {**stats, "vocab_cached": float(hit), "vocab_seconds": time.perf_counter() - start}
     else:
         vocab, corpus, stats = _build_vocab_and_corpus(cfg)
-    if getattr(cfg.data, "shuffle", False):
+    if getattr(cfg.data, "shuffle", False):  # a mapped corpus is copied into memory, shuffled
         start = time.perf_counter()
         corpus = shuffle_sentences(corpus, cfg.seed)
         stats = {**stats, "shuffle_seconds": time.perf_counter() - start}
@@ -136,6 +137,7 @@ def build_vocab_and_corpus(cfg) -> tuple[Vocab, Corpus, dict[str, float]]:
 
 
 def _build_vocab_and_corpus(cfg) -> tuple[Vocab, Corpus, dict[str, float]]:
+    """The corpus read into memory (``data.cache=false``, or a cache that cannot be written)."""
     start = time.perf_counter()
     data = cfg.data
     raw = read_corpus(str(data.corpus), data.format, data.lowercase, data.cache_dir)
@@ -147,7 +149,7 @@ def _build_vocab_and_corpus(cfg) -> tuple[Vocab, Corpus, dict[str, float]]:
         "raw_types": float(len(raw.words)),
         "train_words": float(corpus.n_words),
         "sentences": float(corpus.n_sentences),
-        "long_tokens": float(sum(len(w) > MAX_WORD_CHARS for w in raw.words)),
+        "long_tokens": float((word_lengths(raw.words) > MAX_WORD_CHARS).sum()),
     }
     return vocab, corpus, stats
 
@@ -215,7 +217,7 @@ def check_model(cfg, vocab: Vocab, corpus: Corpus) -> None:
             f"loss.name=softmax: V*d = {n_words}*{dim} is too large for the O(V d)-per-pair naive softmax "
             f"(limit {SOFTMAX_MAX_VD:,}); raise data.min_count, set data.max_vocab_size, or use loss.name=negative"
         )
-    _check_memory(n_words, dim, corpus.n_words, cfg)
+    _check_memory(n_words, dim, corpus.n_words if corpus.pager is None else 0, cfg)
 
 
 def _train(cfg, tracker, progress, vocab, corpus, stats, hooks, slot, keep_checkpoint, gpu) -> Embeddings:
@@ -263,7 +265,7 @@ def _train(cfg, tracker, progress, vocab, corpus, stats, hooks, slot, keep_check
         targets=loss_spec(cfg.loss.name).targets,
     )
     tree = huffman_tree(vocab.counts) if sched.targets == TARGETS_PATH else no_tree()
-    vocab_hash, corpus_digest = words_hash(vocab.words), corpus_hash(corpus.ids, corpus.sentence_starts)
+    vocab_hash, corpus_digest = words_hash(vocab.words), corpus_hash(corpus)
     state = TrainState()
     if slot.resume_from is not None:
         state, loaded = slot.checked or _checked(
@@ -286,7 +288,7 @@ def _train(cfg, tracker, progress, vocab, corpus, stats, hooks, slot, keep_check
         log(f"nbw2v: training on the GPU: {gpu}")
         stats["gpu"] = gpu
     loop = EpochLoop(cfg, input_vectors, output_vectors, arrays, sched, tables, threads, runner)
-    loop.tree, loop.output_storage = tree, output_storage
+    loop.tree, loop.output_storage, loop.pager = tree, output_storage, corpus.pager
     loop.checkpoint = lambda st, path=None: save_checkpoint(
         path or slot.path, input_vectors, output_vectors, st, slot.config_hash, vocab_hash, vocab, corpus_digest
     )
@@ -327,7 +329,7 @@ def check_resume(cfg, slot, vocab: Vocab, corpus: Corpus) -> None:
         return
     chunk_starts, _ = make_chunks(corpus.sentence_starts, chunk_words_of(cfg))
     shape = (len(vocab), cfg.model.dim)
-    digests = words_hash(vocab.words), corpus_hash(corpus.ids, corpus.sentence_starts)
+    digests = words_hash(vocab.words), corpus_hash(corpus)
     slot.checked = _checked(slot.resume_from, *digests, shape, cfg, chunk_starts)  # kept for train(): read once
 
 
