@@ -353,31 +353,80 @@ class _GzipReader:
         return b"".join(out)
 
 
-def _file_blocks(path: Path, fmt: str, block_bytes: int):
-    """A file's bytes in blocks for the scanner; SST: its sentence column only."""
+def _file_blocks(path: Path, fmt: str, block_bytes: int, position: list):
+    """A file's bytes in blocks for the scanner; SST: its sentence column only.
+    ``position[0]`` is set to a callable giving the bytes of the file read so far (on disk)."""
     if fmt == "sst":
         for text, _ in read_blocks(path, "sst"):
             yield np.frombuffer((text + "\n").encode("utf-8"), np.uint8)
         return
     from nbw2v.text.scanner import file_blocks  # Numba: imported when a corpus is read
 
-    with _GzipReader(path) if path.name.lower().endswith(".gz") else open_bytes(path) as f:
+    gz = path.name.lower().endswith(".gz")
+    with _GzipReader(path) if gz else open_bytes(path) as f:
+        if gz:
+            position[0] = f.raw.tell
+        elif isinstance(f, io.BufferedReader):
+            position[0] = f.tell
         yield from file_blocks(f, block_bytes, MAX_TOKEN_CHARS)
 
 
-def scan_corpus(corpus: str, fmt: str, lowercase: bool, cache_dir: str, sink, block_bytes: int = 0) -> ScanResult:
+class _ReadProgress:
+    """'reading: 35% (350M words, 14M words/s, ETA 0:00:45)' every ``every`` seconds once a read
+    takes longer than ``after`` seconds (small corpora say nothing)."""
+
+    def __init__(self, paths: list[Path], log, after: float = 5.0, every: float = 15.0):
+        import time
+
+        self.clock = time.perf_counter
+        self.start = self.last = self.clock()
+        self.total = sum(p.stat().st_size for p in paths) or 1
+        self.done_files = 0
+        self.log, self.after, self.every = log, after, every
+        self.position: list = [None]
+
+    def file_done(self, path: Path) -> None:
+        self.done_files += path.stat().st_size
+        self.position[0] = None
+
+    def tick(self, words: int) -> None:
+        now = self.clock()
+        if self.log is None or now - self.start < self.after or now - self.last < self.every:
+            return
+        self.last = now
+        from nbw2v.progress import format_eta
+
+        speed = words / (now - self.start)
+        where = self.position[0]
+        if where is None:
+            self.log(f"nbw2v: reading the corpus: {words / 1e6:,.0f}M words, {speed / 1e6:.1f}M words/s")
+            return
+        fraction = min((self.done_files + where()) / self.total, 1.0)
+        eta = (now - self.start) * (1 - fraction) / max(fraction, 1e-9)
+        self.log(
+            f"nbw2v: reading the corpus: {100 * fraction:.0f}% ({words / 1e6:,.0f}M words, {speed / 1e6:.1f}M words/s, "
+            f"ETA {format_eta(eta)})"
+        )
+
+
+def scan_corpus(
+    corpus: str, fmt: str, lowercase: bool, cache_dir: str, sink, block_bytes: int = 0, log=None
+) -> ScanResult:
     """Tokenise every file of ``corpus`` (compiled, parallel; see :mod:`nbw2v.text.scanner`),
-    handing each block's token type ids and completed line lengths to ``sink(ids, lines)``."""
+    handing each block's token type ids and completed line lengths to ``sink(ids, lines)``.
+    ``log(text)``: progress with an ETA on a long read."""
     from nbw2v.text.scanner import BLOCK_BYTES, NoBreak, Scanner
 
     paths = resolve_paths(corpus, cache_dir)
     scanner = Scanner(block_bytes=block_bytes or BLOCK_BYTES)
+    progress = _ReadProgress(paths, log)
     texts: list[str] = []
     for path in paths:
         file_fmt = detect_format(path) if fmt == "auto" else ("text" if fmt == "text8" else fmt)
         try:
-            for block in _file_blocks(path, file_fmt, scanner.block_bytes):
+            for block in _file_blocks(path, file_fmt, scanner.block_bytes, progress.position):
                 sink(*scanner.scan(block))
+                progress.tick(scanner.tokens)
         except NoBreak:
             raise CorpusError(
                 f"{path}: more than {MAX_TOKEN_CHARS:,} bytes without a space or line break after line "
@@ -388,6 +437,7 @@ def scan_corpus(corpus: str, fmt: str, lowercase: bool, cache_dir: str, sink, bl
                 f"{path}: cannot read after line {scanner.line_breaks}: {exc} (truncated or corrupt file?)"
             ) from None
         sink(np.zeros(0, np.int32), scanner.end_line())
+        progress.file_done(path)
         try:  # each new type once: UTF-8 is checked where the type first occurs
             texts.extend(scanner.type_texts(len(texts)))
         except UnicodeDecodeError as exc:
@@ -408,7 +458,7 @@ def scan_corpus(corpus: str, fmt: str, lowercase: bool, cache_dir: str, sink, bl
 
 
 def read_corpus(
-    corpus: str, fmt: str = "auto", lowercase: bool = True, cache_dir: str = "", block_bytes: int = 0
+    corpus: str, fmt: str = "auto", lowercase: bool = True, cache_dir: str = "", block_bytes: int = 0, log=None
 ) -> RawCorpus:
     """Read every file of ``corpus`` once into memory: token ids (provisional, first-seen
     order), line offsets, words and counts. (The cached path streams to disk instead:
@@ -422,7 +472,7 @@ def read_corpus(
         if lines.size:
             line_blocks.append(lines.astype(np.int64))
 
-    found = scan_corpus(corpus, fmt, lowercase, cache_dir, keep, block_bytes)
+    found = scan_corpus(corpus, fmt, lowercase, cache_dir, keep, block_bytes, log)
     types = np.concatenate(token_blocks)
     token_blocks.clear()
     tokens = found.type_to_word[types]

@@ -23,8 +23,11 @@ from __future__ import annotations
 import hashlib
 import json
 import mmap
+import sys
 import zipfile
 import zlib
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -41,56 +44,96 @@ ENCODE_BLOCK = 1 << 22
 PAGE = mmap.PAGESIZE
 
 
-def _sink(types_file, lines_file):
-    def write(ids: np.ndarray, lines: np.ndarray) -> None:
-        if ids.size:
-            types_file.write(memoryview(ids))
-        if lines.size:
-            lines_file.write(memoryview(lines))
+class _Writer:
+    """File writes (and hashing) on one thread, in the order given, at most ``depth`` arrays
+    behind: the encoding goes on meanwhile (file writes and BLAKE2 release the GIL). Errors
+    (a full disk) are raised in the caller at a later :meth:`put` or at :meth:`drain`."""
 
-    return write
+    def __init__(self, depth: int = 3):
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="nbw2v-store-writer")
+        self.pending: deque = deque()
+        self.depth = depth
+
+    def put(self, fn, *args) -> None:
+        self.pending.append(self.pool.submit(fn, *args))
+        while len(self.pending) > self.depth:
+            self.pending.popleft().result()
+
+    def drain(self) -> None:
+        while self.pending:
+            self.pending.popleft().result()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, *rest):
+        try:
+            if exc_type is None:
+                self.drain()
+        finally:
+            self.pool.shutdown(wait=True, cancel_futures=True)
 
 
-def build(data_cfg, directory: Path) -> tuple[Vocab, dict[str, float]]:
-    """Read the corpus of ``data_cfg`` and write its store into ``directory`` (created)."""
+def _write_all(f, *arrays) -> None:
+    for array in arrays:
+        f.write(memoryview(array))
+
+
+def _stderr(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def build(data_cfg, directory: Path, log=_stderr) -> tuple[Vocab, dict[str, float]]:
+    """Read the corpus of ``data_cfg`` and write its store into ``directory`` (created);
+    ``log``: where progress goes on a long read."""
     from nbw2v.text import scan_kernels as k
 
     directory.mkdir(parents=True)
     types_path, lines_path = directory / _TYPES, directory / _LINES
-    with open(types_path, "wb") as tf, open(lines_path, "wb") as lf:
-        sink = _sink(tf, lf)
-        found = scan_corpus(str(data_cfg.corpus), data_cfg.format, data_cfg.lowercase, data_cfg.cache_dir, sink)
+    with open(types_path, "wb") as tf, open(lines_path, "wb") as lf, _Writer() as writer:
+
+        def sink(ids: np.ndarray, lines: np.ndarray) -> None:  # fresh arrays each block: safe to hand over
+            writer.put(_write_all, tf, ids)
+            writer.put(_write_all, lf, lines)
+
+        found = scan_corpus(
+            str(data_cfg.corpus), data_cfg.format, data_cfg.lowercase, data_cfg.cache_dir, sink, log=log
+        )
     vocab, remap = Vocab.from_counts(found.words, found.counts, data_cfg.min_count, data_cfg.max_vocab_size)
     type_remap = remap[found.type_to_word]
     digest = hashlib.blake2b(digest_size=8)  # as checkpoint.corpus_hash: ids, then starts
     state = np.zeros(6, np.int64)
-    ids_out = np.empty(ENCODE_BLOCK, np.int32)
-    starts_out = np.empty(ENCODE_BLOCK, np.int64)
     n_sentences = 0
     with (
         open(types_path, "rb") as tf,
         open(lines_path, "rb") as lf,
         open(directory / IDS, "wb") as idf,
         open(directory / STARTS, "wb") as sf,
+        _Writer() as writer,
+        ThreadPoolExecutor(1, thread_name_prefix="nbw2v-store-reader") as reader,
     ):
         tokens = lines = np.zeros(0, np.int32)
+        ahead = reader.submit(np.fromfile, tf, np.int32, ENCODE_BLOCK)
         while True:
             if state[0] == tokens.shape[0]:
-                tokens, state[0] = np.fromfile(tf, np.int32, ENCODE_BLOCK), 0
+                tokens, state[0] = ahead.result(), 0
+                ahead = reader.submit(np.fromfile, tf, np.int32, ENCODE_BLOCK)
             if state[1] == lines.shape[0]:
                 lines, state[1] = np.fromfile(lf, np.int32, ENCODE_BLOCK), 0
             if tokens.shape[0] == 0:
                 break
+            ids_out = np.empty(tokens.shape[0], np.int32)  # fresh: the writer may still hold the last ones
+            starts_out = np.empty(tokens.shape[0], np.int64)
             n_out, n_starts = k.encode_block(
                 tokens, tokens.shape[0], type_remap, lines, lines.shape[0], int(data_cfg.max_sentence_length),
                 ids_out, starts_out, state,
             )  # fmt: skip
-            idf.write(memoryview(ids_out[:n_out]))
-            digest.update(memoryview(ids_out[:n_out]))
-            sf.write(memoryview(starts_out[:n_starts]))
+            writer.put(_write_all, idf, ids_out[:n_out])
+            writer.put(digest.update, memoryview(ids_out[:n_out]))
+            writer.put(_write_all, sf, starts_out[:n_starts])
             n_sentences += n_starts
         n_words = int(state[5])
-        sf.write(memoryview(np.array([n_words], np.int64)))
+        writer.put(_write_all, sf, np.array([n_words], np.int64))
     types_path.unlink()
     lines_path.unlink()
     if n_words == 0:

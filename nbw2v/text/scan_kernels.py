@@ -7,8 +7,10 @@ multi-byte UTF-8 sequences of :func:`ws_len`), and lines at ``\\n`` and ``\\r`` 
 universal newlines: ``\\r\\n`` gives an empty line between, and empty lines are dropped).
 
 Token *types* (distinct byte strings, before lower-casing) live in an open-addressing hash
-table: ``slots`` (power-of-two size, -1 empty) holds type ids; per type its FNV-1a hash, its
-offset and length in the byte ``arena``. A block is tokenised in two steps:
+table: ``slots`` (power-of-two size) holds (tag, type id + 1) pairs; per type its tag, its
+offset and length in the byte ``arena``; a slot holds a type's tag (the token itself when it
+has up to 7 bytes, else a hash; see :func:`_token`) beside its id, so a lookup touches one cache
+line. A block is tokenised in two steps:
 
 1. :func:`scan_segments` (parallel over segments of the block, table read-only): every token
    is looked up; a hit writes its type id, a miss writes ``-(byte offset + 1)``. Line lengths
@@ -32,6 +34,8 @@ from nbw2v._jit import njit_parallel, njit_serial
 
 FNV_OFFSET = np.uint64(14695981039346656037)
 FNV_PRIME = np.uint64(1099511628211)
+LOW56 = np.uint64((1 << 56) - 1)
+GOLDEN = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing: the top bits of tag * GOLDEN index the table
 
 
 def _byte_classes() -> np.ndarray:
@@ -83,41 +87,62 @@ def ws_len(buf, i, end):
 
 @njit_serial(inline="always")
 def _token(buf, i, end):
-    """(end, hash) of the token starting at ``buf[i]``."""
+    """(end, tag) of the token starting at ``buf[i]``: a token of up to 7 bytes is its own tag
+    (the bytes, and the length in the top byte), a longer one is tagged by a hash of its 8-byte
+    words (top byte 0), so most lookups compare one word and never read the arena."""
+    key = np.uint64(0)
     h = FNV_OFFSET
+    shift = np.uint64(0)
     j = i
     while j < end:
-        c = BYTE_CLASS[buf[j]]
-        if c == 1 or c == 2 or (c == 3 and wide_ws_len(buf, j, end)):
+        b = buf[j]
+        c = BYTE_CLASS[b]
+        if c != 0 and (c != 3 or wide_ws_len(buf, j, end)):
             break
-        h = (h ^ np.uint64(buf[j])) * FNV_PRIME
+        key |= np.uint64(b) << shift
+        shift += np.uint64(8)
+        if shift == np.uint64(64):
+            h = (h ^ key) * FNV_PRIME
+            h ^= h >> np.uint64(32)
+            key = np.uint64(0)
+            shift = np.uint64(0)
         j += 1
-    return j, h
+    n = np.uint64(j - i)
+    if n <= np.uint64(7):
+        return j, key | (n << np.uint64(56))
+    h = (h ^ key ^ (n << np.uint64(56))) * FNV_PRIME
+    h ^= h >> np.uint64(29)
+    return j, h & LOW56
 
 
 @njit_serial(inline="always")
-def _find(buf, start, n, h, slots, type_hash, type_off, type_len, arena):
-    """(type id or -1, slot index where the search ended)."""
-    mask = np.uint64(slots.shape[0] - 1)
-    idx = np.int64(h & mask)
+def _find(buf, start, n, tag, slots, shift, type_off, type_len, arena):
+    """(type id or -1, slot index where the search ended). ``slots[i]`` = (tag, type id + 1),
+    0 when empty; ``shift`` = 64 - log2(slots)."""
+    mask = slots.shape[0] - 1
+    idx = np.int64((tag * GOLDEN) >> shift)
     while True:
-        tid = slots[idx]
-        if tid < 0:
+        v = slots[idx, 1]
+        if v == 0:
             return -1, idx
-        if type_hash[tid] == h and type_len[tid] == n:
-            off = type_off[tid]
-            same = True
-            for k in range(n):
-                if arena[off + k] != buf[start + k]:
-                    same = False
-                    break
-            if same:
+        if slots[idx, 0] == tag:
+            tid = np.int64(v) - 1
+            if n <= 7:
                 return tid, idx
-        idx = (idx + 1) & (slots.shape[0] - 1)
+            if type_len[tid] == n:
+                off = type_off[tid]
+                same = True
+                for k in range(n):
+                    if arena[off + k] != buf[start + k]:
+                        same = False
+                        break
+                if same:
+                    return tid, idx
+        idx = (idx + 1) & mask
 
 
 @njit_parallel
-def scan_segments(buf, seg_start, slots, type_hash, type_off, type_len, arena, out, lines, seg_info):
+def scan_segments(buf, seg_start, slots, shift, type_tag, type_off, type_len, arena, out, lines, seg_info):
     """Tokenise ``buf[seg_start[s]:seg_start[s+1]]`` for every segment ``s`` in parallel.
 
     Segment ``s`` writes its tokens to ``out[seg_start[s] // 2 + s ...]`` (a token takes at
@@ -135,23 +160,29 @@ def scan_segments(buf, seg_start, slots, type_hash, type_off, type_len, arena, o
         misses = 0
         breaks = 0
         while i < end:
-            w = ws_len(buf, i, end)
-            if w:
-                c = buf[i]
-                if BYTE_CLASS[c] == 2:
-                    if c == 10 or i + 1 >= end or buf[i + 1] != 10:
-                        breaks += 1
-                    if broke == 0:
-                        first = words
-                        broke = 1
-                    elif words:
-                        lines[base + n_lines] = words
-                        n_lines += 1
-                    words = 0
-                i += w
+            c = BYTE_CLASS[buf[i]]
+            if c == 1:
+                i += 1
                 continue
+            if c == 2:
+                if buf[i] == 10 or i + 1 >= end or buf[i + 1] != 10:
+                    breaks += 1
+                if broke == 0:
+                    first = words
+                    broke = 1
+                elif words:
+                    lines[base + n_lines] = words
+                    n_lines += 1
+                words = 0
+                i += 1
+                continue
+            if c == 3:
+                w = wide_ws_len(buf, i, end)
+                if w:
+                    i += w
+                    continue
             j, h = _token(buf, i, end)
-            tid, _ = _find(buf, i, j - i, h, slots, type_hash, type_off, type_len, arena)
+            tid, _ = _find(buf, i, j - i, h, slots, shift, type_off, type_len, arena)
             if tid < 0:
                 out[t] = -(i + 1)
                 misses += 1
@@ -173,7 +204,7 @@ def scan_segments(buf, seg_start, slots, type_hash, type_off, type_len, arena, o
 
 
 @njit_serial
-def resolve_misses(buf, seg_start, seg_info, out, slots, type_hash, type_off, type_len, arena, state, resume):
+def resolve_misses(buf, seg_start, seg_info, out, slots, shift, type_tag, type_off, type_len, arena, state, resume):
     """Look up again and insert, in token order, the tokens :func:`scan_segments` missed.
 
     ``state`` = [types, arena bytes used]; ``resume`` = [segment, token index] to start at.
@@ -190,16 +221,17 @@ def resolve_misses(buf, seg_start, seg_info, out, slots, type_hash, type_off, ty
             i = -v - 1
             j, h = _token(buf, i, seg_start[s + 1])
             n = j - i
-            tid, idx = _find(buf, i, n, h, slots, type_hash, type_off, type_len, arena)
+            tid, idx = _find(buf, i, n, h, slots, shift, type_off, type_len, arena)
             if tid < 0:
                 n_types, used = state[0], state[1]
-                if n_types >= type_hash.shape[0] or used + n > arena.shape[0] or 2 * (n_types + 1) > slots.shape[0]:
+                if n_types >= type_tag.shape[0] or used + n > arena.shape[0] or 2 * (n_types + 1) > slots.shape[0]:
                     resume[0] = s
                     resume[1] = t
                     return 0
                 tid = n_types
-                slots[idx] = tid
-                type_hash[tid] = h
+                slots[idx, 0] = h
+                slots[idx, 1] = tid + 1
+                type_tag[tid] = h
                 type_off[tid] = used
                 type_len[tid] = n
                 arena[used : used + n] = buf[i:j]
@@ -211,14 +243,15 @@ def resolve_misses(buf, seg_start, seg_info, out, slots, type_hash, type_off, ty
 
 
 @njit_serial
-def rehash(slots, type_hash, n_types):
-    """Refill ``slots`` (all -1, a new size) with the first ``n_types`` types."""
-    mask = np.uint64(slots.shape[0] - 1)
+def rehash(slots, shift, type_tag, n_types):
+    """Refill ``slots`` (all empty, a new size) with the first ``n_types`` types."""
+    mask = slots.shape[0] - 1
     for tid in range(n_types):
-        idx = np.int64(type_hash[tid] & mask)
-        while slots[idx] >= 0:
-            idx = (idx + 1) & (slots.shape[0] - 1)
-        slots[idx] = tid
+        idx = np.int64((type_tag[tid] * GOLDEN) >> shift)
+        while slots[idx, 1] != 0:
+            idx = (idx + 1) & mask
+        slots[idx, 0] = type_tag[tid]
+        slots[idx, 1] = tid + 1
 
 
 @njit_serial

@@ -100,8 +100,9 @@ class Scanner:
     def __init__(self, threads: int | None = None, block_bytes: int = BLOCK_BYTES):
         self.block_bytes = block_bytes
         self.segments = max(1, int(threads or numba.get_num_threads())) * 4
-        self.slots = np.full(1 << 19, -1, np.int32)
-        self.type_hash = np.zeros(1 << 17, np.uint64)
+        self.slots = np.zeros((1 << 19, 2), np.uint64)  # (tag, type id + 1); 0: empty
+        self.shift = np.uint64(64 - 19)
+        self.type_tag = np.zeros(1 << 17, np.uint64)
         self.type_off = np.zeros(1 << 17, np.int64)
         self.type_len = np.zeros(1 << 17, np.int32)
         self.counts = np.zeros(1 << 17, np.int64)
@@ -121,9 +122,9 @@ class Scanner:
     def _grow(self, need_bytes: int) -> None:
         """Room for one more type, ``need_bytes`` more arena bytes, a table at most half full."""
         n = self.n_types
-        if n >= self.type_hash.shape[0]:
-            size = 2 * self.type_hash.shape[0]
-            for name in ("type_hash", "type_off", "type_len", "counts"):
+        if n >= self.type_tag.shape[0]:
+            size = 2 * self.type_tag.shape[0]
+            for name in ("type_tag", "type_off", "type_len", "counts"):
                 old = getattr(self, name)
                 new = np.zeros(size, old.dtype)
                 new[:n] = old[:n]
@@ -133,8 +134,9 @@ class Scanner:
             arena[: self.state[1]] = self.arena[: self.state[1]]
             self.arena = arena
         if 2 * (n + 1) > self.slots.shape[0]:
-            self.slots = np.full(4 * self.slots.shape[0], -1, np.int32)
-            k.rehash(self.slots, self.type_hash, n)
+            self.slots = np.zeros((4 * self.slots.shape[0], 2), np.uint64)
+            self.shift = np.uint64(64 - (self.slots.shape[0].bit_length() - 1))
+            k.rehash(self.slots, self.shift, self.type_tag, n)
 
     def scan(self, buf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Tokenise one block (ending at whitespace or at the end of a file): its type ids and
@@ -144,13 +146,13 @@ class Scanner:
         out = np.empty(n // 2 + starts.shape[0] + 1, np.int32)
         lines = np.empty_like(out)
         info = np.zeros((starts.shape[0] - 1, 7), np.int64)
-        table = (self.slots, self.type_hash, self.type_off, self.type_len, self.arena)
+        table = (self.slots, self.shift, self.type_tag, self.type_off, self.type_len, self.arena)
         k.scan_segments(buf, starts, *table, out, lines, info)
         if info[:, 5].any():
             resume = np.zeros(2, np.int64)
             while not k.resolve_misses(
-                buf, starts, info, out, self.slots, self.type_hash, self.type_off, self.type_len, self.arena,
-                self.state, resume,
+                buf, starts, info, out, self.slots, self.shift, self.type_tag, self.type_off, self.type_len,
+                self.arena, self.state, resume,
             ):  # fmt: skip
                 self._grow(n)
         total = int(info[:, 0].sum())

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import sys
 import time
 from typing import Any
 
@@ -140,7 +141,8 @@ def _build_vocab_and_corpus(cfg) -> tuple[Vocab, Corpus, dict[str, float]]:
     """The corpus read into memory (``data.cache=false``, or a cache that cannot be written)."""
     start = time.perf_counter()
     data = cfg.data
-    raw = read_corpus(str(data.corpus), data.format, data.lowercase, data.cache_dir)
+    log = lambda text: print(text, file=sys.stderr, flush=True)  # noqa: E731
+    raw = read_corpus(str(data.corpus), data.format, data.lowercase, data.cache_dir, log=log)
     vocab, remap = Vocab.from_counts(raw.words, raw.counts, data.min_count, data.max_vocab_size)
     corpus = encode_corpus(raw, remap, data.max_sentence_length)
     stats = {
