@@ -138,3 +138,41 @@ def test_training_on_the_mapped_corpus_is_bit_identical_to_the_in_memory_one(tmp
     assert np.array_equal(vectors[0][0], vectors[1][0]) and np.array_equal(vectors[0][1], vectors[1][1])
     words = int(corpus.n_words)
     assert len(releases) > 10 and releases[-1][1] == words  # every chunk of every epoch handed back
+
+
+def test_a_full_cache_disk_while_building_reads_into_memory_and_leaves_nothing(tmp_path, monkeypatch, capsys):
+    import errno
+
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("a b c a b a\nc c d\n" * 200)
+    cfg = _cfg(tmp_path, corpus)
+    writes = []
+
+    def full(f, *arrays):
+        writes.append(1)
+        if len(writes) > 2:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        for array in arrays:
+            f.write(memoryview(array))
+
+    monkeypatch.setattr(corpus_store, "_write_all", full)
+    vocab, corpus_arrays, stats = build_vocab_and_corpus(cfg)
+    assert stats["vocab_cached"] == 0.0 and corpus_arrays.pager is None and corpus_arrays.n_words == 1800
+    assert "cannot write the corpus cache" in capsys.readouterr().err
+    assert [p.name for p in (tmp_path / "cache" / "corpora").iterdir() if not p.name.endswith(".lock")] == []
+
+
+def test_an_interrupted_build_removes_its_temporary_directory(tmp_path, monkeypatch):
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("a b c a b a\nc c d\n" * 200)
+    cfg = _cfg(tmp_path, corpus)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(corpus_store.Vocab, "from_counts", interrupted)  # after the temporary files are written
+    with pytest.raises(KeyboardInterrupt):
+        build_vocab_and_corpus(cfg)
+    assert [p.name for p in (tmp_path / "cache" / "corpora").iterdir() if not p.name.endswith(".lock")] == []
+    monkeypatch.undo()
+    assert build_vocab_and_corpus(cfg)[1].n_words == 1800

@@ -169,6 +169,12 @@ class Pager:
         self.maps = (ids_map, starts_map)
         self.can_release = hasattr(mmap, "MADV_DONTNEED")
 
+    def release_all(self) -> None:
+        """Drop every mapped page (after a pass over the whole corpus: chunking, a digest)."""
+        for m in self.maps:
+            if self.can_release and len(m):
+                m.madvise(mmap.MADV_DONTNEED)
+
     def release(self, word_lo: int, word_hi: int, sentence_lo: int, sentence_hi: int) -> None:
         if not self.can_release:
             return
