@@ -55,7 +55,8 @@ class DataConfig:
     sample: float = 1e-3
     #: where text8 and SST are downloaded to and encoded corpora are cached (default: ~/.cache/nbw2v)
     cache_dir: str = ""
-    #: reuse the encoded corpus + vocabulary of an earlier run with the same data settings
+    #: keep the encoded corpus as a store on disk that training memory-maps (flat memory for any
+    #: corpus size) and later runs with the same data settings reuse; false: read it into memory
     cache: bool = True
     #: shuffle the sentence order once before training (seeded by ``seed``; deterministic mode
     #: stays bit-reproducible). A corpus ordered by source (the bundled one) otherwise shows a
