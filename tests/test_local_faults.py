@@ -187,9 +187,16 @@ def test_an_interrupt_while_the_kernels_compile_waits_for_them(tmp_path):
     swallowed inside the compiler (the run trained on, exit 0) or broke its cache write
     (RuntimeError "no compiled object yet", exit 1). Now held until the compile ends: one notice,
     then the run ends as interrupted."""
+    from nbw2v.config import Config
+    from nbw2v.training.train import build_vocab_and_corpus
+
     corpus = _corpus(tmp_path)
+    cfg = Config()  # the corpus store built here (warm kernels): the cold process compiles only what it trains with
+    cfg.data.corpus, cfg.data.min_count, cfg.data.cache_dir = str(corpus), 1, str(tmp_path / "store")
+    build_vocab_and_corpus(cfg)
     env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "cold-cache")}
     args = [str(TRAIN), f"data.corpus={corpus}", "data.min_count=1", "train.epochs=100", "logger.name=none"]
+    args.append(f"data.cache_dir={tmp_path / 'store'}")
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path, env=env)
     seen = []
     for line in proc.stderr:
