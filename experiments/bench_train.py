@@ -8,7 +8,8 @@ Setting (the standard one): skip-gram, negative sampling K=5, window 5, dim 100,
 sample 1e-3, lr 0.025, 5 epochs, 2 threads. Runs, each in its own process (for its peak RSS):
 nbw2v with shared negatives (default) and with word2vec.c's per-pair negatives, gensim 4.4 in
 ``corpus_file`` mode (its fastest), the C peers in the same run (Intel's pWord2Vec on OpenBLAS
-twice, interleaved, as its speed varies between runs; word2vec.c once); then nbw2v with 1 thread (scaling) and 1 epoch (both peers);
+twice, interleaved, as its speed varies between runs; word2vec.c once); then nbw2v with 1 thread
+(scaling) and 1 epoch (both peers);
 then the other classic settings against the same peer: skip-gram with hierarchical softmax
 (gensim ``hs=1 negative=0``) and CBOW with negative sampling (lr 0.05).
 

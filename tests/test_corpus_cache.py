@@ -176,3 +176,22 @@ def test_an_interrupted_build_removes_its_temporary_directory(tmp_path, monkeypa
     assert [p.name for p in (tmp_path / "cache" / "corpora").iterdir() if not p.name.endswith(".lock")] == []
     monkeypatch.undo()
     assert build_vocab_and_corpus(cfg)[1].n_words == 1800
+
+
+def test_chunks_found_block_by_block_are_the_chunks_of_one_pass():
+    """make_chunks reads the sentence offsets in blocks (a mapped corpus hands each back): the
+    chunks are the same for any block size, and every sentence is handed back once."""
+    from nbw2v.training.kernels import make_chunks
+
+    rng = np.random.default_rng(3)
+    for _ in range(50):
+        lengths = rng.integers(1, int(rng.choice([3, 60, 4000])), int(rng.integers(1, 400)))
+        starts = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        chunk_words = int(rng.integers(1, 1500))
+        whole = make_chunks(starts, chunk_words)
+        released: list = []
+        blocks = make_chunks(starts, chunk_words, lambda lo, hi, out=released: out.append((lo, hi)), block=5)
+        assert np.array_equal(whole[0], blocks[0]) and np.array_equal(whole[1], blocks[1])
+        assert whole[0][0] == 0 and whole[0][-1] == lengths.size and whole[1][-1] == starts[-1]
+        assert np.all(np.diff(whole[0]) > 0) and np.array_equal(whole[1], starts[whole[0]])
+        assert released[0][0] == 0 and released[-1][1] == lengths.size + 1  # every offset (n + 1)

@@ -285,12 +285,33 @@ def chunk_pairs(corpus, chunk, epoch, sched, tables, centers_out, outside_out):
     return n_pairs, words
 
 
-def make_chunks(sentence_starts: np.ndarray, chunk_words: int) -> tuple[np.ndarray, np.ndarray]:
+def make_chunks(
+    sentence_starts: np.ndarray, chunk_words: int, release=None, block: int = 1 << 20
+) -> tuple[np.ndarray, np.ndarray]:
     """Split sentences into runs of about ``chunk_words`` words (whole sentences).
 
-    Returns (chunk_starts as sentence indices (n_chunks + 1,), words before each chunk)."""
+    Returns (chunk_starts as sentence indices (n_chunks + 1,), words before each chunk). The
+    offsets are read in blocks of ``block`` sentences, each handed to ``release(lo, hi)`` once
+    used (a memory-mapped corpus: its pages are dropped as the pass goes, not all kept)."""
     ends = sentence_starts[1:]
-    # chunk boundary after the first sentence that reaches each multiple of chunk_words
-    marks = np.searchsorted(ends, np.arange(chunk_words, int(ends[-1]), chunk_words), side="left") + 1
-    starts = np.unique(np.concatenate([[0], marks, [len(ends)]])).astype(np.int64)
-    return starts, sentence_starts[starts].astype(np.int64)
+    n = int(ends.shape[0])
+    total = int(ends[-1])
+    goals = np.arange(chunk_words, total, chunk_words, dtype=np.int64)
+    starts, before = [np.zeros(1, np.int64)], [np.zeros(1, np.int64)]
+    done = 0  # goals placed so far
+    for lo in range(0, n, block):
+        hi = min(lo + block, n)
+        part = np.asarray(ends[lo:hi])
+        # a chunk boundary after the first sentence that reaches each multiple of chunk_words
+        upto = int(np.searchsorted(goals, part[-1], side="right"))
+        marks = np.searchsorted(part, goals[done:upto], side="left") + lo + 1
+        starts.append(marks.astype(np.int64))
+        before.append(np.asarray(sentence_starts[marks], dtype=np.int64) if marks.size else np.zeros(0, np.int64))
+        done = upto
+        if release is not None:
+            release(lo, hi + 1)
+    starts.append(np.array([n], np.int64))
+    before.append(np.array([total], np.int64))
+    chunk_starts, words_before = np.concatenate(starts), np.concatenate(before)
+    keep = np.concatenate([[True], np.diff(chunk_starts) > 0])  # goals that fell in one sentence: one boundary
+    return chunk_starts[keep], words_before[keep]

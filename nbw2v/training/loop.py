@@ -27,6 +27,8 @@ from nbw2v.training.kernels import learning_rate
 
 #: points of the logged loss curve (``loss/train``) over a whole run
 CURVE_POINTS = 100
+#: chunks of a round at most (10M corpus words, 40 MB of a mapped corpus's ids, at the default 10k a chunk)
+MAX_ROUND_CHUNKS = 1024
 
 if TYPE_CHECKING:
     from nbw2v.text.corpus import Corpus
@@ -110,7 +112,9 @@ class EpochLoop:
         self.pair_counts = np.zeros(self.n_chunks, np.int64)
         # a runner whose rounds are already parallel inside (mini-batches) takes one chunk a round
         one_at_a_time = cfg.train.deterministic or getattr(runner, "one_chunk_per_round", False)
-        per_round = 1 if one_at_a_time else max(threads * 2, self.n_chunks // 50)
+        # ~50 rounds an epoch (progress, Ctrl-C), at most MAX_ROUND_CHUNKS chunks: the corpus pages of
+        # a mapped corpus are handed back after each round, so a round bounds what is resident
+        per_round = 1 if one_at_a_time else max(threads * 2, min(self.n_chunks // 50, MAX_ROUND_CHUNKS))
         self.rounds = [(c, min(c + per_round, self.n_chunks)) for c in range(0, self.n_chunks, per_round)]
         self._write_failed = False
         self.runner = runner(self)  # may set its own rounds (a GPU launch takes many chunks)
