@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 
+from nbw2v._alloc import zeros
 from nbw2v._validate import as_index, as_indices, as_tree, as_vectors, check_dim, float_dtype, require_finite
 from nbw2v.losses import (
     hs_batch_kernel,
@@ -84,7 +85,7 @@ def neg_sampling_loss_and_grad(center_vec, outside_idx, outside_vectors, neg_ind
     loss = neg_pair_loss_grad(center, o, outside, negs, grad_center, rows[0])
     used = lambda: np.concatenate([[o], negs])  # noqa: E731  (only when the loss is not finite)
     loss = _finite_loss(loss, ("center_vec", center, None), ("outside_vectors", outside, used))
-    grad_outside = np.zeros(outside.shape, outside.dtype)  # zero pages from the OS: only K+1 rows touched
+    grad_outside = zeros(outside.shape, outside.dtype)  # zero pages from the OS: only K+1 rows touched
     scatter_add_rows(np.array([o], np.int64), negs[None, :], rows, grad_outside)
     return loss, grad_center, grad_outside
 
@@ -105,7 +106,7 @@ def hierarchical_softmax_loss_and_grad(center_vec, outside_idx, inner_vectors, t
     loss = hs_pair_loss_grad(center, o, inner, tree, grad_center, rows[0])
     path = tree.points[o, : tree.lens[o]]
     loss = _finite_loss(loss, ("center_vec", center, None), ("inner_vectors", inner, path))
-    grad_inner = np.zeros(inner.shape, inner.dtype)
+    grad_inner = zeros(inner.shape, inner.dtype)
     hs_scatter_add_rows(np.array([o], np.int64), tree, rows, grad_inner)
     return loss, grad_center, grad_inner
 
@@ -142,7 +143,7 @@ def skipgram(
     n_words, dim = outside.shape
     c = as_index("center_word_idx", center_word_idx, n_words)
     words = as_indices("outside_word_indices", outside_word_indices, n_words)
-    grad_centers = np.zeros(centers.shape, dtype)  # zero pages from the OS: one row is written
+    grad_centers = zeros(centers.shape, dtype)  # zero pages from the OS: one row is written
     if spec.extra == "tree":
         if tree is None:
             raise ValueError("tree: required with loss='hs': nbw2v.huffman_tree(counts) of the vocabulary")
@@ -153,7 +154,7 @@ def skipgram(
         total = hs_window_loss_grad(centers[c], words, outside, tree, grad_centers[c], rows)
         paths = lambda: np.concatenate([tree.points[w, : tree.lens[w]] for w in words])  # noqa: E731
         total = _finite_loss(total, ("center_vectors", centers, [c]), ("outside_vectors", outside, paths))
-        grad_outside = np.zeros(outside.shape, dtype)
+        grad_outside = zeros(outside.shape, dtype)
         hs_scatter_add_rows(words, tree, rows, grad_outside)
         return total, grad_centers, grad_outside
     if spec.extra == "":
@@ -176,7 +177,7 @@ def skipgram(
     total = neg_window_loss_grad(centers[c], words, outside, negs, grad_centers[c], rows)
     used = lambda: np.concatenate([words, negs.ravel()])  # noqa: E731  (only when the loss is not finite)
     total = _finite_loss(total, ("center_vectors", centers, [c]), ("outside_vectors", outside, used))
-    grad_outside = np.zeros(outside.shape, dtype)
+    grad_outside = zeros(outside.shape, dtype)
     scatter_add_rows(words, negs, rows, grad_outside)
     return total, grad_centers, grad_outside
 
@@ -226,7 +227,7 @@ def neg_sampling_loss_and_grad_batch(center_vecs, outside_idx, outside_vectors, 
     total = neg_batch_kernel(*negs.shape, centers.shape[1])(centers, idx, outside, negs, losses, grad_centers, rows)
     used = lambda: np.concatenate([idx, negs.ravel()])  # noqa: E731  (only when the loss is not finite)
     _finite_loss(total, ("center_vecs", centers, None), ("outside_vectors", outside, used))
-    grad_outside = np.zeros(outside.shape, outside.dtype)
+    grad_outside = zeros(outside.shape, outside.dtype)
     scatter_add_rows(idx, negs, rows, grad_outside)
     return losses, grad_centers, grad_outside
 
@@ -256,6 +257,6 @@ def hierarchical_softmax_loss_and_grad_batch(center_vecs, outside_idx, inner_vec
     )
     paths = lambda: np.concatenate([tree.points[w, : tree.lens[w]] for w in idx])  # noqa: E731
     _finite_loss(total, ("center_vecs", centers, None), ("inner_vectors", inner, paths))
-    grad_inner = np.zeros(inner.shape, inner.dtype)
+    grad_inner = zeros(inner.shape, inner.dtype)
     hs_scatter_add_rows(idx, tree, rows, grad_inner)
     return losses, grad_centers, grad_inner

@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from nbw2v import api
+from nbw2v._alloc import zeros
 from nbw2v.api import naive_softmax_loss_and_grad, neg_sampling_loss_and_grad
 
 __all__ = [
@@ -90,8 +91,8 @@ def skipgram(
     if fused is not None:
         return fused
     loss = 0.0
-    grad_centers = np.zeros(center_vectors.shape)
-    grad_outside = np.zeros(outside_vectors.shape)
+    grad_centers = zeros(center_vectors.shape, np.float64)  # one row written
+    grad_outside = zeros(outside_vectors.shape, np.float64)
     for word in outsideWords:
         pair_loss, grad_c, grad_o = word2vecLossAndGradient(center_vectors[c], word2Ind[word], outside_vectors, dataset)
         loss += pair_loss

@@ -7,7 +7,7 @@ import random
 import numpy as np
 import pytest
 
-from nbw2v import cs224n
+from nbw2v import api, cs224n
 
 
 class TinyDataset:
@@ -112,6 +112,34 @@ def test_the_fused_window_equals_the_pair_by_pair_sum(rng, loss_name):
     np.testing.assert_allclose(fused[2], looped[2], rtol=1e-12, atol=1e-15)
     as32 = cs224n.skipgram("c", 2, ["a"], WORD2IND, C.astype(np.float32), O.astype(np.float32), TinyDataset(7), loss_fn)
     assert as32[1].dtype == np.float64  # float32 input: the assignment's loop, as before
+
+
+def test_large_gradients_are_ordinary_arrays_of_zeros_but_the_rows_written(rng):
+    """Issue 30.5: a (V, d) gradient of 1 MiB or more comes from an anonymous mapping (np.zeros
+    cleared 16 MB with memset on every call at V = 20,000); it must still be a plain writable,
+    C-contiguous array, zero except the pair's rows, equal to the small-array path, and picklable."""
+    import pickle
+
+    from nbw2v._alloc import LAZY_BYTES, zeros
+
+    V, d = 20_000, 100
+    assert V * d * 8 >= LAZY_BYTES
+    center, outside = rng.standard_normal(d), rng.standard_normal((V, d)) * 0.1
+    negs = np.array([3, 17, 17, 19_999, 5])
+    loss, g_c, g_o = api.neg_sampling_loss_and_grad(center, 11, outside, negs)
+    small = api.neg_sampling_loss_and_grad(center, 0, outside[[11, 3, 17, 19_999, 5]], np.array([1, 2, 2, 3, 4]))
+    assert loss == pytest.approx(small[0], rel=1e-13)
+    np.testing.assert_allclose(g_c, small[1], rtol=1e-13)
+    np.testing.assert_allclose(g_o[[11, 3, 17, 19_999, 5]], small[2], rtol=1e-13)
+    untouched = np.ones(V, bool)
+    untouched[[11, 3, 17, 19_999, 5]] = False
+    assert not g_o[untouched].any()
+    assert g_o.flags.writeable and g_o.flags.c_contiguous and g_o.dtype == np.float64
+    g_o += 1.0  # usable like any array
+    assert pickle.loads(pickle.dumps(g_o)).sum() == pytest.approx(g_o.sum())
+    for shape in [(3, 4), (V, d)]:
+        z = zeros(shape, np.float32)
+        assert z.shape == shape and z.dtype == np.float32 and z.flags.writeable and not z.any()
 
 
 def _sgd_wrapper(model, loss_fn, vectors, dataset, window=3, batch=50, seed=0):

@@ -1,0 +1,28 @@
+"""Dense gradients that are mostly zero: memory straight from the operating system.
+
+The public API returns ``(V, d)`` gradients of which one pair or window writes a few rows.
+``np.zeros`` of 16 MB (V = 20,000, d = 100, float64) is not always fresh zero pages: glibc's
+``calloc`` raises its mmap threshold after the first large block is freed (up to 32 MB), takes
+the next ones from the heap and clears them with ``memset``, ~800 us a call here - more than
+the pair's own work, and the same cost a plain NumPy version pays. An anonymous ``mmap`` is
+always zero pages mapped on first touch: only the rows written cost anything.
+"""
+
+from __future__ import annotations
+
+import mmap
+
+import numpy as np
+
+#: below this, ``np.zeros`` (an mmap and its page faults cost more than clearing a small block)
+LAZY_BYTES = 1 << 20
+
+
+def zeros(shape: tuple[int, ...], dtype) -> np.ndarray:
+    """A writable, C-contiguous array of zeros; at ``LAZY_BYTES`` and above its pages come from
+    an anonymous mapping (released when the array is)."""
+    dtype = np.dtype(dtype)
+    nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    if nbytes < LAZY_BYTES:
+        return np.zeros(shape, dtype)
+    return np.frombuffer(mmap.mmap(-1, nbytes), dtype).reshape(shape)
