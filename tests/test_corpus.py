@@ -95,6 +95,11 @@ def test_the_compiled_tokeniser_splits_as_python_does(tmp_path, block_bytes, low
     folding (Final_Sigma, dotted I) as str.lower(); blocks cut anywhere give the same result."""
     spaces = [chr(c) for c in range(0x110000) if chr(c).isspace()]
     pieces = ["The", "cat", "ΟΔΟΣ", "İstanbul", "naïve", "日本語", "a\x00b", "x" * 40, "\ufeffbom", "ς", "Σ"]
+    # around the tokeniser's 8-byte words: 7, 8, 9 and 16 bytes, a difference after the first
+    # word, "!" (0x21, the first byte its word test passes over) and bytes that are tested and
+    # are not whitespace (control bytes, UTF-8, DEL)
+    pieces += ["abcdefg", "abcdefgh", "abcdefghi", "abcdefghijklmnop", "x" * 39 + "y", "a!b!c!d!e!", "\x01\x02",
+               "\x7fé\x1bé", "ab\u00c2cdefghi"]  # fmt: skip
     rng = np.random.default_rng(block_bytes + lowercase)
     parts = []
     for _ in range(3000):
