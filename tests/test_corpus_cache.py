@@ -195,3 +195,43 @@ def test_chunks_found_block_by_block_are_the_chunks_of_one_pass():
         assert whole[0][0] == 0 and whole[0][-1] == lengths.size and whole[1][-1] == starts[-1]
         assert np.all(np.diff(whole[0]) > 0) and np.array_equal(whole[1], starts[whole[0]])
         assert released[0][0] == 0 and released[-1][1] == lengths.size + 1  # every offset (n + 1)
+
+
+@pytest.mark.parametrize("cache", [True, False])
+def test_compiling_the_reader_is_said_and_not_counted_as_reading(tmp_path, monkeypatch, capsys, cache):
+    """A first run compiled the reader's kernels inside the read: its progress said '0M words,
+    0.0M words/s' and 'read in 19.4 s' for a 0.4 s read. They are compiled first, said when slow,
+    and kept out of the read's time; a cache hit compiles nothing."""
+    real = corpus_store.compile_reader
+
+    def slow_compile():
+        time.sleep(1.1)
+        return real() + 1.1
+
+    monkeypatch.setattr(corpus_store, "compile_reader", slow_compile)
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("a b c a b a\nc c d\n")
+    cfg = _cfg(tmp_path, corpus)
+    cfg.data.cache = cache
+    start = time.perf_counter()
+    _, _, stats = build_vocab_and_corpus(cfg)
+    elapsed = time.perf_counter() - start
+    assert stats["reader_compile_seconds"] >= 1.1 and stats["vocab_seconds"] <= elapsed - 1.1
+    assert "nbw2v: compiled the corpus reader in " in capsys.readouterr().err
+    if cache:
+        _, _, stats = build_vocab_and_corpus(cfg)
+        assert stats["vocab_cached"] == 1.0 and "reader_compile_seconds" not in stats
+        assert "compiled the corpus reader" not in capsys.readouterr().err
+
+
+def test_read_progress_counts_small_reads_in_tenths_of_millions(tmp_path):
+    from nbw2v.text.corpus import _ReadProgress
+
+    path = tmp_path / "c.txt"
+    path.write_text("x " * 1000)
+    said = []
+    progress = _ReadProgress([path], said.append, after=0.0, every=0.0)
+    progress.position[0] = lambda: 500
+    progress.tick(170_000)
+    progress.tick(23_400_000)
+    assert "(0.2M words, " in said[0] and "25%" in said[0] and "(23M words, " in said[1]

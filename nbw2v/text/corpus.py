@@ -398,13 +398,14 @@ class _ReadProgress:
 
         speed = words / (now - self.start)
         where = self.position[0]
+        count = f"{words / 1e6:,.{1 if words < 1e7 else 0}f}M words"
         if where is None:
-            self.log(f"nbw2v: reading the corpus: {words / 1e6:,.0f}M words, {speed / 1e6:.1f}M words/s")
+            self.log(f"nbw2v: reading the corpus: {count}, {speed / 1e6:.1f}M words/s")
             return
         fraction = min((self.done_files + where()) / self.total, 1.0)
         eta = (now - self.start) * (1 - fraction) / max(fraction, 1e-9)
         self.log(
-            f"nbw2v: reading the corpus: {100 * fraction:.0f}% ({words / 1e6:,.0f}M words, {speed / 1e6:.1f}M words/s, "
+            f"nbw2v: reading the corpus: {100 * fraction:.0f}% ({count}, {speed / 1e6:.1f}M words/s, "
             f"ETA {format_eta(eta)})"
         )
 
