@@ -55,7 +55,7 @@ def _byte_classes() -> np.ndarray:
 BYTE_CLASS = _byte_classes()
 
 
-@njit_serial(inline="always")
+@njit_serial
 def wide_ws_len(buf, i, end):
     """Bytes of the multi-byte whitespace code point at ``buf[i]`` (0: none). With the ASCII
     ones of :data:`BYTE_CLASS` this is Python's ``str.isspace()`` set: U+0085, U+00A0, U+1680,
@@ -77,7 +77,7 @@ def wide_ws_len(buf, i, end):
     return 3 if b1 == 0x81 and b2 == 0x9F else 0
 
 
-@njit_serial(inline="always")
+@njit_serial
 def ws_len(buf, i, end):
     """Bytes of the whitespace code point at ``buf[i]`` (0: not whitespace)."""
     c = BYTE_CLASS[buf[i]]
@@ -103,8 +103,10 @@ def _token(buf, i, end):
 
     Read 8 bytes at a time while 8 remain: only a byte below 0x21 or from 0x80 up (ASCII
     whitespace and control bytes, UTF-8 lead and continuation bytes) may end a token, and those
-    are found in the word at once and checked one by one against :data:`BYTE_CLASS` (1.6x the
-    byte-by-byte loop on refcorpus: 10 instead of 16-18 cycles a byte). Then byte by byte."""
+    are found in the word at once and checked one by one against :data:`BYTE_CLASS`. Then byte
+    by byte. With the lookups, one thread on refcorpus: 11 cycles a byte (21 byte by byte).
+    The rare multi-byte whitespace test (:func:`wide_ws_len`) is a call, not inlined: inlined in
+    every loop it cost 1.5x the scan time and 1.7x the compile time (16 s cold)."""
     h = FNV_OFFSET
     key = np.uint64(0)
     j = i
