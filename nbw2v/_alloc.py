@@ -26,3 +26,27 @@ def zeros(shape: tuple[int, ...], dtype) -> np.ndarray:
     if nbytes < LAZY_BYTES:
         return np.zeros(shape, dtype)
     return np.frombuffer(mmap.mmap(-1, nbytes), dtype).reshape(shape)
+
+
+#: glibc's mallopt parameter number of M_MMAP_THRESHOLD
+_M_MMAP_THRESHOLD = -3
+_fixed: list[bool] = []
+
+
+def fix_mmap_threshold(threshold: int = LAZY_BYTES) -> None:
+    """Keep every block of ``threshold`` bytes or more an mmap of its own, given back on free.
+
+    glibc raises its mmap threshold to the size of each large block freed (up to 32 MB), so
+    the blocks of a corpus read (8 MiB of bytes, token and line arrays) end up in the heap, whose
+    freed pages stay with the process: reading refcorpus x10 left 305 MB resident (peak 345 MB)
+    instead of 215 MB (peak 327 MB). A fixed threshold also stops that adjustment. Once per
+    process, glibc only (elsewhere nothing happens)."""
+    if _fixed:
+        return
+    _fixed.append(True)
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").mallopt(_M_MMAP_THRESHOLD, int(threshold))
+    except (OSError, AttributeError):  # not glibc
+        pass

@@ -97,16 +97,17 @@ def _prefetched(blocks: Iterator[np.ndarray], depth: int = 2) -> Iterator[np.nda
 class Scanner:
     """Token types and their counts over every block scanned so far."""
 
-    def __init__(self, threads: int | None = None, block_bytes: int = BLOCK_BYTES):
+    def __init__(self, threads: int | None = None, block_bytes: int = BLOCK_BYTES, types: int = 1 << 17):
+        """``types``: room for this many types (a power of two) before the tables grow."""
         self.block_bytes = block_bytes
         self.segments = max(1, int(threads or numba.get_num_threads())) * 4
-        self.slots = np.zeros((1 << 19, 2), np.uint64)  # (tag, type id + 1); 0: empty
-        self.shift = np.uint64(64 - 19)
-        self.type_tag = np.zeros(1 << 17, np.uint64)
-        self.type_off = np.zeros(1 << 17, np.int64)
-        self.type_len = np.zeros(1 << 17, np.int32)
-        self.counts = np.zeros(1 << 17, np.int64)
-        self.arena = np.zeros(1 << 21, np.uint8)
+        self.slots = np.zeros((4 * types, 2), np.uint64)  # (tag, type id + 1); 0: empty
+        self.shift = np.uint64(64 - (4 * types).bit_length() + 1)
+        self.type_tag = np.zeros(types, np.uint64)
+        self.type_off = np.zeros(types, np.int64)
+        self.type_len = np.zeros(types, np.int32)
+        self.counts = np.zeros(types, np.int64)
+        self.arena = np.zeros(16 * types, np.uint8)
         self.state = np.zeros(2, np.int64)  # types, arena bytes used
         self.carry = np.zeros(2, np.int64)  # words of the open line, line breaks so far
         self.tokens = 0

@@ -21,6 +21,7 @@ from typing import Any
 import numba
 import numpy as np
 
+from nbw2v._alloc import fix_mmap_threshold
 from nbw2v._jit import set_threads
 from nbw2v.config import ConfigError, validate
 from nbw2v.embeddings import Embeddings
@@ -122,6 +123,7 @@ def build_vocab_and_corpus(cfg) -> tuple[Vocab, Corpus, dict[str, float]]:
     later runs and memory-mapped (memory stays flat whatever the corpus size); without it the
     corpus is read into memory. Reading is parallel on the run's threads."""
     set_threads(threads_for(cfg))
+    fix_mmap_threshold()  # the read's large blocks go back to the OS when freed
     start = time.perf_counter()
     compiled = [0.0]  # seconds compiling the reader, not counted as reading
 
