@@ -94,6 +94,11 @@ def _prefetched(blocks: Iterator[np.ndarray], depth: int = 2) -> Iterator[np.nda
         thread.join(timeout=5)
 
 
+def _shift(slots: np.ndarray) -> np.uint64:
+    """64 - log2(rows of the table): Fibonacci hashing's top bits index it."""
+    return np.uint64(64 - (slots.shape[0].bit_length() - 1))
+
+
 class Scanner:
     """Token types and their counts over every block scanned so far."""
 
@@ -102,7 +107,7 @@ class Scanner:
         self.block_bytes = block_bytes
         self.segments = max(1, int(threads or numba.get_num_threads())) * 4
         self.slots = np.zeros((4 * types, 2), np.uint64)  # (tag, type id + 1); 0: empty
-        self.shift = np.uint64(64 - (4 * types).bit_length() + 1)
+        self.shift = _shift(self.slots)
         self.type_tag = np.zeros(types, np.uint64)
         self.type_off = np.zeros(types, np.int64)
         self.type_len = np.zeros(types, np.int32)
@@ -136,7 +141,7 @@ class Scanner:
             self.arena = arena
         if 2 * (n + 1) > self.slots.shape[0]:
             self.slots = np.zeros((4 * self.slots.shape[0], 2), np.uint64)
-            self.shift = np.uint64(64 - (self.slots.shape[0].bit_length() - 1))
+            self.shift = _shift(self.slots)
             k.rehash(self.slots, self.shift, self.type_tag, n)
 
     def scan(self, buf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

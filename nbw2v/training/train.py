@@ -125,10 +125,11 @@ def build_vocab_and_corpus(cfg) -> tuple[Vocab, Corpus, dict[str, float]]:
     set_threads(threads_for(cfg))
     fix_mmap_threshold()  # the read's large blocks go back to the OS when freed
     start = time.perf_counter()
-    compiled = [0.0]  # seconds compiling the reader, not counted as reading
+    compiled: list[float] = []  # seconds compiling the reader (once), not counted as reading
 
-    def reader_ready() -> None:
-        compiled[0] += _compile_reader()
+    def reader_ready() -> None:  # (the in-memory read after a failed store build: already done)
+        if not compiled:
+            compiled.append(_compile_reader())
 
     def in_memory():
         reader_ready()
@@ -146,8 +147,8 @@ def build_vocab_and_corpus(cfg) -> tuple[Vocab, Corpus, dict[str, float]]:
         stats = {**stats, "vocab_cached": float(hit)}
     else:
         vocab, corpus, stats = in_memory()
-    stats = {**stats, "vocab_seconds": time.perf_counter() - start - compiled[0]}
-    if compiled[0]:
+    stats = {**stats, "vocab_seconds": time.perf_counter() - start - sum(compiled)}
+    if compiled:
         stats["reader_compile_seconds"] = compiled[0]
     if getattr(cfg.data, "shuffle", False):  # a mapped corpus is copied into memory, shuffled
         start = time.perf_counter()
