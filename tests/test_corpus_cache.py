@@ -258,3 +258,27 @@ def test_large_blocks_stay_mappings_of_their_own_after_a_larger_one_is_freed():
     if int(run("0").stdout) == 16:
         pytest.skip("this C library does not move its mmap threshold (not glibc)")
     assert int(run("1").stdout) == 16
+
+
+def test_the_content_hash_covers_every_piece_in_order(tmp_path, monkeypatch):
+    """Files are hashed in pieces on several threads: every byte of every piece counts, and the
+    pieces count in their order (swapping two equal-sized pieces is another file)."""
+    from nbw2v.text import cache
+
+    monkeypatch.setattr(cache, "PIECE_BYTES", 4096)
+    a, b = bytes(range(256)) * 16, b"x" * 4096
+    path = tmp_path / "c.txt"
+    hashes = set()
+    for content in (a + b + a[:100], b + a + a[:100], a + b + a[:99] + b"!", a + b + a[:100] + b"\n"):
+        path.write_bytes(content)
+        first = cache.content_hash(path)
+        assert cache.content_hash(path) == first  # the same bytes, the same key
+        hashes.add(first)
+    assert len(hashes) == 4
+    path.write_bytes(a + b + a[:100])
+    again = cache.content_hash(path)
+    monkeypatch.setattr(cache, "PIECE_BYTES", 1 << 20)  # one piece: another layout, another digest
+    assert cache.content_hash(path) != again
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(b"")
+    assert len(cache.content_hash(empty)) == 32  # nothing to map: still a key
