@@ -91,6 +91,15 @@ def njit_serial(fn=None, **overrides):
     return numba.njit(**opts) if fn is None else numba.njit(**opts)(fn)
 
 
+def njit_leaf(fn=None, **overrides):
+    """:func:`njit_serial` for the trainer's inner kernels that allocate nothing (the SGD steps,
+    the draws): compiled without Numba's reference-counting runtime, so their array arguments
+    are borrowed from the caller. With it, every call increments and decrements each array
+    argument's reference count on entry and exit (atomic read-modify-writes, ~30 a CBOW step),
+    and with 2 threads the counters of the shared matrices bounce between the cores."""
+    return njit_serial(fn, _nrt=False, **overrides)
+
+
 def njit_parallel(fn=None, **overrides):
     """``@njit(parallel=True)`` for kernels with ``prange`` loops."""
     opts = {

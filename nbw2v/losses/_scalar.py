@@ -9,7 +9,7 @@ from numba import types
 from numba.extending import overload
 
 from nbw2v._fastexp import exp_nonpos
-from nbw2v._jit import FASTMATH, njit_serial
+from nbw2v._jit import FASTMATH, njit_leaf, njit_serial
 
 
 @njit_serial
@@ -29,7 +29,7 @@ def log_sigmoid(x):
     return x - math.log1p(math.exp(x))
 
 
-@njit_serial
+@njit_leaf
 def dot(a, b):
     """Dot product of two 1-D rows, accumulated in float64 (rows may be float32)."""
     acc = 0.0
@@ -56,7 +56,7 @@ def row_max(row):
     return m
 
 
-@njit_serial
+@njit_leaf
 def axpy(alpha, x, y):
     """``y += alpha * x`` for 1-D rows (``alpha`` cast to the rows' dtype)."""
     a = y.dtype.type(alpha)
@@ -109,7 +109,7 @@ def _series64(w):
     return p
 
 
-@njit_serial
+@njit_leaf
 def logistic_coefficients(work, nm, lr, labels):
     """The trainer's logistic pass over a block of scores ``work[0, :nm]``, score j labelled
     ``labels[j]`` (1 or 0): writes the step coefficients ``lr * (label - sigmoid(s))`` into

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
-from nbw2v._jit import CHUNK, njit_parallel, njit_serial
+from nbw2v._jit import CHUNK, njit_leaf, njit_parallel, njit_serial
 from nbw2v._simd import lanes, vadd, vfma, vload, vsplat, vstore, vsum, vzero
 from nbw2v.losses._scalar import axpy, dot, log_sigmoid, logistic_coefficients, sigmoid
 from nbw2v.losses.softmax import softmax_window_loss_grad
@@ -22,7 +22,7 @@ from nbw2v.losses.softmax import softmax_window_loss_grad
 _nowrap = np.uint64
 
 
-@njit_serial
+@njit_leaf
 def sgd_step_neg(
     center_vectors,
     outside_vectors,
@@ -109,7 +109,7 @@ def sgd_step_window(input_vectors, output_vectors, context_words, target_words, 
     )
 
 
-@njit_serial
+@njit_leaf
 def window_step(X, Y, W, w0, n, T, m, labels, lr, D, work):
     """:func:`sgd_step_window` on the contexts ``W[w0:w0+n]`` and the targets ``T[:m]``, score
     (i, k) labelled ``labels[i * m + k]`` (the targets' labels repeated for each context: the
@@ -272,7 +272,7 @@ def sgd_step_cbow(input_vectors, output_vectors, context_words, target_words, la
     return cbow_step(input_vectors, output_vectors, context_words, n, target_words, m, labels, lr, mean, work)
 
 
-@njit_serial
+@njit_leaf
 def cbow_step(X, Y, W, n, T, m, labels, lr, H, work):
     """:func:`sgd_step_cbow` on the contexts ``W[:n]`` and the targets ``T[:m]`` (labels
     ``labels[:m]``) without taking slices, in :mod:`nbw2v._simd` vectors as

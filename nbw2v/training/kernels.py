@@ -27,7 +27,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import get_thread_id, prange
 
-from nbw2v._jit import njit_parallel, njit_serial
+from nbw2v._jit import njit_leaf, njit_parallel, njit_serial
 from nbw2v._prefetch import prefetch_row
 from nbw2v._rng import stream_seed
 from nbw2v._sampling import (  # noqa: F401  (COLLIDE_*: importable from here)
@@ -80,13 +80,13 @@ class Tables(NamedTuple):
     noise_alias: np.ndarray  # int32 (V,)
 
 
-_learning_rate = njit_serial(learning_rate)
+_learning_rate = njit_leaf(learning_rate)
 
 
-_gather_window = njit_serial(gather_window)
+_gather_window = njit_leaf(gather_window)
 
 
-@njit_serial
+@njit_leaf
 def _longest_sentence(corpus, chunk):
     longest = 0
     for s in range(corpus.chunk_starts[chunk], corpus.chunk_starts[chunk + 1]):
@@ -94,13 +94,13 @@ def _longest_sentence(corpus, chunk):
     return longest
 
 
-_subsample = njit_serial(subsample)
+_subsample = njit_leaf(subsample)
 
 
-_draw_targets = njit_serial(draw_targets)
+_draw_targets = njit_leaf(draw_targets)
 
 
-@njit_serial
+@njit_leaf
 def _draw(state, center, sched, tables, targets):
     return _draw_targets(
         state, center, sched.negatives, sched.collision, tables.noise_threshold, tables.noise_alias, targets
@@ -121,7 +121,7 @@ def hot_node_rows(n_words: int, hs: bool, threads: int) -> int:
     return threads * min(HOT_NODES, n_words - 1) if hs else 0
 
 
-@njit_serial
+@njit_leaf
 def _sync_hot(Y, lo, base, count, snapshot, first):
     """Merge a thread's private hot rows (``Y[base:base+count]``, copies of ``Y[lo:lo+count]``
     taken into ``snapshot``) into the shared rows: add what this thread changed (an element no
