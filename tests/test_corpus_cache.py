@@ -282,3 +282,27 @@ def test_the_content_hash_covers_every_piece_in_order(tmp_path, monkeypatch):
     empty = tmp_path / "empty.txt"
     empty.write_bytes(b"")
     assert len(cache.content_hash(empty)) == 32  # nothing to map: still a key
+
+
+def test_hashing_a_large_corpus_keeps_resident_memory_flat(tmp_path):
+    """The hash reads the file through a mapping; a mapped page counts in the process's resident
+    memory, so each piece's pages are dropped once hashed: hashing 96 MB raises the peak RSS by
+    a few pieces (8 MiB each), not by the file."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "big.txt"
+    block = (b"alpha beta gamma delta\n" * 50_000)[: 1 << 20]  # 1 MiB
+    with open(path, "wb") as f:
+        for _ in range(96):
+            f.write(block)
+    code = (
+        "import resource, sys; from pathlib import Path; from nbw2v.text.cache import content_hash\n"
+        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "content_hash(Path(sys.argv[1]))\n"
+        "print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024)"
+    )
+    grew = float(
+        subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True).stdout
+    )
+    assert path.stat().st_size >= 96 << 20 and grew < 48, f"peak RSS grew by {grew:.0f} MB hashing 96 MB"
