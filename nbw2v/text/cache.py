@@ -41,10 +41,10 @@ PIECE_BYTES = 8 << 20
 
 def content_hash(path: Path) -> str:
     """BLAKE2 of the file's bytes (sampled blocks for files over ``FULL_HASH_BYTES``)."""
-    size = path.stat().st_size
+    st = path.stat()
+    size = st.st_size
     h = hashlib.blake2b(digest_size=16)
     if size > FULL_HASH_BYTES:
-        st = path.stat()
         h.update(f"{size}:{st.st_mtime_ns}".encode())
         with open(path, "rb") as f:
             for i in range(SAMPLE_BLOCKS):
@@ -59,30 +59,34 @@ def content_hash(path: Path) -> str:
 
 def _piece_digests(path: Path, size: int) -> list[bytes]:
     """The BLAKE2 digest of each ``PIECE_BYTES`` piece of the file, in order: hashed from a
-    read-only mapping by a thread per core (hashlib lets go of the GIL), 1.1 -> 2.2 GB/s on 2
+    read-only mapping on the run's threads (hashlib lets go of the GIL), 1.1 -> 2.2 GB/s on 2
     cores, each piece's pages dropped from the process once hashed (a mapped page counts in
     its resident memory); read in blocks where the file cannot be mapped (empty, a pipe)."""
+    import numba
+
     with open(path, "rb") as f:
         try:
             mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
         except (ValueError, OSError):
             return [hashlib.blake2b(block, digest_size=16).digest() for block in iter(lambda: f.read(PIECE_BYTES), b"")]
+    advise = hasattr(mapped, "madvise")  # (not on Windows)
+    starts = range(0, size, PIECE_BYTES)
+
+    def piece(lo: int) -> bytes:
+        with view[lo : lo + PIECE_BYTES] as part:
+            digest = hashlib.blake2b(part, digest_size=16).digest()
+        if advise:  # the piece's pages leave this process (they stay in the page cache): RSS stays flat
+            mapped.madvise(mmap.MADV_DONTNEED, lo, min(PIECE_BYTES, size - lo))
+        return digest
+
     try:
-        can_drop = hasattr(mapped, "madvise") and hasattr(mmap, "MADV_DONTNEED")
-        if hasattr(mapped, "madvise"):
+        if advise:
             mapped.madvise(mmap.MADV_SEQUENTIAL)
-        with memoryview(mapped) as view:
-
-            def piece(lo: int) -> bytes:
-                with view[lo : lo + PIECE_BYTES] as part:
-                    digest = hashlib.blake2b(part, digest_size=16).digest()
-                if can_drop:  # the piece's pages leave this process (they stay in the page cache):
-                    mapped.madvise(mmap.MADV_DONTNEED, lo, min(PIECE_BYTES, size - lo))  # RSS stays flat
-                return digest
-
-            workers = max(1, min(len(range(0, size, PIECE_BYTES)), os.cpu_count() or 1, 8))
-            with ThreadPoolExecutor(workers, thread_name_prefix="nbw2v-hash") as pool:
-                return list(pool.map(piece, range(0, size, PIECE_BYTES)))
+        with (
+            memoryview(mapped) as view,
+            ThreadPoolExecutor(min(len(starts), numba.get_num_threads()), thread_name_prefix="nbw2v-hash") as pool,
+        ):
+            return list(pool.map(piece, starts))
     finally:
         mapped.close()
 
