@@ -48,7 +48,8 @@ def _prefetch_row_overload(matrix, row):
         def impl(matrix, row):
             for j in range(0, matrix.shape[1], _LINE):
                 _prefetch_element(matrix, row, j)
-            _prefetch_element(matrix, row, matrix.shape[1] - 1)  # a row not aligned to a line ends in one more
+            if matrix.shape[1] % _LINE:  # a row not padded to whole lines (training/matrices.py) may end in one more
+                _prefetch_element(matrix, row, matrix.shape[1] - 1)
 
         return impl
     return None

@@ -98,7 +98,10 @@ class EpochLoop:
     checkpoint = None  # callable(TrainState, path=None) -> Path, set by train()
     warn = print  # where checkpoint warnings go (train sets progress.message)
     final_checkpoint: Path | None = None
-    output_storage = None  # the output matrix with rows appended for kernels' scratch (set by train)
+    # the matrices as the kernels take them (set by train): rows padded to whole cache lines, the
+    # output matrix with rows appended for kernels' scratch; input_vectors/output_vectors view them
+    input_storage = None
+    output_storage = None
     tree = None  # hierarchical softmax's Huffman tree (set by train)
     pager = None  # a mapped corpus's pager: the pages of trained chunks are handed back (set by train)
 

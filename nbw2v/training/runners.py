@@ -15,13 +15,15 @@ from nbw2v.training.kernels import chunk_pairs, train_chunks
 class HogwildRunner:
     """Negative sampling and hierarchical softmax: fused SGD steps over chunks, in parallel."""
 
+    padded_rows = True  # its kernels take rows padded to whole cache lines (training/matrices.py)
+
     def __init__(self, loop):
         self.loop = loop
 
     def run_round(self, first, last, epoch):
         loop = self.loop
         train_chunks(
-            loop.input_vectors,
+            loop.input_vectors if loop.input_storage is None else loop.input_storage,
             loop.output_vectors if loop.output_storage is None else loop.output_storage,
             loop.arrays,
             first,

@@ -67,6 +67,7 @@ from nbw2v.training.loop import (  # noqa: F401  (TrainingDiverged, TrainingInte
     deferred_signals,
     signal_name,
 )
+from nbw2v.training.matrices import compact, row_storage
 
 #: the naive softmax costs O(V d) per pair; above this V*d it is refused (use loss=negative)
 SOFTMAX_MAX_VD = 50_000_000
@@ -276,12 +277,17 @@ def _train(cfg, tracker, progress, vocab, corpus, stats, hooks, slot, keep_check
         {"corpus.vocab_size": n_words, "corpus.train_words": corpus.n_words, "corpus.words": int(stats["raw_words"])}
     )
 
+    runner = runner_class(cfg.loss.name, "cuda" if gpu else "cpu")  # by name: no import of nbw2v.gpu here
+    # the kernels work on rows padded to whole cache lines (the runner's choice); everything
+    # else sees the [:, :dim] views, and the returned model the rows packed (matrices.py)
+    pad = bool(getattr(runner, "padded_rows", False))
     rng = np.random.default_rng(cfg.seed)
-    input_vectors = ((rng.random((n_words, dim), dtype=np.float32) - 0.5) / dim).astype(np.float32)
+    input_storage, input_vectors = row_storage(n_words, dim, pad)
+    input_vectors[:] = (rng.random((n_words, dim), dtype=np.float32) - 0.5) / dim
     # hierarchical softmax: rows below the vocabulary's for the threads' private hot-node copies
     extra = hot_node_rows(n_words, loss_spec(cfg.loss.name).targets == TARGETS_PATH, numba.config.NUMBA_NUM_THREADS)
-    output_storage = np.zeros((n_words + extra, dim), dtype=np.float32)
-    output_vectors = output_storage[:n_words]
+    output_storage, output_columns = row_storage(n_words + extra, dim, pad)
+    output_vectors = output_columns[:n_words]
     threshold, alias = alias_table(vocab.noise_distribution(cfg.loss.ns_exponent))
     tables = Tables(vocab.keep_probs(cfg.data.sample), threshold, alias)
     chunk_starts, words_before = chunks_of(corpus, cfg)
@@ -318,12 +324,12 @@ def _train(cfg, tracker, progress, vocab, corpus, stats, hooks, slot, keep_check
     stats["checkpoint_path"] = str(slot.path)
     if hooks is not None:
         hooks.before_training(vocab, corpus, input_vectors, output_vectors, tables)
-    runner = runner_class(cfg.loss.name, "cuda" if gpu else "cpu")  # by name: no import of nbw2v.gpu here
     if gpu:
         log(f"nbw2v: training on the GPU: {gpu}")
         stats["gpu"] = gpu
     loop = EpochLoop(cfg, input_vectors, output_vectors, arrays, sched, tables, threads, runner)
-    loop.tree, loop.output_storage, loop.pager = tree, output_storage, corpus.pager
+    loop.tree, loop.pager = tree, corpus.pager
+    loop.input_storage, loop.output_storage = input_storage, output_storage
     loop.checkpoint = lambda st, path=None: save_checkpoint(
         path or slot.path, input_vectors, output_vectors, st, slot.config_hash, vocab_hash, vocab, corpus_digest
     )
@@ -350,6 +356,7 @@ def _train(cfg, tracker, progress, vocab, corpus, stats, hooks, slot, keep_check
         progress.close()
     if not keep_checkpoint:
         slot.path.unlink(missing_ok=True)  # finished: a later resume=auto must not replay it
+    input_vectors, output_vectors = compact(input_storage, dim), compact(output_storage, dim)[:n_words]
     emb = Embeddings(vocab, input_vectors, output_vectors)
     emb.stats = {**stats, "epoch_losses": epoch_losses, "threads": threads}
     emb.stats["final_checkpoint"] = str(loop.final_checkpoint or "")
