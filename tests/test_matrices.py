@@ -76,3 +76,13 @@ def test_padded_rows_train_bit_identically(corpus, monkeypatch, arch, loss, shar
     np.testing.assert_array_equal(padded.output_vectors, packed.output_vectors)
     assert padded.stats["epoch_losses"] == packed.stats["epoch_losses"]
     assert np.abs(padded.vectors).max() > 0.01  # trained
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n_rows", [1, 3, 10])
+def test_kernel_scratch_rows_start_a_cache_line(dtype, n_rows):
+    from nbw2v.training.kernels import _aligned_rows
+
+    scratch = _aligned_rows(n_rows, 112, np.dtype(dtype))
+    assert scratch.shape == (n_rows, 112) and scratch.dtype == dtype and scratch.flags.c_contiguous
+    assert scratch.ctypes.data % 64 == 0
