@@ -1,7 +1,7 @@
 # Two commands do all set-up on a fresh machine with Python 3.11:
 #   make run    the main job: train on the bundled sample corpus, tracked in ./mlflow.db (MLflow)
 #   make test   lint + the test suite (two pytest-xdist workers, one test file each at a time: most
-#               tests wait on subprocesses, servers and signals; 11.4 min vs 18.3 serially on 2 cores)
+#               tests wait on subprocesses, servers and signals; 13-15 min on a busy 2-core machine, vs 18.3 serially)
 # Each creates .venv at the repo root on first use and reuses it afterwards.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)

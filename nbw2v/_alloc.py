@@ -22,10 +22,18 @@ def zeros(shape: tuple[int, ...], dtype) -> np.ndarray:
     """A writable, C-contiguous array of zeros; at ``LAZY_BYTES`` and above its pages come from
     an anonymous mapping (released when the array is)."""
     dtype = np.dtype(dtype)
-    nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    if nbytes < LAZY_BYTES:
+    if int(np.prod(shape, dtype=np.int64)) * dtype.itemsize < LAZY_BYTES:
         return np.zeros(shape, dtype)
-    return np.frombuffer(mmap.mmap(-1, nbytes), dtype).reshape(shape)
+    return mapped_zeros(shape, dtype)
+
+
+def mapped_zeros(shape: tuple[int, ...], dtype) -> np.ndarray:
+    """Zeros in an anonymous mapping of their own, whatever the size: page-aligned (so a
+    matrix whose rows are whole cache lines has every row start one), each page mapped on first
+    touch, released when the array is."""
+    dtype = np.dtype(dtype)
+    nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    return np.frombuffer(mmap.mmap(-1, max(nbytes, 1)), np.uint8)[:nbytes].view(dtype).reshape(shape)
 
 
 #: glibc's mallopt parameter number of M_MMAP_THRESHOLD

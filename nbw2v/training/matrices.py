@@ -6,7 +6,7 @@ lines (a split access: two L1 accesses per load, worse for stores), on every row
 Padded to a multiple of 16 floats (d = 100: 112, 448 bytes) in page-aligned memory, every row
 starts a line. The padding columns start at zero and stay zero (every update adds a product with
 a zero of another row's padding), so the padded kernels compute the same numbers bit for bit;
-measured on the trainer (CBOW, 1 thread, refcorpus): rows of 112 aligned ran 1.10-1.16x the
+measured on the trainer (CBOW, 1 thread, refcorpus): rows of 112 aligned ran 1.07-1.15x the
 speed of rows of 100 unaligned, though they hold 12% more columns.
 
 The training loop works on the padded storage; everything else (checkpoints, hooks, the returned
@@ -15,9 +15,9 @@ model) sees the ``[:, :dim]`` view, and :func:`compact` packs the rows in place 
 
 from __future__ import annotations
 
-import mmap
-
 import numpy as np
+
+from nbw2v._alloc import mapped_zeros
 
 LINE_BYTES = 64
 
@@ -31,12 +31,7 @@ def padded_dim(dim: int, dtype=np.float32) -> int:
 def row_storage(n_rows: int, dim: int, pad: bool = True, dtype=np.float32) -> tuple[np.ndarray, np.ndarray]:
     """``(storage, view)``: zeros of shape ``(n_rows, padded_dim(dim))`` (``pad``; else
     ``(n_rows, dim)``) in page-aligned memory, and its ``[:, :dim]`` view."""
-    dtype = np.dtype(dtype)
-    width = padded_dim(dim, dtype) if pad else dim
-    nbytes = n_rows * width * dtype.itemsize
-    # an anonymous mapping: page-aligned, zero pages mapped on first touch
-    buffer = np.frombuffer(mmap.mmap(-1, max(nbytes, 1)), np.uint8)[:nbytes]
-    storage = buffer.view(dtype).reshape(n_rows, width)
+    storage = mapped_zeros((n_rows, padded_dim(dim, dtype) if pad else dim), dtype)  # page-aligned
     return storage, storage[:, :dim]
 
 
