@@ -163,6 +163,63 @@ def test_two_runs_creating_one_store_at_once_both_work(tmp_path):
         assert proc.returncode == 0, err[-2000:]
 
 
+def test_a_store_created_at_once_by_a_process_not_ours_opens(tmp_path):
+    """CI, stop 36: a plain ``MlflowClient`` (the test's poller; for a user, ``mlflow ui`` or a
+    script) creating a new SQLite store while a sweep opened it broke the sweep ("table skills
+    already exists"; also "No such index", "no such column", Alembic's "expected to match one
+    row"): our file lock does not bind other programs. Now a run retries while the store is being
+    created, and the store it opens works. Several offsets: the failing window is ~1 s wide."""
+    foreign = "from mlflow import MlflowClient; MlflowClient('sqlite:///mlflow.db').search_experiments()"
+    ours = (
+        "from nbw2v.tracking.tracker import MlflowTracker\n"
+        "t = MlflowTracker('sqlite:///mlflow.db', 'race'); t.start(); t.log_metrics({'m': 1.0}, step=0); t.end()"
+    )
+    for offset in (0.0, 0.3, 0.6):
+        folder = tmp_path / f"at{offset}"
+        folder.mkdir()
+        other = subprocess.Popen([sys.executable, "-c", foreign], cwd=folder, stderr=subprocess.DEVNULL)
+        time.sleep(offset)
+        proc = subprocess.run([sys.executable, "-c", ours], cwd=folder, capture_output=True, text=True, timeout=300)
+        other.wait(timeout=300)
+        assert proc.returncode == 0, (offset, proc.stderr[-2000:])
+
+
+def test_a_failure_on_a_store_being_written_is_retried_and_on_a_still_one_raised(tmp_path, monkeypatch):
+    """The rule of ``open_client``: retried while the store's files change, raised at once when
+    they do not (a corrupt file is not waited on)."""
+    import mlflow
+
+    from nbw2v.tracking import tracker
+
+    db = tmp_path / "mlflow.db"
+    real, calls = mlflow.MlflowClient, []
+
+    def half_made(*args, **kwargs):
+        calls.append(1)
+        if len(calls) < 3:  # the other process is still writing the schema
+            with open(db, "ab") as fh:
+                fh.write(b"x")
+            raise KeyError("dimension_attributes")
+        db.unlink()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(mlflow, "MlflowClient", half_made)
+    client = tracker.open_client(f"sqlite:///{db}")
+    assert len(calls) == 3 and client.search_experiments(max_results=1)
+
+    calls.clear()
+
+    def still(*args, **kwargs):
+        calls.append(1)
+        raise KeyError("dimension_attributes")
+
+    monkeypatch.setattr(mlflow, "MlflowClient", still)
+    start = time.monotonic()
+    with pytest.raises(KeyError):
+        tracker.open_client(f"sqlite:///{db}")
+    assert len(calls) == 1 and time.monotonic() - start < 1.0
+
+
 @pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_an_interrupt_while_starting_is_one_line(tmp_path, sig, code):
     """29.10: Ctrl-C or SIGTERM in the first second (imports, Hydra's compose) printed a 22-75

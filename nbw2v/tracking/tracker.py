@@ -123,6 +123,55 @@ def store_creation_lock(db: Path | None):
         yield
 
 
+#: a store whose files did not change for this long is no longer being created by anyone
+CREATION_SETTLE_S = 3.0
+
+
+def _store_stamp(db: Path) -> tuple:
+    """Size and time of the SQLite file and its journals: changes while anyone writes it."""
+    stamp = []
+    for path in (db, db.with_name(db.name + "-journal"), db.with_name(db.name + "-wal")):
+        try:
+            st = path.stat()
+            stamp.append((st.st_size, st.st_mtime_ns))
+        except OSError:
+            stamp.append(None)
+    return tuple(stamp)
+
+
+def open_client(uri: str, wait_s: float | None = None):
+    """An ``MlflowClient`` on ``uri`` whose store is open (created and migrated if new).
+
+    Our processes take :func:`store_creation_lock` around this, but a process that is not ours
+    (``mlflow ui``, a script's ``MlflowClient``) may create the same new SQLite store at the same
+    moment, and MLflow's creation then fails in either, in many ways ("table metrics already
+    exists", "No such index", "no such column: spans.dimension_attributes", Alembic's "expected
+    to match one row"). A failure is retried while the store's files keep changing (someone is
+    creating it; ``CREATION_SETTLE_S``): the finished store then opens. A failure on files that
+    did not change (a corrupt file, a foreign database) is raised at once."""
+    from mlflow import MlflowClient
+
+    db = sqlite_path(uri)
+    wait_s = float(os.environ.get("NBW2V_LOCK_WAIT_S", LOCK_WAIT_S)) if wait_s is None else wait_s
+    deadline = time.monotonic() + wait_s
+    stamp, changed_at = (_store_stamp(db) if db else None), -float("inf")
+    while True:
+        try:
+            client = with_retry(MlflowClient, tracking_uri=uri)
+            with_retry(client.search_experiments, max_results=1)  # opens (creates, migrates) the store
+            return client
+        except Exception:  # noqa: BLE001  (SQLAlchemy's and Alembic's errors, MlflowException, KeyError)
+            now = time.monotonic()
+            if db is None or now > deadline:
+                raise
+            new = _store_stamp(db)
+            if new != stamp:
+                stamp, changed_at = new, now
+            if now - changed_at > CREATION_SETTLE_S:
+                raise
+            time.sleep(0.25)
+
+
 class StoreUnreachable(ValueError):
     """The tracking server does not answer; ``cause`` says why without the advice."""
 
@@ -147,8 +196,6 @@ def open_store(tracking_uri: str = "", key: str = "--tracking-uri"):
     ``report``, ``eval``/``neighbors``/``compare`` of a run id, closing runs): a server is asked
     for ``/health`` first (5 s: one line, not MLflow's minutes of retries), and a SQLite file or
     store folder that is not there is refused (:class:`NoStore`) rather than created."""
-    from mlflow import MlflowClient
-
     uri = resolve_tracking_uri(tracking_uri)
     fail_fast_on_http()
     if uri.startswith(("http://", "https://")):
@@ -160,7 +207,7 @@ def open_store(tracking_uri: str = "", key: str = "--tracking-uri"):
             f"{key} (or MLFLOW_TRACKING_URI)"
         )
     quiet_library_logging()
-    return with_retry(MlflowClient, tracking_uri=uri)
+    return open_client(uri)
 
 
 class Tracker(Protocol):
@@ -333,7 +380,6 @@ class MlflowTracker:
         """Open the store and get (or create) the experiment; clear errors for bad stores."""
         if self._client is not None:
             return self._client
-        from mlflow import MlflowClient
         from mlflow.exceptions import MlflowException
 
         db = sqlite_path(self.tracking_uri)
@@ -344,8 +390,7 @@ class MlflowTracker:
         quiet_library_logging()
         try:
             with store_creation_lock(db):  # two processes creating one SQLite store race in its migration
-                client = with_retry(MlflowClient, tracking_uri=self.tracking_uri)
-                with_retry(client.search_experiments, max_results=1)  # opens (creates, migrates) the store
+                client = open_client(self.tracking_uri)
             experiment = with_retry(client.get_experiment_by_name, self.experiment_name)
             if experiment is None:
                 location = (db.parent / "mlartifacts").as_uri() if db is not None else None
