@@ -26,6 +26,7 @@ from numba import types
 from numba.extending import intrinsic, overload, register_jitable
 
 from nbw2v._jit import FASTMATH_STRICT
+from nbw2v._simd import Vector, vfloor, vfma, vmax, vmul, vpow2, vsplat, vsub
 
 
 def exp_nonpos_inplace(x):
@@ -35,6 +36,12 @@ def exp_nonpos_inplace(x):
 
 def exp_nonpos(x):
     """``exp(x)`` of one float32/float64 value ``x <= 0``, in x's type."""
+    return np.exp(x)
+
+
+def exp_nonpos_vector(x):
+    """``exp`` of each lane of a :mod:`nbw2v._simd` vector of values <= 0 (the same steps as
+    :func:`exp_nonpos`, all lanes at once)."""
     return np.exp(x)
 
 
@@ -77,7 +84,17 @@ def _make_impl(float_t, int_t, x_min, bias, shift, ln2_hi, ln2_lo, coeffs):
         for j in range(x.shape[0]):
             x[j] = exp_scalar(x[j])
 
-    return impl, exp_scalar
+    @register_jitable(fastmath=set(FASTMATH_STRICT))
+    def exp_vector(x):
+        x = vmax(x, vsplat(x, x_min))
+        n = vfloor(vfma(x, vsplat(x, log2e), vsplat(x, half)))
+        r = vsub(vsub(x, vmul(n, vsplat(x, ln2_hi))), vmul(n, vsplat(x, ln2_lo)))
+        p = vsplat(x, coeffs[0])
+        for k in range(1, c_deg):
+            p = vfma(p, r, vsplat(x, coeffs[k]))
+        return vmul(p, vpow2(n))  # (bias and shift of the type: in vpow2)
+
+    return impl, exp_scalar, exp_vector
 
 
 def _taylor(deg):
@@ -115,4 +132,11 @@ def _exp_nonpos_inplace_overload(x):
 def _exp_nonpos_overload(x):
     if x in _IMPLS:
         return _IMPLS[x][1]
+    return None
+
+
+@overload(exp_nonpos_vector, jit_options={"fastmath": set(FASTMATH_STRICT)})
+def _exp_nonpos_vector_overload(x):
+    if isinstance(x, Vector) and x.dtype in _IMPLS:
+        return _IMPLS[x.dtype][2]
     return None

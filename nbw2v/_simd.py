@@ -20,7 +20,13 @@ inside kernels each is an LLVM vector instruction:
   (lanes past ``k`` are never read from memory);
 * ``vstore(a, row, j, v, k)``: the first ``k`` lanes of ``v`` into ``a[row, j:j+k]``;
 * ``vfma(a, b, c)``: ``a * b + c`` (one fused multiply-add where the CPU has FMA), ``vadd(a, b)``;
-* ``vsum(v)``: the sum of the lanes (a tree of halving shuffles).
+* ``vsum(v)``: the sum of the lanes (a tree of halving shuffles); ``vsum_first(v, k)``: of the
+  first ``k`` lanes, in float64;
+* for the logistic pass (:func:`nbw2v.losses._scalar.logistic_coefficients`): ``vmul``, ``vsub``,
+  ``vdiv``, ``vmax``, ``vabs``, ``vfloor``, ``vwhere_ge(a, b, x, y)`` (``x`` where ``a >= b``,
+  else ``y``), ``vpow2(n)`` (``2**n`` of integral lanes, from the exponent bits) and
+  ``vload_cast(a, x, j, k)`` (``x[j:j+k]`` of a 1-D array of any float type, as a vector of
+  ``a``'s type).
 
 Rows are addressed as ``a[row, j]`` of a C-contiguous 2-D array: no row view is taken (in a
 kernel a view costs two atomic reference-count updates).
@@ -71,6 +77,48 @@ def vadd(a, b):
 
 def vsum(v):
     return v.sum()
+
+
+def vsum_first(v, k):
+    return float(v[:k].astype(np.float64).sum())
+
+
+def vmul(a, b):
+    return a * b
+
+
+def vsub(a, b):
+    return a - b
+
+
+def vdiv(a, b):
+    return a / b
+
+
+def vmax(a, b):
+    return np.maximum(a, b)
+
+
+def vabs(a):
+    return np.abs(a)
+
+
+def vfloor(a):
+    return np.floor(a)
+
+
+def vwhere_ge(a, b, x, y):
+    return np.where(a >= b, x, y)
+
+
+def vpow2(n):
+    return np.ldexp(np.ones_like(n), n.astype(np.int64)).astype(n.dtype)
+
+
+def vload_cast(a, x, j, k):
+    v = np.zeros(lanes(a), a.dtype)
+    v[:k] = x[j : j + k]
+    return v
 
 
 class Vector(types.Type):
@@ -197,18 +245,123 @@ def _add(typingctx, a, b):
     return a(a, b), codegen
 
 
+def _horizontal_sum(builder, value, n):
+    while n > 1:  # add the upper half onto the lower half until one lane is left
+        half = n // 2
+        low = builder.shuffle_vector(value, value, ir.Constant(ir.VectorType(_I32, half), list(range(half))))
+        high = builder.shuffle_vector(value, value, ir.Constant(ir.VectorType(_I32, half), list(range(half, n))))
+        value, n = builder.fadd(low, high), half
+    return builder.extract_element(value, ir.Constant(_I32, 0))
+
+
 @intrinsic
 def _sum(typingctx, v):
     def codegen(context, builder, sig, args):
-        value, n = args[0], sig.args[0].lanes
-        while n > 1:  # add the upper half onto the lower half until one lane is left
-            half = n // 2
-            low = builder.shuffle_vector(value, value, ir.Constant(ir.VectorType(_I32, half), list(range(half))))
-            high = builder.shuffle_vector(value, value, ir.Constant(ir.VectorType(_I32, half), list(range(half, n))))
-            value, n = builder.fadd(low, high), half
-        return builder.extract_element(value, ir.Constant(_I32, 0))
+        return _horizontal_sum(builder, args[0], sig.args[0].lanes)
 
     return v.dtype(v), codegen
+
+
+def _vector_call(builder, name, vector_type, value_type, args):
+    fn = cgutils.get_or_insert_function(
+        builder.module, ir.FunctionType(value_type, [value_type] * len(args)), f"llvm.{name}.{_suffix(vector_type)}"
+    )
+    return builder.call(fn, args)
+
+
+def _elementwise(name, arity):
+    """An intrinsic applying LLVM's ``name`` lane by lane to ``arity`` vectors of one type: an
+    instruction (fmul, fsub, fdiv) or an ``llvm.<name>`` intrinsic (maxnum, fabs, floor)."""
+
+    def typer(typingctx, *vectors):
+        if not isinstance(vectors[0], Vector) or any(v != vectors[0] for v in vectors):
+            return None
+
+        def codegen(context, builder, sig, args):
+            if name in ("fmul", "fsub", "fdiv"):
+                return getattr(builder, name)(*args)
+            return _vector_call(builder, name, sig.args[0], context.get_value_type(sig.args[0]), list(args))
+
+        return vectors[0](*vectors), codegen
+
+    if arity == 1:
+        return intrinsic(lambda typingctx, a: typer(typingctx, a))
+    return intrinsic(lambda typingctx, a, b: typer(typingctx, a, b))
+
+
+@intrinsic
+def _where_ge(typingctx, a, b, x, y):
+    if not isinstance(a, Vector) or not a == b == x == y:
+        return None
+
+    def codegen(context, builder, sig, args):
+        return builder.select(builder.fcmp_ordered(">=", args[0], args[1]), args[2], args[3])
+
+    return a(a, b, x, y), codegen
+
+
+@intrinsic
+def _pow2(typingctx, n):
+    """``2**n`` for lanes holding integers in the normal exponent range: ``(n + bias) << mantissa``."""
+    if not isinstance(n, Vector):
+        return None
+
+    def codegen(context, builder, sig, args):
+        vector = sig.args[0]
+        bits, bias, shift = (32, 127, 23) if vector.dtype == types.float32 else (64, 1023, 52)
+        int_vector = ir.VectorType(ir.IntType(bits), vector.lanes)
+        as_int = builder.fptosi(args[0], int_vector)
+        biased = builder.add(as_int, ir.Constant(int_vector, [bias] * vector.lanes))
+        shifted = builder.shl(biased, ir.Constant(int_vector, [shift] * vector.lanes))
+        return builder.bitcast(shifted, context.get_value_type(vector))
+
+    return n(n), codegen
+
+
+@intrinsic
+def _load_cast(typingctx, a, x, j, k):
+    """``x[j:j+k]`` (1-D, any float type) as the first ``k`` lanes of a vector of ``a``'s type."""
+    if not (_is_matrix(a) and isinstance(x, types.Array) and x.ndim == 1 and x.dtype in (types.float32, types.float64)):
+        return None
+    vector, source = Vector(a.dtype), Vector(x.dtype)
+    n_lanes = vector.lanes
+
+    def codegen(context, builder, sig, args):
+        array = context.make_array(sig.args[1])(context, builder, args[1])
+        ptr = cgutils.get_item_pointer(context, builder, sig.args[1], array, [args[2]], wraparound=False)
+        element = context.get_value_type(sig.args[1].dtype)
+        wide = ir.VectorType(element, n_lanes)
+        ptr = builder.bitcast(ptr, wide.as_pointer())
+        mask = _first_lanes(builder, n_lanes, args[3])
+        suffix = f"v{n_lanes}f{sig.args[1].dtype.bitwidth}"
+        fn = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(wide, [ptr.type, _I32, mask.type, wide]), f"llvm.masked.load.{suffix}.p0"
+        )
+        value = builder.call(fn, [ptr, ir.Constant(_I32, source.dtype.bitwidth // 8), mask, ir.Constant(wide, None)])
+        target = context.get_value_type(vector)
+        if source.dtype.bitwidth > vector.dtype.bitwidth:
+            return builder.fptrunc(value, target)
+        if source.dtype.bitwidth < vector.dtype.bitwidth:
+            return builder.fpext(value, target)
+        return value
+
+    return vector(a, x, types.intp, types.intp), codegen
+
+
+@intrinsic
+def _sum_first(typingctx, v, k):
+    if not isinstance(v, Vector):
+        return None
+
+    def codegen(context, builder, sig, args):
+        vector = sig.args[0]
+        mask = _first_lanes(builder, vector.lanes, args[1])
+        kept = builder.select(mask, args[0], ir.Constant(context.get_value_type(vector), None))
+        if vector.dtype != types.float64:  # summed in float64 (a loss total keeps its precision)
+            kept = builder.fpext(kept, ir.VectorType(ir.DoubleType(), vector.lanes))
+        return _horizontal_sum(builder, kept, vector.lanes)
+
+    return types.float64(v, types.intp), codegen
 
 
 @overload(lanes)
@@ -221,14 +374,14 @@ def _lanes_overload(a):
 
 @overload(vzero)
 def _vzero_overload(a):
-    if _is_matrix(a):
+    if _is_matrix(a) or isinstance(a, Vector):
         return lambda a: _zero(a)
     return None
 
 
 @overload(vsplat)
 def _vsplat_overload(a, x):
-    if _is_matrix(a) and isinstance(x, (types.Float, types.Integer)):
+    if (_is_matrix(a) or isinstance(a, Vector)) and isinstance(x, (types.Float, types.Integer)):
         return lambda a, x: _splat(a, x)
     return None
 
@@ -265,4 +418,51 @@ def _vadd_overload(a, b):
 def _vsum_overload(v):
     if isinstance(v, Vector):
         return lambda v: _sum(v)
+    return None
+
+
+@overload(vsum_first)
+def _vsum_first_overload(v, k):
+    if isinstance(v, Vector):
+        return lambda v, k: _sum_first(v, k)
+    return None
+
+
+def _elementwise_overload(fn, name, arity):
+    kernel = _elementwise(name, arity)
+    if arity == 1:
+        overload(fn)(lambda a: (lambda a: kernel(a)) if isinstance(a, Vector) else None)
+    else:
+        overload(fn)(lambda a, b: (lambda a, b: kernel(a, b)) if isinstance(a, Vector) and a == b else None)
+
+
+for _fn, _name, _arity in (
+    (vmul, "fmul", 2),
+    (vsub, "fsub", 2),
+    (vdiv, "fdiv", 2),
+    (vmax, "maxnum", 2),
+    (vabs, "fabs", 1),
+    (vfloor, "floor", 1),
+):
+    _elementwise_overload(_fn, _name, _arity)
+
+
+@overload(vwhere_ge)
+def _vwhere_ge_overload(a, b, x, y):
+    if isinstance(a, Vector) and a == b == x == y:
+        return lambda a, b, x, y: _where_ge(a, b, x, y)
+    return None
+
+
+@overload(vpow2)
+def _vpow2_overload(n):
+    if isinstance(n, Vector):
+        return lambda n: _pow2(n)
+    return None
+
+
+@overload(vload_cast)
+def _vload_cast_overload(a, x, j, k):
+    if _is_matrix(a):
+        return lambda a, x, j, k: _load_cast(a, x, j, k)
     return None

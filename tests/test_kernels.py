@@ -211,6 +211,65 @@ def test_simd_vectors_load_and_store_only_their_lanes(rng, dtype):
         assert total == pytest.approx(a[-1, 3:].astype(np.float64).sum(), rel=1e-5, abs=1e-5)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_simd_lanewise_math_of_the_logistic_pass(rng, dtype):
+    """The vector operations of the logistic pass, lane by lane as NumPy (masked loads: the
+    lanes past k are zeros), the float64 labels cast to the vectors' type, the sum of the first
+    k lanes in float64, and the vector exp equal to the scalar one lane by lane."""
+    from nbw2v._fastexp import exp_nonpos, exp_nonpos_vector
+    from nbw2v._simd import (
+        vabs,
+        vdiv,
+        vfloor,
+        vload,
+        vload_cast,
+        vmax,
+        vmul,
+        vpow2,
+        vstore,
+        vsub,
+        vsum_first,
+        vwhere_ge,
+    )  # fmt: skip
+
+    @numba.njit
+    def run(a, labels, out, k):
+        x, y = vload(a, 0, 0, k), vload(a, 1, 0, k)
+        vstore(out, 0, 0, vmul(x, y), k)
+        vstore(out, 1, 0, vsub(x, y), k)
+        vstore(out, 2, 0, vdiv(x, vabs(y)), k)
+        vstore(out, 3, 0, vmax(x, y), k)
+        vstore(out, 4, 0, vfloor(x), k)
+        vstore(out, 5, 0, vwhere_ge(x, y, vabs(x), vload_cast(a, labels, 0, k)), k)
+        vstore(out, 6, 0, vpow2(vfloor(x)), k)
+        vstore(out, 7, 0, exp_nonpos_vector(vsub(vsub(x, x), vabs(x))), k)
+        return vsum_first(x, k)
+
+    @numba.njit
+    def scalar_exp(v, out):
+        for j in range(v.shape[0]):
+            out[j] = exp_nonpos(v[j])
+
+    width = 16 if dtype == np.float32 else 8
+    for k in range(1, width + 1):
+        a = (rng.standard_normal((2, width)) * 4).astype(dtype)
+        a[1, :k] += np.where(a[1, :k] == 0, 1, 0).astype(dtype)
+        labels = rng.random(width)
+        out = np.full((8, width), 7.0, dtype)
+        total = run(a, labels, out, k)
+        x, y = a[0, :k], a[1, :k]
+        picked = np.where(x >= y, np.abs(x), labels[:k].astype(dtype))
+        powers = np.ldexp(dtype(1), np.floor(x).astype(int))
+        want = [x * y, x - y, x / np.abs(y), np.maximum(x, y), np.floor(x), picked, powers]
+        for row, w in enumerate(want):
+            assert np.array_equal(out[row, :k], w.astype(dtype)), row
+        scalar = np.empty(k, dtype)
+        scalar_exp(-np.abs(x), scalar)
+        assert np.array_equal(out[7, :k], scalar)
+        assert np.all(out[:, k:] == 7.0)  # masked stores: nothing past k
+        assert total == pytest.approx(x.astype(np.float64).sum(), rel=1e-12, abs=1e-12)
+
+
 @pytest.mark.skipif(JIT_DISABLED, reason="machine code needs the JIT")
 def test_prefetch_row_is_only_a_hint():
     """The trainer prefetches the next center's negative rows: an instruction in the machine

@@ -163,19 +163,21 @@ def train_chunk(input_vectors, output_vectors, corpus, chunk, epoch, sched, tabl
     if hot_base + n_hot > output_vectors.shape[0]:
         n_hot, hot_lo = 0, n_inner  # no private rows given: every node shared
     snapshot = np.empty((n_hot, dim), dtype)
-    path_rows = np.empty(max_targets, np.int64)
-    # the steps take one label per (context, target) score: the targets' labels repeated for each
-    # of up to 2 * window contexts (window_step's logistic pass runs flat over the block)
-    path_labels = np.empty(2 * window * max_targets)
     if n_hot:
         _sync_hot(output_vectors, hot_lo, hot_base, n_hot, snapshot, True)
     synced_at = corpus.chunk_words_before[chunk]
     sentence = np.empty(_longest_sentence(corpus, chunk), np.int32)
     contexts = np.empty(2 * window, np.int64)
-    targets = np.empty(sched.negatives + 1, np.int64)
+    # One array of target rows and one of labels for every step (a Huffman path or the center
+    # word and its negatives), never rebound in the loop: in this reference-counted kernel each
+    # rebinding of an array variable is an atomic increment and decrement (5.5% of skip-gram's
+    # time with two rebindings a step). The steps take one label per (context, target) score:
+    # the targets' labels repeated for each of up to 2 * window contexts (the logistic pass runs
+    # flat over the block).
+    targets = np.empty(max_targets, np.int64)
+    labels = np.zeros(2 * window * max_targets)  # negative sampling: the center word 1, negatives 0
     ahead = np.empty(sched.negatives + 1, np.int64)  # the next center's targets, drawn early
     ahead_for, m_ahead = -1, 0
-    labels = np.zeros(2 * window * (sched.negatives + 1))  # negative sampling: the center word 1, negatives 0
     labels_m = 0  # the target count labels is laid out for (m changes only when a negative is skipped)
     delta = _aligned_rows(2 * window, dim, dtype)
     grad_buf = np.empty(dim, dtype)
@@ -206,14 +208,14 @@ def train_chunk(input_vectors, output_vectors, corpus, chunk, epoch, sched, tabl
                 label_rows = n_ctx if sched.shared_negatives and sched.arch != ARCH_CBOW else 1  # one step's contexts
                 for q in range(m):  # the hot nodes' rows: this thread's private copies
                     p = tree.points[center, q]
-                    path_rows[q] = p if p < hot_lo else hot_base + (p - hot_lo)
+                    targets[q] = p if p < hot_lo else hot_base + (p - hot_lo)
                     for i in range(label_rows):
-                        path_labels[i * m + q] = tree.labels[center, q]
-                rows, row_labels = path_rows, path_labels  # the first m (no slices: see window_step)
+                        labels[i * m + q] = tree.labels[center, q]
             elif sched.arch == ARCH_CBOW or sched.shared_negatives:  # the center word and K negatives
                 if ahead_for == t:  # drawn one step ago, its rows already on their way
-                    targets, ahead = ahead, targets
                     m = m_ahead
+                    for q in range(m):
+                        targets[q] = ahead[q]
                 else:
                     state, m = _draw(state, center, sched, tables, targets)
                 if t + 1 < n:  # the next center's negatives now: their rows load while this step runs
@@ -225,7 +227,6 @@ def train_chunk(input_vectors, output_vectors, corpus, chunk, epoch, sched, tabl
                     for j in range(2 * window * m):
                         labels[j] = 1.0 if j % m == 0 else 0.0
                     labels_m = m
-                rows, row_labels = targets, labels
             else:  # word2vec.c: fresh negatives for every (context, center) pair
                 for i in range(n_ctx):
                     state, m = _draw(state, center, sched, tables, targets)
@@ -235,7 +236,7 @@ def train_chunk(input_vectors, output_vectors, corpus, chunk, epoch, sched, tabl
                 pairs += n_ctx
                 continue
             if sched.arch == ARCH_CBOW:  # one step for the window's mean
-                loss += cbow_step(input_vectors, output_vectors, contexts, n_ctx, rows, m, row_labels, lr, mean, work)
+                loss += cbow_step(input_vectors, output_vectors, contexts, n_ctx, targets, m, labels, lr, mean, work)
                 pairs += 1
                 continue
             # skip-gram: the window's contexts in one block step, or (hierarchical softmax
@@ -244,7 +245,7 @@ def train_chunk(input_vectors, output_vectors, corpus, chunk, epoch, sched, tabl
             for i in range(0, n_ctx, block):
                 n_step = min(block, n_ctx - i)
                 loss += window_step(
-                    input_vectors, output_vectors, contexts, i, n_step, rows, m, row_labels, lr, delta, work
+                    input_vectors, output_vectors, contexts, i, n_step, targets, m, labels, lr, delta, work
                 )  # fmt: skip
             pairs += n_ctx
     if n_hot:
