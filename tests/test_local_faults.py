@@ -220,6 +220,47 @@ def test_a_failure_on_a_store_being_written_is_retried_and_on_a_still_one_raised
     assert len(calls) == 1 and time.monotonic() - start < 1.0
 
 
+def test_a_migration_left_half_done_is_cleared_once_the_store_is_still(tmp_path, monkeypatch):
+    """A creation that failed half-way (the race above) leaves Alembic's scratch table, and every
+    later migration failed on it ("table _alembic_tmp_experiments already exists"): once nobody
+    writes the store, that table is dropped and the store opens. A store without one still
+    raises (a corrupt file is not 'repaired')."""
+    import sqlite3
+
+    import mlflow
+
+    from nbw2v.tracking import tracker
+
+    db = tmp_path / "mlflow.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE _alembic_tmp_experiments (x INTEGER)")
+        conn.execute("CREATE TABLE kept (x INTEGER)")
+    real, calls = mlflow.MlflowClient, []
+
+    def migrate(*args, **kwargs):
+        calls.append(1)
+        with sqlite3.connect(db) as conn:
+            tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+        if "_alembic_tmp_experiments" in tables:
+            raise RuntimeError("(sqlite3.OperationalError) table _alembic_tmp_experiments already exists")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(mlflow, "MlflowClient", migrate)
+    monkeypatch.setattr(tracker, "CREATION_SETTLE_S", 0.3)
+    client = tracker.open_client(f"sqlite:///{db}")
+    assert client.search_experiments(max_results=1) and len(calls) >= 2
+    with sqlite3.connect(db) as conn:
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+    assert "kept" in tables and "_alembic_tmp_experiments" not in tables
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("(sqlite3.OperationalError) table metrics already exists")
+
+    monkeypatch.setattr(mlflow, "MlflowClient", broken)
+    with pytest.raises(RuntimeError, match="metrics already exists"):
+        tracker.open_client(f"sqlite:///{db}")
+
+
 @pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_an_interrupt_while_starting_is_one_line(tmp_path, sig, code):
     """29.10: Ctrl-C or SIGTERM in the first second (imports, Hydra's compose) printed a 22-75

@@ -168,8 +168,30 @@ def open_client(uri: str, wait_s: float | None = None):
             if new != stamp:
                 stamp, changed_at = new, now
             if now - changed_at > CREATION_SETTLE_S:
-                raise
+                if not _drop_migration_leftovers(db):
+                    raise
+                stamp, changed_at = _store_stamp(db), time.monotonic()
             time.sleep(0.25)
+
+
+def _drop_migration_leftovers(db: Path) -> bool:
+    """Drop the scratch tables (``_alembic_tmp_<table>``) that an Alembic batch migration of
+    SQLite leaves when it fails half-way (here: two processes creating one store at once); with
+    them in place every later migration fails with "table _alembic_tmp_... already exists".
+    Called only once nobody has written the store for ``CREATION_SETTLE_S``. True if any were."""
+    import sqlite3
+
+    try:
+        with contextlib.closing(sqlite3.connect(db, timeout=5)) as conn:
+            names = [row[0] for row in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE '\\_alembic\\_tmp\\_%' ESCAPE '\\'"
+            )]  # fmt: skip
+            for name in names:
+                conn.execute(f'DROP TABLE "{name}"')
+            conn.commit()
+    except sqlite3.Error:
+        return False
+    return bool(names)
 
 
 class StoreUnreachable(ValueError):
