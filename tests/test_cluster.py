@@ -92,6 +92,11 @@ def test_the_ray_teardown_stops_only_what_it_started():
         [sys.executable, "-c", "import time; time.sleep(60)"], env={**os.environ, local_cluster.MARKER: "t0k3n"}
     )
     try:
+        # Popen returns once exec is past its point of no return, before the kernel has laid out
+        # the new environment: /proc/PID/environ can read empty for a moment (seen in a full run)
+        deadline = time.monotonic() + 10
+        while not Path(f"/proc/{mine.pid}/environ").read_bytes() and time.monotonic() < deadline:
+            time.sleep(0.01)
         assert local_cluster.processes_with(f"{local_cluster.MARKER}=t0k3n") == [mine.pid]
         local_cluster.stop_processes([mine.pid])
         assert mine.wait(timeout=10) != 0 and other.poll() is None
