@@ -145,8 +145,9 @@ def logistic_coefficients(work, nm, lr, labels):
     never sampled), as :func:`logistic_terms` does one score at a time.
 
     One loop over :mod:`nbw2v._simd` vectors of the block's float type (16 float32 lanes, 8
-    float64; the last vector masked), the loss summed in float64: ``e = exp(-|s|)``, ``log1p(e) = 2 atanh(z)`` with ``z = e / (2 + e)`` in
-    (0, 1/3], and ``-log sigmoid(s) = log1p(e) + max(-s, 0)`` (label 0: ``max(s, 0)``).
+    float64; the last vector masked), the loss summed in float64: ``e = exp(-|s|)``,
+    ``log1p(e) = 2 atanh(z)`` with ``z = e / (2 + e)`` in (0, 1/3], and
+    ``-log sigmoid(s) = log1p(e) + max(-s, 0)`` (label 0: ``max(s, 0)``).
     Branch-free (hierarchical-softmax labels are code bits: a branch on them mispredicts), no
     libm call, no slice (a view costs two atomic reference-count updates). The labels come
     flat, one per score, so the loop runs over the whole block: with a nested loop per context
