@@ -147,8 +147,9 @@ def open_client(uri: str, wait_s: float | None = None):
     moment, and MLflow's creation then fails in either, in many ways ("table metrics already
     exists", "No such index", "no such column: spans.dimension_attributes", Alembic's "expected
     to match one row"). A failure is retried while the store's files keep changing (someone is
-    creating it; ``CREATION_SETTLE_S``): the finished store then opens. A failure on files that
-    did not change (a corrupt file, a foreign database) is raised at once."""
+    creating it; ``CREATION_SETTLE_S``): the finished store then opens. Once nobody writes it,
+    a migration left half-done is cleared (:func:`_drop_migration_leftovers`) and tried again.
+    A failure on files that did not change (a corrupt file, a foreign database) is raised at once."""
     from mlflow import MlflowClient
 
     db = sqlite_path(uri)
