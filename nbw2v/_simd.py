@@ -163,21 +163,28 @@ def _suffix(vector_type):
     return f"v{vector_type.lanes}f{vector_type.dtype.bitwidth}"
 
 
+def _masked_load(builder, element_ptr, element_type, bits, n_lanes, k):
+    """The ``n_lanes`` floats of ``bits`` bits from ``element_ptr``, the first ``k`` read from
+    memory, the rest zero."""
+    value_type = ir.VectorType(element_type, n_lanes)
+    ptr = builder.bitcast(element_ptr, value_type.as_pointer())
+    mask = _first_lanes(builder, n_lanes, k)
+    fn = cgutils.get_or_insert_function(
+        builder.module,
+        ir.FunctionType(value_type, [ptr.type, _I32, mask.type, value_type]),
+        f"llvm.masked.load.v{n_lanes}f{bits}.p0",
+    )
+    return builder.call(fn, [ptr, ir.Constant(_I32, bits // 8), mask, ir.Constant(value_type, None)])
+
+
 @intrinsic
 def _load(typingctx, a, row, j, k):
     vector = Vector(a.dtype)
 
     def codegen(context, builder, sig, args):
         ptr = _pointer(context, builder, sig.args[0], args[0], args[1], args[2], vector)
-        value_type = context.get_value_type(vector)
-        mask = _first_lanes(builder, vector.lanes, args[3])
-        fn = cgutils.get_or_insert_function(
-            builder.module,
-            ir.FunctionType(value_type, [ptr.type, _I32, mask.type, value_type]),
-            f"llvm.masked.load.{_suffix(vector)}.p0",
-        )
-        align = ir.Constant(_I32, vector.dtype.bitwidth // 8)
-        return builder.call(fn, [ptr, align, mask, ir.Constant(value_type, None)])
+        element = context.get_value_type(vector.dtype)
+        return _masked_load(builder, ptr, element, vector.dtype.bitwidth, vector.lanes, args[3])
 
     return vector(a, types.intp, types.intp, types.intp), codegen
 
@@ -226,23 +233,11 @@ def _zero(typingctx, a):
 @intrinsic
 def _fma(typingctx, a, b, c):
     def codegen(context, builder, sig, args):
-        value_type = context.get_value_type(sig.args[0])
         # fmuladd: one fused instruction where the CPU has FMA, a multiply and an add where not
         # (llvm.fma would be a library call per lane there)
-        fn = cgutils.get_or_insert_function(
-            builder.module, ir.FunctionType(value_type, [value_type] * 3), f"llvm.fmuladd.{_suffix(sig.args[0])}"
-        )
-        return builder.call(fn, args)
+        return _vector_call(builder, "fmuladd", sig.args[0], context.get_value_type(sig.args[0]), list(args))
 
     return a(a, b, c), codegen
-
-
-@intrinsic
-def _add(typingctx, a, b):
-    def codegen(context, builder, sig, args):
-        return builder.fadd(args[0], args[1])
-
-    return a(a, b), codegen
 
 
 def _horizontal_sum(builder, value, n):
@@ -271,14 +266,14 @@ def _vector_call(builder, name, vector_type, value_type, args):
 
 def _elementwise(name, arity):
     """An intrinsic applying LLVM's ``name`` lane by lane to ``arity`` vectors of one type: an
-    instruction (fmul, fsub, fdiv) or an ``llvm.<name>`` intrinsic (maxnum, fabs, floor)."""
+    instruction (fadd, fmul, fsub, fdiv) or an ``llvm.<name>`` intrinsic (maxnum, fabs, floor)."""
 
     def typer(typingctx, *vectors):
         if not isinstance(vectors[0], Vector) or any(v != vectors[0] for v in vectors):
             return None
 
         def codegen(context, builder, sig, args):
-            if name in ("fmul", "fsub", "fdiv"):
+            if name in ("fadd", "fmul", "fsub", "fdiv"):
                 return getattr(builder, name)(*args)
             return _vector_call(builder, name, sig.args[0], context.get_value_type(sig.args[0]), list(args))
 
@@ -323,25 +318,17 @@ def _load_cast(typingctx, a, x, j, k):
     """``x[j:j+k]`` (1-D, any float type) as the first ``k`` lanes of a vector of ``a``'s type."""
     if not (_is_matrix(a) and isinstance(x, types.Array) and x.ndim == 1 and x.dtype in (types.float32, types.float64)):
         return None
-    vector, source = Vector(a.dtype), Vector(x.dtype)
-    n_lanes = vector.lanes
+    vector = Vector(a.dtype)
 
     def codegen(context, builder, sig, args):
         array = context.make_array(sig.args[1])(context, builder, args[1])
         ptr = cgutils.get_item_pointer(context, builder, sig.args[1], array, [args[2]], wraparound=False)
-        element = context.get_value_type(sig.args[1].dtype)
-        wide = ir.VectorType(element, n_lanes)
-        ptr = builder.bitcast(ptr, wide.as_pointer())
-        mask = _first_lanes(builder, n_lanes, args[3])
-        suffix = f"v{n_lanes}f{sig.args[1].dtype.bitwidth}"
-        fn = cgutils.get_or_insert_function(
-            builder.module, ir.FunctionType(wide, [ptr.type, _I32, mask.type, wide]), f"llvm.masked.load.{suffix}.p0"
-        )
-        value = builder.call(fn, [ptr, ir.Constant(_I32, source.dtype.bitwidth // 8), mask, ir.Constant(wide, None)])
+        bits = x.dtype.bitwidth
+        value = _masked_load(builder, ptr, context.get_value_type(x.dtype), bits, vector.lanes, args[3])
         target = context.get_value_type(vector)
-        if source.dtype.bitwidth > vector.dtype.bitwidth:
+        if bits > vector.dtype.bitwidth:
             return builder.fptrunc(value, target)
-        if source.dtype.bitwidth < vector.dtype.bitwidth:
+        if bits < vector.dtype.bitwidth:
             return builder.fpext(value, target)
         return value
 
@@ -407,13 +394,6 @@ def _vfma_overload(a, b, c):
     return None
 
 
-@overload(vadd)
-def _vadd_overload(a, b):
-    if isinstance(a, Vector) and a == b:
-        return lambda a, b: _add(a, b)
-    return None
-
-
 @overload(vsum)
 def _vsum_overload(v):
     if isinstance(v, Vector):
@@ -437,6 +417,7 @@ def _elementwise_overload(fn, name, arity):
 
 
 for _fn, _name, _arity in (
+    (vadd, "fadd", 2),
     (vmul, "fmul", 2),
     (vsub, "fsub", 2),
     (vdiv, "fdiv", 2),
