@@ -13,8 +13,9 @@ below at the smallest ``x`` whose ``2**n`` is a normal number (results there are
 
 ``2**n`` is a bitcast of an integer in a register (``_float_from_bits``, LLVM's ``bitcast``),
 so the loop needs no scratch array and vectorises whole. ``exp_nonpos_inplace(x)`` (a 1-D
-array) and ``exp_nonpos(x)`` (one float32/float64 value, for a loop that does more with it:
-the trainer's logistic pass) are plain NumPy under ``NUMBA_DISABLE_JIT=1`` and in Python
+array), ``exp_nonpos(x)`` (one float32/float64 value, for a loop that does more with it) and
+``exp_nonpos_vector(v)`` (the same steps on a :mod:`nbw2v._simd` vector: the trainer's logistic
+pass) are plain NumPy under ``NUMBA_DISABLE_JIT=1`` and in Python
 callers; inside kernels Numba uses the per-dtype implementations registered below.
 """
 
