@@ -5,7 +5,8 @@ Numba leaves vectorisation to LLVM's loop vectoriser, and for the trainer's shor
 ``for j in range(d)`` loop gets runtime alias checks, a vector body, a vector epilogue and a
 scalar remainder (each with its own horizontal reduction), and a window step runs ~30 such
 loops. Here a row chunk is one value of a vector type and the last, partial chunk is a
-*masked* load/store (AVX-512 masks; two AVX2 halves elsewhere), so a loop over a row is
+*masked* load/store (AVX-512 masks; on AVX2 a plain access for full chunks and two masked
+halves for the last, see :data:`MASK_EVERY_CHUNK`), so a loop over a row is
 ``ceil(d / lanes)`` straight iterations. Measured on the skip-gram window step (issue 19,
 400k windows recorded from the trainer and replayed, 1 thread): d = 100 912 -> 780 ns per
 window, d = 50 729 -> 502, d = 300 equal; the trainer (1 thread, refcorpus) SG+NS +7%,
@@ -42,6 +43,23 @@ from numba.extending import intrinsic, models, overload, register_model
 
 #: bytes per vector: one AVX-512 register (on AVX2 machines LLVM splits it into two)
 VECTOR_BYTES = 64
+
+
+def _host_has_avx512() -> bool:
+    from llvmlite import binding
+    from numba.core import config
+
+    features = config.CPU_FEATURES if config.CPU_FEATURES is not None else binding.get_host_cpu_features().flatten()
+    return "+avx512f" in features.split(",")
+
+
+#: Whether a full chunk is read and written with the masked instructions too. With AVX-512 a
+#: masked access costs what a plain one does (mask registers), so every chunk takes it. Without
+#: (AVX2), a masked store is a microcoded instruction (on AMD Zen 3 one of them per 8 floats made
+#: skip-gram 1.9x slower: 0.66 -> 1.28M words/s, 2 threads) and a masked load cannot be folded
+#: into the multiply-add: there a full chunk takes a plain load/store and only the row's last,
+#: partial chunk the masked one (a branch each, always predicted).
+MASK_EVERY_CHUNK = _host_has_avx512()
 
 
 def lanes(a):
@@ -163,18 +181,44 @@ def _suffix(vector_type):
     return f"v{vector_type.lanes}f{vector_type.dtype.bitwidth}"
 
 
+def _unless_full(builder, k, n_lanes, plain, masked):
+    """``masked()`` where every chunk takes the masked instruction (:data:`MASK_EVERY_CHUNK`),
+    else ``plain()`` when ``k >= n_lanes`` and ``masked()`` otherwise; returns their value (or
+    None for stores)."""
+    if MASK_EVERY_CHUNK:
+        return masked()
+    full = builder.icmp_signed(">=", k, ir.Constant(k.type, n_lanes))
+    with builder.if_else(full, likely=True) as (then, otherwise):
+        with then:
+            whole = plain()
+            whole_block = builder.block
+        with otherwise:
+            part = masked()
+            part_block = builder.block
+    if whole is None:
+        return None
+    value = builder.phi(whole.type)
+    value.add_incoming(whole, whole_block)
+    value.add_incoming(part, part_block)
+    return value
+
+
 def _masked_load(builder, element_ptr, element_type, bits, n_lanes, k):
     """The ``n_lanes`` floats of ``bits`` bits from ``element_ptr``, the first ``k`` read from
     memory, the rest zero."""
     value_type = ir.VectorType(element_type, n_lanes)
     ptr = builder.bitcast(element_ptr, value_type.as_pointer())
-    mask = _first_lanes(builder, n_lanes, k)
-    fn = cgutils.get_or_insert_function(
-        builder.module,
-        ir.FunctionType(value_type, [ptr.type, _I32, mask.type, value_type]),
-        f"llvm.masked.load.v{n_lanes}f{bits}.p0",
-    )
-    return builder.call(fn, [ptr, ir.Constant(_I32, bits // 8), mask, ir.Constant(value_type, None)])
+
+    def masked():
+        mask = _first_lanes(builder, n_lanes, k)
+        fn = cgutils.get_or_insert_function(
+            builder.module,
+            ir.FunctionType(value_type, [ptr.type, _I32, mask.type, value_type]),
+            f"llvm.masked.load.v{n_lanes}f{bits}.p0",
+        )
+        return builder.call(fn, [ptr, ir.Constant(_I32, bits // 8), mask, ir.Constant(value_type, None)])
+
+    return _unless_full(builder, k, n_lanes, lambda: builder.load(ptr, align=bits // 8), masked)
 
 
 @intrinsic
@@ -195,13 +239,21 @@ def _store(typingctx, a, row, j, v, k):
         vector = sig.args[3]
         ptr = _pointer(context, builder, sig.args[0], args[0], args[1], args[2], vector)
         value_type = context.get_value_type(vector)
-        mask = _first_lanes(builder, vector.lanes, args[4])
-        fn = cgutils.get_or_insert_function(
-            builder.module,
-            ir.FunctionType(ir.VoidType(), [value_type, ptr.type, _I32, mask.type]),
-            f"llvm.masked.store.{_suffix(vector)}.p0",
-        )
-        builder.call(fn, [args[3], ptr, ir.Constant(_I32, vector.dtype.bitwidth // 8), mask])
+        align = vector.dtype.bitwidth // 8
+
+        def masked():
+            mask = _first_lanes(builder, vector.lanes, args[4])
+            fn = cgutils.get_or_insert_function(
+                builder.module,
+                ir.FunctionType(ir.VoidType(), [value_type, ptr.type, _I32, mask.type]),
+                f"llvm.masked.store.{_suffix(vector)}.p0",
+            )
+            builder.call(fn, [args[3], ptr, ir.Constant(_I32, align), mask])
+
+        def plain():
+            builder.store(args[3], ptr, align=align)
+
+        _unless_full(builder, args[4], vector.lanes, plain, masked)
         return context.get_dummy_value()
 
     return types.void(a, types.intp, types.intp, v, types.intp), codegen
