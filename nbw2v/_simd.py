@@ -6,7 +6,7 @@ Numba leaves vectorisation to LLVM's loop vectoriser, and for the trainer's shor
 scalar remainder (each with its own horizontal reduction), and a window step runs ~30 such
 loops. Here a row chunk is one value of a vector type and the last, partial chunk is a
 *masked* load/store (AVX-512 masks; on AVX2 a plain access for full chunks and two masked
-halves for the last, see :data:`MASK_EVERY_CHUNK`), so a loop over a row is
+halves for the last, see :data:`AVX512`), so a loop over a row is
 ``ceil(d / lanes)`` straight iterations. Measured on the skip-gram window step (issue 19,
 400k windows recorded from the trainer and replayed, 1 thread): d = 100 912 -> 780 ns per
 window, d = 50 729 -> 502, d = 300 equal; the trainer (1 thread, refcorpus) SG+NS +7%,
@@ -53,13 +53,20 @@ def _host_has_avx512() -> bool:
     return "+avx512f" in features.split(",")
 
 
-#: Whether a full chunk is read and written with the masked instructions too. With AVX-512 a
-#: masked access costs what a plain one does (mask registers), so every chunk takes it. Without
-#: (AVX2), a masked store is a microcoded instruction (on AMD Zen 3 one of them per 8 floats made
-#: skip-gram 1.9x slower: 0.66 -> 1.28M words/s, 2 threads) and a masked load cannot be folded
-#: into the multiply-add: there a full chunk takes a plain load/store and only the row's last,
-#: partial chunk the masked one (a branch each, always predicted).
-MASK_EVERY_CHUNK = _host_has_avx512()
+#: Whether the host has AVX-512 (or ``NUMBA_CPU_FEATURES`` says so); kernels read it at compile
+#: time. Two choices follow from it:
+#:
+#: * how a row's chunks are read and written. With AVX-512 a masked access costs what a plain one
+#:   does (mask registers), so every chunk takes it. Without (AVX2), a masked store is a
+#:   microcoded instruction (on AMD Zen 3 one of them per 8 floats made skip-gram 1.9x slower:
+#:   0.66 -> 1.28M words/s, 2 threads) and a masked load cannot be folded into the multiply-add:
+#:   there a full chunk takes a plain load/store and only the row's last, partial chunk the masked
+#:   one (a branch each, always predicted);
+#: * how many running sums a kernel keeps (``nbw2v.losses.sgd.window_step``'s block of scores): a
+#:   16-lane float32 vector is one of AVX-512's 32 registers but two of AVX2's 16, where the
+#:   2 x 4 block of sums spilled to the stack (2 x 2 there, no spills: skip-gram on Zen 3, 2
+#:   threads, medians of 4 runs 1.36 -> 1.40M words/s; 1 thread even: it waits on memory).
+AVX512 = _host_has_avx512()
 
 
 def lanes(a):
@@ -182,10 +189,10 @@ def _suffix(vector_type):
 
 
 def _unless_full(builder, k, n_lanes, plain, masked):
-    """``masked()`` where every chunk takes the masked instruction (:data:`MASK_EVERY_CHUNK`),
+    """``masked()`` where every chunk takes the masked instruction (:data:`AVX512`),
     else ``plain()`` when ``k >= n_lanes`` and ``masked()`` otherwise; returns their value (or
     None for stores)."""
-    if MASK_EVERY_CHUNK:
+    if AVX512:
         return masked()
     full = builder.icmp_signed(">=", k, ir.Constant(k.type, n_lanes))
     with builder.if_else(full, likely=True) as (then, otherwise):

@@ -1,7 +1,8 @@
 """The skip-gram and CBOW steps computed through :mod:`nbw2v._simd`, for comparing its two ways
-of reading and writing a row's chunks (``MASK_EVERY_CHUNK``: masked instructions for every
-chunk, as on AVX-512 machines; a plain access for full chunks and a masked one for the last,
-as on AVX2 machines). A process compiles only one of them, so ``tests/test_kernels.py`` runs
+of reading and writing a row's chunks and of blocking the scores (``nbw2v._simd.AVX512``: masked
+instructions for every chunk and 2 x 4 blocks of scores, as on AVX-512 machines; a plain access
+for full chunks, a masked one for the last, and 2 x 2 blocks, as on AVX2 machines). A process
+compiles only one of them, so ``tests/test_kernels.py`` runs
 the other in a child process: ``python tests/simd_cases.py OUT.npz`` flips the host's choice
 before anything compiles and saves the results. Not collected on its own (no ``test_`` prefix).
 """
@@ -13,11 +14,11 @@ import numpy as np
 
 def simd_cases() -> dict[str, np.ndarray]:
     """Steps on fixed problems at row lengths with and without a partial last chunk."""
-    from nbw2v._simd import MASK_EVERY_CHUNK
+    from nbw2v._simd import AVX512
     from nbw2v.losses.sgd import cbow_step, window_step
 
     rng = np.random.default_rng(11)
-    out = {"mask_every_chunk": np.array(MASK_EVERY_CHUNK)}
+    out = {"avx512": np.array(AVX512)}
     for dtype in (np.float32, np.float64):
         for d in (3, 16, 100):
             n_rows, n, m = 40, 7, 6
@@ -40,5 +41,5 @@ def simd_cases() -> dict[str, np.ndarray]:
 if __name__ == "__main__":
     import nbw2v._simd
 
-    nbw2v._simd.MASK_EVERY_CHUNK = not nbw2v._simd.MASK_EVERY_CHUNK  # before the first compile
+    nbw2v._simd.AVX512 = not nbw2v._simd.AVX512  # before the first compile
     np.savez(sys.argv[1], **simd_cases())

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
+from nbw2v import _simd
 from nbw2v._jit import CHUNK, njit_leaf, njit_parallel, njit_serial
 from nbw2v._simd import lanes, vadd, vfma, vload, vsplat, vstore, vsum, vzero
 from nbw2v.losses._scalar import axpy, dot, log_sigmoid, logistic_coefficients, sigmoid
@@ -118,7 +119,8 @@ def window_step(X, Y, W, w0, n, T, m, labels, lr, D, work):
 
     Rows are worked in :mod:`nbw2v._simd` vectors (one masked vector for a row's last partial
     chunk, no scalar remainder loops). ``S = X Y^T``: two contexts against four targets, eight
-    running sums per chunk (six loads per eight multiply-adds). The updates run chunk by chunk
+    running sums per chunk (six loads per eight multiply-adds; without AVX-512 against two
+    targets, :data:`nbw2v._simd.AVX512`). The updates run chunk by chunk
     (the columns of a chunk depend on no other column): the chunk of ``D = G Y`` from the old Y
     rows (four context rows at a time, each Y chunk loaded once for them), then ``Y += G^T X``
     from the old X rows (four targets at a time), then ``X += D``; repeated rows add up, as in
@@ -127,7 +129,8 @@ def window_step(X, Y, W, w0, n, T, m, labels, lr, D, work):
     """
     d = X.shape[1]
     size = lanes(X)
-    n2, m4 = n - n % 2, m - m % 4
+    n2 = n - n % 2
+    m4 = m - m % 4 if _simd.AVX512 else 0  # AVX2: 2 x 4 running sums are 16 registers, all it has
     for i in range(0, n2, 2):  # S = X Y^T
         p, q = W[_nowrap(w0 + i)], W[_nowrap(w0 + i + 1)]
         for k in range(0, m4, 4):
@@ -144,7 +147,7 @@ def window_step(X, Y, W, w0, n, T, m, labels, lr, D, work):
             o += m
             work[0, o], work[0, o + 1], work[0, o + 2], work[0, o + 3] = vsum(b0), vsum(b1), vsum(b2), vsum(b3)
         k = m4
-        if k + 2 <= m:  # two targets left (K = 5: m = 6): four sums, not two blocks of two
+        while k + 2 <= m:  # two targets (left) at a time (K = 5: m = 6): four sums
             t0, t1 = T[k], T[k + 1]
             a0 = a1 = b0 = b1 = vzero(X)
             for j in range(0, d, size):
