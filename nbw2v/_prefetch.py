@@ -3,9 +3,10 @@
 Negative samples are random rows of the output matrix, so their first touch misses the caches
 (~174 ns per center word measured, issue 19). The trainer draws the next center's negatives one
 step early and calls :func:`prefetch_row` on them, so the rows load while the current step
-computes. ``prefetch_row`` is a no-op in plain Python (``NUMBA_DISABLE_JIT=1``); in kernels it
-is LLVM's ``llvm.prefetch`` (a hint: it never faults and changes no value) on each 64-byte line
-of the row.
+computes; and it prefetches the alias-table entries that the draw after that will read
+(:func:`prefetch_item`). Both are no-ops in plain Python (``NUMBA_DISABLE_JIT=1``); in kernels
+they are LLVM's ``llvm.prefetch`` (a hint: it never faults and changes no value) on each 64-byte
+line of the row, or on the line of the item.
 """
 
 from __future__ import annotations
@@ -23,22 +24,45 @@ def prefetch_row(matrix, row):
     """Ask the CPU to load ``matrix[row]`` into the caches for writing (no-op outside kernels)."""
 
 
+def prefetch_item(vector, i):
+    """Ask the CPU to load the line of ``vector[i]`` (1-D) into the caches for reading (no-op
+    outside kernels)."""
+
+
+def _prefetch_call(context, builder, array_type, array_value, indices, write):
+    array = context.make_array(array_type)(context, builder, array_value)
+    ptr = cgutils.get_item_pointer(context, builder, array_type, array, indices, wraparound=False)
+    byte_ptr, i32 = ir.IntType(8).as_pointer(), ir.IntType(32)
+    fn = cgutils.get_or_insert_function(
+        builder.module, ir.FunctionType(ir.VoidType(), [byte_ptr, i32, i32, i32]), "llvm.prefetch.p0i8"
+    )
+    # (address, rw: 1 for writing, locality = 3: keep in all levels, cache type = 1: data)
+    flags = [ir.Constant(i32, int(write)), ir.Constant(i32, 3), ir.Constant(i32, 1)]
+    builder.call(fn, [builder.bitcast(ptr, byte_ptr), *flags])
+    return context.get_dummy_value()
+
+
 @intrinsic
 def _prefetch_element(typingctx, matrix, row, col):
     def codegen(context, builder, sig, args):
-        array_type = sig.args[0]
-        array = context.make_array(array_type)(context, builder, args[0])
-        ptr = cgutils.get_item_pointer(context, builder, array_type, array, [args[1], args[2]], wraparound=False)
-        byte_ptr, i32 = ir.IntType(8).as_pointer(), ir.IntType(32)
-        fn = cgutils.get_or_insert_function(
-            builder.module, ir.FunctionType(ir.VoidType(), [byte_ptr, i32, i32, i32]), "llvm.prefetch.p0i8"
-        )
-        # (address, rw = 1: for writing, locality = 3: keep in all levels, cache type = 1: data)
-        flags = [ir.Constant(i32, 1), ir.Constant(i32, 3), ir.Constant(i32, 1)]
-        builder.call(fn, [builder.bitcast(ptr, byte_ptr), *flags])
-        return context.get_dummy_value()
+        return _prefetch_call(context, builder, sig.args[0], args[0], [args[1], args[2]], True)
 
     return types.void(matrix, types.intp, types.intp), codegen
+
+
+@intrinsic
+def _prefetch_item(typingctx, vector, i):
+    def codegen(context, builder, sig, args):
+        return _prefetch_call(context, builder, sig.args[0], args[0], [args[1]], False)
+
+    return types.void(vector, types.intp), codegen
+
+
+@overload(prefetch_item)
+def _prefetch_item_overload(vector, i):
+    if isinstance(vector, types.Array) and vector.ndim == 1:
+        return lambda vector, i: _prefetch_item(vector, i)
+    return None
 
 
 @overload(prefetch_row)

@@ -6,7 +6,7 @@ here, below both, so that neither package imports the other.
 
 from __future__ import annotations
 
-from nbw2v._rng import next_below, next_float, sample_alias
+from nbw2v._rng import alias_draw, next_below, next_float, next_u64, sample_alias
 
 COLLIDE_SKIP, COLLIDE_KEEP, COLLIDE_REDRAW = 0, 1, 2
 
@@ -70,3 +70,15 @@ def draw_targets(state, center, negatives, collision, noise_threshold, noise_ali
         targets[m] = w
         m += 1
     return state, m
+
+
+def next_draw_columns(state, negatives, n_columns, columns):
+    """The alias-table columns that the next step's draw of negatives will read first, from the
+    stream's state after this step's draws, without advancing it: that step draws its window
+    (one draw) and then K negatives (one draw each; a redraw after a collision is not foreseen).
+    The trainer prefetches these columns' table entries a step early: the table (12 bytes a
+    word) is larger than L2, and its loads were where the draws waited. Fills ``columns[:K]``."""
+    peek, _ = next_u64(state)
+    for q in range(negatives):
+        peek, i, _u = alias_draw(peek, n_columns)
+        columns[q] = i

@@ -288,6 +288,22 @@ def test_prefetch_row_is_only_a_hint():
 
 
 @pytest.mark.skipif(JIT_DISABLED, reason="machine code needs the JIT")
+def test_prefetch_item_is_only_a_hint():
+    """The trainer prefetches the alias-table entries of the draw after next: an instruction
+    that changes no value (in plain Python a no-op)."""
+    from nbw2v._prefetch import prefetch_item
+
+    @numba.njit
+    def touch(v, i):
+        prefetch_item(v, i)
+        return v[i]
+
+    v = np.arange(1000.0)
+    assert touch(v, 999) == 999.0 and np.array_equal(v, np.arange(1000.0))
+    assert "prefetch" in touch.inspect_asm(touch.signatures[0])
+
+
+@pytest.mark.skipif(JIT_DISABLED, reason="machine code needs the JIT")
 def test_logistic_block_divides_in_vectors():
     """Numba's default (Python) error model tests every division for zero, and that branch
     kept the logistic pass scalar; nbw2v._jit compiles with NumPy's model, so its divisions

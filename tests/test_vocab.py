@@ -86,3 +86,25 @@ def test_save_and_load_round_trip(tmp_path):
     vocab.save(tmp_path / "vocab.tsv")
     again = Vocab.load(tmp_path / "vocab.tsv")
     assert again.words == vocab.words and again.counts.tolist() == [9, 4, 2]
+
+
+def test_the_next_draws_columns_are_foreseen_without_advancing_the_stream():
+    """The trainer prefetches the alias-table entries of the draw after next: the columns
+    foreseen from the stream's state are those the next step reads (its window's draw, then one
+    draw per negative), and foreseeing them consumes nothing. With every threshold 1 the draw is
+    its column, so the negatives themselves show which columns were read."""
+    from nbw2v._sampling import COLLIDE_KEEP, draw_targets, gather_window, next_draw_columns
+
+    n_words, negatives, window = 50, 5, 5
+    threshold, alias = np.ones(n_words), np.zeros(n_words, np.int32)
+    sentence = np.arange(20, dtype=np.int32)
+    state = stream_seed(3, 1, 4)
+    for step in range(30):
+        columns = np.empty(negatives, np.int64)
+        next_draw_columns(state, negatives, n_words, columns)
+        before = state
+        state, _ = gather_window(state, sentence, 20, step % 20, window, np.empty(2 * window, np.int64))
+        targets = np.empty(negatives + 1, np.int64)
+        state, m = draw_targets(state, -1, negatives, COLLIDE_KEEP, threshold, alias, targets)
+        assert m == negatives + 1 and targets[1:].tolist() == columns.tolist()
+        assert before != state
