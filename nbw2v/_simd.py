@@ -210,9 +210,9 @@ def _unless_full(builder, k, n_lanes, plain, masked):
     return value
 
 
-def _masked_load(builder, element_ptr, element_type, bits, n_lanes, k):
+def _load_first(builder, element_ptr, element_type, bits, n_lanes, k):
     """The ``n_lanes`` floats of ``bits`` bits from ``element_ptr``, the first ``k`` read from
-    memory, the rest zero."""
+    memory, the rest zero (a masked load, or a plain one for a full chunk: :func:`_unless_full`)."""
     value_type = ir.VectorType(element_type, n_lanes)
     ptr = builder.bitcast(element_ptr, value_type.as_pointer())
 
@@ -235,7 +235,7 @@ def _load(typingctx, a, row, j, k):
     def codegen(context, builder, sig, args):
         ptr = _pointer(context, builder, sig.args[0], args[0], args[1], args[2], vector)
         element = context.get_value_type(vector.dtype)
-        return _masked_load(builder, ptr, element, vector.dtype.bitwidth, vector.lanes, args[3])
+        return _load_first(builder, ptr, element, vector.dtype.bitwidth, vector.lanes, args[3])
 
     return vector(a, types.intp, types.intp, types.intp), codegen
 
@@ -383,7 +383,7 @@ def _load_cast(typingctx, a, x, j, k):
         array = context.make_array(sig.args[1])(context, builder, args[1])
         ptr = cgutils.get_item_pointer(context, builder, sig.args[1], array, [args[2]], wraparound=False)
         bits = x.dtype.bitwidth
-        value = _masked_load(builder, ptr, context.get_value_type(x.dtype), bits, vector.lanes, args[3])
+        value = _load_first(builder, ptr, context.get_value_type(x.dtype), bits, vector.lanes, args[3])
         target = context.get_value_type(vector)
         if bits > vector.dtype.bitwidth:
             return builder.fptrunc(value, target)
